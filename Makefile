@@ -1,0 +1,38 @@
+# The two commands of the quick start: `make serve` and `make test`.
+# Each one first sets up what is missing: system packages, the virtualenv, the Python packages.
+
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SYSTEM_PACKAGES := chromium xvfb x11vnc
+
+.PHONY: serve test lint typecheck unit bench setup system
+
+serve: setup
+	$(BIN)/rebrowse demo
+
+test: setup lint typecheck unit
+
+setup: system $(STAMP)
+
+system:
+	@scripts/ensure-system-packages $(SYSTEM_PACKAGES)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/replay.py

@@ -1,0 +1,191 @@
+"""Replay benchmark: the rebrowse engine against hand-written Playwright on the same three flows.
+
+For each flow in bench/flows/ the engine and the baseline of bench/baselines.py run alternately on one
+Chromium against the fixture site (tests/site). Each run is timed from the creation of its BrowserContext
+to the end of the flow. The table shows the medians and their ratio; the target is rebrowse ≤ 1.10 x
+Playwright. The exit status is non-zero when a run fails or the two sides extract different texts (a
+missed target is reported, not an error).
+
+Usage: python bench/replay.py [--runs N] [--warmup N] [--flow NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from playwright.async_api import Browser, async_playwright
+from rich.console import Console
+from rich.table import Table
+
+from rebrowse.automation.loading import load_automation
+from rebrowse.automation.schema import Automation
+from rebrowse.browser.launch import launch_chromium
+from rebrowse.demo.automation import rebase_urls
+from rebrowse.demo.site import SiteServer
+from rebrowse.engine.options import RunOptions
+from rebrowse.engine.run import run_automation
+
+# `make bench` runs this file as a script; the repository root makes `bench` importable as a package.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+from bench.baselines import ATTACHMENT_BYTES, BASELINES, INPUTS  # noqa: E402
+
+FLOWS_DIR = Path(__file__).parent / "flows"
+SITE_ROOT = REPO_ROOT / "tests" / "site"
+PLACEHOLDER_ORIGIN = "http://127.0.0.1:0"  # the flows' URLs point here; the real server's URL replaces it
+TARGET_RATIO = 1.10
+
+Side = Literal["rebrowse", "playwright"]
+
+
+class RunFailed(Exception):
+    """A benchmark run did not complete its flow."""
+
+
+@dataclass
+class FlowMeasurements:
+    """Timings and outcomes of one flow's runs."""
+
+    name: str
+    seconds: dict[Side, list[float]] = field(default_factory=lambda: {"rebrowse": [], "playwright": []})
+    outputs: dict[Side, set[tuple[str, ...]]] = field(default_factory=lambda: {"rebrowse": set(), "playwright": set()})
+    failures: list[str] = field(default_factory=list)
+
+    def median(self, side: Side) -> float | None:
+        """The median time of one side's measured runs, if any succeeded."""
+        return statistics.median(self.seconds[side]) if self.seconds[side] else None
+
+    def check_outputs(self) -> None:
+        """Both sides must have extracted the same texts on every run."""
+        engine, baseline = self.outputs["rebrowse"], self.outputs["playwright"]
+        if len(engine) > 1 or len(baseline) > 1 or (engine and baseline and engine != baseline):
+            self.failures.append(f"extracted texts differ: rebrowse {sorted(engine)} vs playwright {sorted(baseline)}")
+
+
+def load_flow(name: str, origin: str) -> Automation:
+    """The flow's automation, aimed at the fixture site served at `origin`."""
+    data = json.loads((FLOWS_DIR / f"{name}.json").read_text())
+    return load_automation(rebase_urls(data, PLACEHOLDER_ORIGIN, origin))
+
+
+def extracted_texts(output_data: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The values of the run's extractions, in order."""
+    return tuple(str(value) for entry in output_data for value in (entry.get("json_data") or {}).values())
+
+
+async def run_engine(browser: Browser, name: str, origin: str, upload_dir: Path) -> tuple[float, tuple[str, ...]]:
+    """One engine run: its own measured duration and what it extracted."""
+    automation = load_flow(name, origin)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as out_dir:
+        options = RunOptions(out_dir=Path(out_dir), upload_dirs=(upload_dir,))
+        result = await run_automation(browser, automation, inputs=INPUTS[name], options=options)
+    if result.status != "success":
+        raise RunFailed(f"{result.status}: {result.error}")
+    return result.duration_s, extracted_texts(result.output_data)
+
+
+async def run_baseline(browser: Browser, name: str, origin: str) -> tuple[float, tuple[str, ...]]:
+    """One baseline run, timed like the engine: from the new context to the end of the flow."""
+    started = time.perf_counter()
+    context = await browser.new_context()
+    try:
+        texts = await BASELINES[name](context, origin)
+        elapsed = time.perf_counter() - started
+    finally:
+        await context.close()
+    return elapsed, tuple(texts)
+
+
+async def measure_flow(
+    browser: Browser, name: str, origin: str, upload_dir: Path, runs: int, warmup: int
+) -> FlowMeasurements:
+    """Alternate engine and baseline runs of one flow; warm-up runs are checked but not timed."""
+    measurements = FlowMeasurements(name)
+    for number in range(1, warmup + runs + 1):
+        for side in ("rebrowse", "playwright"):
+            try:
+                if side == "rebrowse":
+                    seconds, texts = await run_engine(browser, name, origin, upload_dir)
+                else:
+                    seconds, texts = await run_baseline(browser, name, origin)
+            except Exception as exc:  # any failure is reported in the summary and fails the benchmark
+                measurements.failures.append(f"{side} run {number}: {type(exc).__name__}: {exc}")
+                continue
+            measurements.outputs[side].add(texts)
+            if number > warmup:
+                measurements.seconds[side].append(seconds)
+    measurements.check_outputs()
+    return measurements
+
+
+def seconds_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def summary_table(results: list[FlowMeasurements], runs: int, browser_version: str) -> Table:
+    """One row per flow: medians, their ratio and whether the target holds."""
+    table = Table(title=f"Replay benchmark ({runs} runs per side, Chromium {browser_version})")
+    for column in (
+        "flow",
+        "rebrowse median (s)",
+        "Playwright median (s)",
+        "ratio",
+        f"target ≤ {TARGET_RATIO:.2f}",
+    ):
+        table.add_column(column, justify="left" if column == "flow" else "right")
+    for flow in results:
+        engine, baseline = flow.median("rebrowse"), flow.median("playwright")
+        ratio = engine / baseline if engine is not None and baseline else None
+        verdict = "—" if ratio is None else "[green]met[/]" if ratio <= TARGET_RATIO else "[red]missed[/]"
+        ratio_text = "—" if ratio is None else f"{ratio:.2f}"
+        table.add_row(flow.name, seconds_text(engine), seconds_text(baseline), ratio_text, verdict)
+    return table
+
+
+async def benchmark(flows: list[str], runs: int, warmup: int) -> list[FlowMeasurements]:
+    """Serve the fixture site, launch Chromium once and measure every flow."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-uploads-") as uploads, SiteServer(SITE_ROOT) as site:
+        upload_dir = Path(uploads)
+        (upload_dir / INPUTS["form_upload"]["attachment"][0]).write_bytes(ATTACHMENT_BYTES)
+        async with async_playwright() as playwright:
+            browser = await launch_chromium(playwright)
+            try:
+                for name in flows:
+                    results.append(await measure_flow(browser, name, site.url, upload_dir, runs, warmup))
+                Console().print(summary_table(results, runs, browser.version))
+            finally:
+                await browser.close()
+    return results
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per side and flow (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first (default 1)")
+    parser.add_argument("--flow", action="append", choices=sorted(BASELINES), help="only this flow (repeatable)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark; 1 when any run failed or the two sides disagree, else 0."""
+    args = parse_args(argv)
+    results = asyncio.run(benchmark(args.flow or list(BASELINES), args.runs, args.warmup))
+    failures = [f"{flow.name}: {failure}" for flow in results for failure in flow.failures]
+    console = Console(stderr=True)
+    for failure in failures:
+        console.print(f"[red]FAILED[/] {failure}", markup=True, highlight=False)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,298 @@
+"""Loading an automation: every schema problem with its JSON path, then the features rebrowse lacks."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from rebrowse.automation.actions import (
+    AgenticTask,
+    CaptchaAction,
+    CloseOverlayPopupAction,
+    HumanInLoopAction,
+    InputTextAction,
+    LlmAssertion,
+    LlmExtraction,
+    LlmQuery,
+    NetworkCallAssertion,
+    OcrCoordinatesExtraction,
+    PdfExtraction,
+    PowershellAction,
+    PythonScriptAction,
+    PythonScriptAssertion,
+    PythonScriptExtraction,
+    SelectOptionAction,
+    TargetedAction,
+    TwoFaAction,
+    VisionExtraction,
+)
+from rebrowse.automation.parameters import Parameters, SecureParameter
+from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
+from rebrowse.errors import AutomationInvalid, FieldError
+
+PYTHON_SCRIPTS_SETTING = "REBROWSE_ALLOW_PYTHON_SCRIPTS=1"
+NEEDS_LLM = "needs an LLM: no {} given"
+
+# Models whose mere presence is a feature rebrowse does not implement.
+UNSUPPORTED: dict[type[BaseModel], str] = {
+    LlmExtraction: "llm extraction is not supported yet (it needs an LLM)",
+    PdfExtraction: "pdf extraction is not supported yet (it needs an LLM)",
+    TwoFaAction: "two_fa_action is not supported yet (it needs a message source and an LLM)",
+    OcrCoordinatesExtraction: "ocr_coordinates extraction is not supported (a computer-vision feature)",
+    VisionExtraction: "vision extraction is not supported (a computer-vision feature)",
+    LlmAssertion: "llm assertion is not supported yet (it needs an LLM)",
+    NetworkCallAssertion: "network_call assertion is not supported (Optexity never implemented it)",
+    PythonScriptAssertion: "python_script assertion is not supported (Optexity never implemented it)",
+    LlmQuery: "llm_query is not supported yet (it needs an LLM)",
+    AgenticTask: "agentic_task is not supported yet (it needs an LLM agent)",
+    CloseOverlayPopupAction: "close_overlay_popup is not supported yet (it needs an LLM agent)",
+    CaptchaAction: "captcha_action is not supported yet (it needs a vision LLM)",
+    HumanInLoopAction: "human_in_loop_action is not supported yet",
+    PowershellAction: "powershell_action is not supported (it needs a remote Windows desktop)",
+    PrivateNode: "private_node is not supported (it needs an Optexity plugin handler)",
+}
+SCRIPTS: dict[type[BaseModel], str] = {
+    PythonScriptAction: "python_script_action",
+    PythonScriptExtraction: "python_script extraction",
+}
+
+
+def load_automation(data: object, *, allow_python_scripts: bool = False) -> Automation:
+    """Validate decoded JSON as an automation rebrowse can run; AutomationInvalid lists every problem."""
+    try:
+        automation = Automation.model_validate(data)
+    except ValidationError as exc:
+        raise AutomationInvalid(field_errors(exc, data)) from None
+    problems = unsupported_features(automation, allow_python_scripts=allow_python_scripts)
+    if problems:
+        raise AutomationInvalid(problems)
+    return automation
+
+
+def load_automation_file(path: Path, *, allow_python_scripts: bool = False) -> Automation:
+    """Read and load an automation JSON file; malformed JSON is reported with its line and column."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        message = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise AutomationInvalid([FieldError("", message)]) from None
+    return load_automation(data, allow_python_scripts=allow_python_scripts)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pydantic errors as JSON paths
+
+
+def field_errors(error: ValidationError, data: object, prefix: str = "") -> list[FieldError]:
+    """Pydantic's errors located in `data`: one FieldError per path (a union's members share one)."""
+    by_path: dict[str, list[str]] = {}
+    for detail in error.errors(include_url=False):
+        path = json_path(detail["loc"], data, prefix, detail["type"] == "missing")
+        by_path.setdefault(path, [])
+        if (message := error_message(detail)) not in by_path[path]:
+            by_path[path].append(message)
+    return [FieldError(path, "; ".join(found)) for path, found in by_path.items()]
+
+
+def json_path(loc: Sequence[str | int], data: object, prefix: str = "", missing: bool = False) -> str:
+    """`nodes[2].interaction_action.click_element`: pydantic's location walked along the input data.
+
+    Segments that are not in the data (union tags such as `action_node`, validator names) are left out,
+    except the last one of a missing field, which names it.
+    """
+    path, current = prefix, data
+    for position, segment in enumerate(loc):
+        if isinstance(segment, int) and isinstance(current, list) and 0 <= segment < len(current):
+            path, current = f"{path}[{segment}]", current[segment]
+        elif isinstance(segment, str) and isinstance(current, dict) and segment in current:
+            path, current = join_key(path, segment), current[segment]
+        elif missing and position == len(loc) - 1:
+            path = join_key(path, str(segment))
+    return path
+
+
+def join_key(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def error_message(detail: ErrorDetails) -> str:
+    """A short message for one pydantic error."""
+    if detail["type"] == "extra_forbidden":
+        return "unknown field"
+    if detail["type"] == "missing":
+        return "field required"
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Features rebrowse does not implement
+
+
+def unsupported_features(automation: Automation, *, allow_python_scripts: bool) -> list[FieldError]:
+    """Every use of a feature rebrowse does not implement, or that this deployment does not allow."""
+    return [
+        problem
+        for path, model in walk_models(automation, "")
+        for problem in model_problems(model, path, allow_python_scripts)
+    ]
+
+
+def walk_models(value: object, path: str) -> Iterator[tuple[str, BaseModel]]:
+    """Every model inside `value` (itself included) with its JSON path."""
+    if isinstance(value, BaseModel):
+        yield path, value
+        for name in type(value).model_fields:
+            yield from walk_models(getattr(value, name), join_key(path, name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from walk_models(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk_models(item, join_key(path, str(key)))
+
+
+def model_problems(model: BaseModel, path: str, allow_python_scripts: bool) -> Iterator[FieldError]:
+    """The unsupported features one model uses."""
+    if type(model) in UNSUPPORTED:
+        yield FieldError(path, UNSUPPORTED[type(model)])
+    elif type(model) in SCRIPTS and not allow_python_scripts:
+        yield FieldError(path, f"{SCRIPTS[type(model)]} is disabled: set {PYTHON_SCRIPTS_SETTING} to allow it")
+    elif isinstance(model, TargetedAction):
+        yield from targeted_problems(model, path)
+    elif isinstance(model, ActionNode) and model.expect_navigation:
+        yield FieldError(join_key(path, "expect_navigation"), "expect_navigation is not supported yet")
+    elif isinstance(model, Automation):
+        yield from automation_problems(model)
+
+
+def targeted_problems(action: TargetedAction, path: str) -> Iterator[FieldError]:
+    """Element actions that only the LLM path of Optexity could perform."""
+    if action.skip_command:
+        yield FieldError(join_key(path, "skip_command"), "skip_command is not supported (it leaves the step to an LLM)")
+    if action.command is None and (action.needs_target or action.xpath is not None):
+        yield FieldError(path, NEEDS_LLM.format("command"))
+    if isinstance(action, InputTextAction) and action.input_text is None:
+        yield FieldError(join_key(path, "input_text"), NEEDS_LLM.format("input_text"))
+    if isinstance(action, SelectOptionAction) and action.select_values is None:
+        yield FieldError(join_key(path, "select_values"), NEEDS_LLM.format("select_values"))
+
+
+def automation_problems(automation: Automation) -> Iterator[FieldError]:
+    """Top-level settings that ask for another browser or backend."""
+    if automation.browser_channel != "chromium":
+        message = f'browser_channel "{automation.browser_channel}" is not supported: rebrowse runs chromium'
+        yield FieldError("browser_channel", message)
+    if automation.backend == "computer-vision":
+        yield FieldError("backend", 'backend "computer-vision" is not supported: rebrowse runs browser-use')
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Summary for `rebrowse validate`
+
+
+@dataclass(frozen=True)
+class AutomationSummary:
+    """What an automation declares and contains."""
+
+    url: str
+    input_parameters: tuple[str, ...]
+    secure_parameters: tuple[str, ...]
+    generated_parameters: tuple[str, ...]
+    node_counts: Mapping[str, int]
+    action_counts: Mapping[str, int]
+    total_nodes: int
+
+    def render(self) -> str:
+        """Plain text lines for a terminal."""
+        return "\n".join(
+            [
+                f"url: {self.url}",
+                f"input parameters: {', '.join(self.input_parameters) or '-'}",
+                f"secure parameters: {', '.join(self.secure_parameters) or '-'}",
+                f"generated parameters: {', '.join(self.generated_parameters) or '-'}",
+                f"nodes: {self.total_nodes} ({counts_text(self.node_counts)})",
+                f"actions: {counts_text(self.action_counts) or '-'}",
+            ]
+        )
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
+
+
+def summarize(automation: Automation) -> AutomationSummary:
+    """Parameter names per kind, node counts per kind and per action, and the total number of nodes."""
+    nodes = list(automation.all_nodes())
+    actions = Counter(node.action_name for node in nodes if isinstance(node, ActionNode))
+    parameters = automation.parameters
+    return AutomationSummary(
+        url=automation.url,
+        input_parameters=tuple(parameters.input_parameters),
+        secure_parameters=tuple(parameters.secure_parameters),
+        generated_parameters=tuple(parameters.generated_parameters),
+        node_counts=dict(Counter(node.type for node in nodes)),
+        action_counts=dict(actions),
+        total_nodes=len(nodes),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parameters given for a run
+
+
+def check_run_parameters(automation: Automation, inputs: Mapping[str, object], secure: Mapping[str, object]) -> None:
+    """Reject run values for names the automation does not declare, and values of the wrong shape."""
+    declared = automation.parameters
+    errors = [*input_errors(declared, inputs), *secure_errors(declared, secure)]
+    if errors:
+        raise AutomationInvalid(errors)
+
+
+def input_errors(declared: Parameters, inputs: Mapping[str, object]) -> Iterator[FieldError]:
+    """Input values must be declared inputs, each a list of strings, numbers or booleans."""
+    for name, values in inputs.items():
+        path = f"input_parameters.{name}"
+        if name not in declared.input_parameters:
+            yield FieldError(path, undeclared(name, declared.secure_parameters, "a secure parameter"))
+        elif not isinstance(values, list):
+            yield FieldError(path, "must be a list of values")
+        else:
+            for index, value in enumerate(values):
+                if not isinstance(value, str | int | float | bool):
+                    yield FieldError(f"{path}[{index}]", "must be a string, a number or a boolean")
+
+
+def secure_errors(declared: Parameters, secure: Mapping[str, object]) -> Iterator[FieldError]:
+    """Secure values must be declared secure parameters, each a list of secret references."""
+    for name, values in secure.items():
+        path = f"secure_parameters.{name}"
+        if name not in declared.secure_parameters:
+            yield FieldError(path, undeclared(name, declared.input_parameters, "an input parameter"))
+        elif not isinstance(values, list):
+            yield FieldError(path, "must be a list of secret references")
+        else:
+            for index, value in enumerate(values):
+                yield from secure_value_errors(value, f"{path}[{index}]")
+
+
+def secure_value_errors(value: object, path: str) -> list[FieldError]:
+    if isinstance(value, SecureParameter):
+        return []
+    try:
+        SecureParameter.model_validate(value)
+    except ValidationError as exc:
+        return field_errors(exc, value, path)
+    return []
+
+
+def undeclared(name: str, other_kind: Mapping[str, object], other_label: str) -> str:
+    if name in other_kind:
+        return f"not declared by the automation (it is {other_label})"
+    return "not declared by the automation"

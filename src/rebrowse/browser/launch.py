@@ -1,0 +1,51 @@
+"""Finding and launching Chromium: the system's package first, Playwright's own build where it exists."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from playwright.async_api import Browser, Playwright
+
+from rebrowse.errors import ChromiumNotFound
+
+# Chromium reaches out to Google services at start; on a closed network that only costs time and noise.
+QUIET_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-dev-shm-usage",
+)
+
+SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium(configured: str | None = None) -> str | None:
+    """The Chromium executable to use: the configured path, else one on PATH; None means Playwright's own."""
+    if configured:
+        if Path(configured).is_file() and os.access(configured, os.X_OK):
+            return configured
+        raise ChromiumNotFound(f"REBROWSE_CHROMIUM={configured} is not an executable file")
+    for name in SYSTEM_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+async def launch_chromium(playwright: Playwright, *, executable: str | None = None, headless: bool = True) -> Browser:
+    """Launch Chromium with flags that suit a closed network and a root user."""
+    path = find_chromium(executable)
+    args = list(QUIET_FLAGS)
+    if os.geteuid() == 0:
+        # Chromium's sandbox cannot start as root.
+        args.append("--no-sandbox")
+    try:
+        return await playwright.chromium.launch(executable_path=path, headless=headless, args=args)
+    except Exception as exc:
+        if path is None and "Executable doesn't exist" in str(exc):
+            raise ChromiumNotFound() from exc
+        raise

@@ -1,0 +1,88 @@
+"""The files a run leaves behind, every one written through the redactor so no secret reaches disk."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rebrowse.secrets.redaction import Redactor
+
+UNSAFE_FILENAME = re.compile(r"[^\w.\- ]+")
+MAX_FILENAME = 150
+
+
+@dataclass
+class StepRecord:
+    """What happened in one step: where, what, on which element, how long, and how it ended."""
+
+    index: int
+    attempt: int
+    path: str
+    action: str
+    locator: str | None = None
+    iteration: int | None = None
+    url: str | None = None
+    started_at: float = 0.0
+    duration_ms: float = 0.0
+    outcome: str = "running"  # running | success | failed | skipped
+    error: str | None = None
+    detail: str | None = None
+    screenshot: str | None = None
+
+
+@dataclass
+class DownloadRecord:
+    """A file the run downloaded, with the metadata the automation attached to it."""
+
+    filename: str
+    path: str
+    size: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def safe_filename(name: str, fallback: str = "download") -> str:
+    """A file name that cannot escape its directory or upset a file system."""
+    cleaned = UNSAFE_FILENAME.sub("_", Path(name).name).strip(" .")
+    return (cleaned or fallback)[:MAX_FILENAME]
+
+
+class ArtifactWriter:
+    """Writes a run's artifacts into its directory, redacting secrets from everything textual."""
+
+    def __init__(self, out_dir: Path, redactor: Redactor) -> None:
+        self.out_dir = out_dir
+        self.redactor = redactor
+        self.downloads_dir = out_dir / "downloads"
+        self.screenshots_dir = out_dir / "screenshots"
+        for directory in (out_dir, self.downloads_dir, self.screenshots_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+        self._steps_file = out_dir / "steps.jsonl"
+        self._steps_file.write_text("")
+
+    def write_json(self, name: str, data: object) -> Path:
+        """Write `data` as JSON to `name` in the run directory, secrets redacted."""
+        path = self.out_dir / name
+        path.write_text(json.dumps(self.redactor.redact(data), indent=2, default=str) + "\n")
+        return path
+
+    def append_step(self, record: StepRecord) -> None:
+        """Append one step record to steps.jsonl."""
+        line = json.dumps(self.redactor.redact(asdict(record)), default=str)
+        with self._steps_file.open("a") as handle:
+            handle.write(line + "\n")
+
+    def screenshot_path(self, name: str) -> Path:
+        """Where a screenshot called `name` goes."""
+        return self.screenshots_dir / safe_filename(name, "screenshot.png")
+
+    def unique_download_path(self, name: str) -> Path:
+        """A path in downloads/ for `name`, suffixed _2, _3 ... when taken."""
+        candidate = self.downloads_dir / safe_filename(name)
+        stem, suffix, n = candidate.stem, candidate.suffix, 2
+        while candidate.exists():
+            candidate = self.downloads_dir / f"{stem}_{n}{suffix}"
+            n += 1
+        return candidate

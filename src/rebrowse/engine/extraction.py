@@ -1,0 +1,192 @@
+"""Extraction actions: read text, page state, network traffic, screenshots and HTTP APIs into outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from typing import Any
+
+import httpx
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Request
+
+from rebrowse.automation.actions import (
+    ApiCallExtraction,
+    ExtractionAction,
+    LocatorExtraction,
+    NetworkCallExtraction,
+    PythonScriptExtraction,
+    ScreenshotExtraction,
+    StateExtraction,
+)
+from rebrowse.automation.expressions import evaluate_condition
+from rebrowse.engine.downloads import record_file
+from rebrowse.engine.misc import run_script
+from rebrowse.engine.state import Step
+from rebrowse.errors import StepFailed
+
+LOCATOR_TEXT_TIMEOUT_MS = 5000
+READ_STORAGE = """() => ({
+  local_storage: Object.fromEntries(Object.entries(localStorage)),
+  session_storage: Object.fromEntries(Object.entries(sessionStorage)),
+  document_cookie: document.cookie,
+})"""
+
+
+def add_output(step: Step, wrapper: ExtractionAction, **content: Any) -> None:
+    """Append one OutputData entry (Optexity's shape) to the run's outputs."""
+    entry: dict[str, Any] = {"unique_identifier": wrapper.unique_identifier}
+    entry.update(content)
+    step.state.output_data.append(entry)
+
+
+def set_variable(step: Step, name: str, value: Any) -> None:
+    """Store a generated variable, as a list like every Optexity variable (api results stay dicts)."""
+    step.state.generated[name] = value
+
+
+async def locator(step: Step, action: LocatorExtraction, wrapper: ExtractionAction) -> None:
+    """The text of the first matching element."""
+    name = action.output_variable_name or f"node{step.state.step_index}_output"
+    try:
+        text: str | None = (await step.locate(action.command).first.inner_text(timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
+    except PlaywrightError as exc:
+        if not wrapper.allow_none:
+            raise StepFailed(f"no text could be read: {first_line(exc)}") from None
+        text = None
+    set_variable(step, name, [text])
+    add_output(step, wrapper, json_data={name: text})
+
+
+async def state(step: Step, action: StateExtraction, wrapper: ExtractionAction) -> None:
+    """URL, title, cookies and web storage of the current page."""
+    storage: dict[str, Any] = await step.page.evaluate(READ_STORAGE)
+    data = {
+        "page_url": step.page.url,
+        "page_title": await step.page.title(),
+        "cookies": await step.state.context.cookies(),
+        **storage,
+    }
+    add_output(step, wrapper, json_data=data)
+
+
+async def request_body(request: Request, extract_from: str) -> tuple[Any, bytes]:
+    """The decoded and raw body of a captured request or of its response."""
+    if extract_from == "request":
+        raw = request.post_data_buffer or b""
+    else:
+        response = await request.response()
+        if response is None:
+            return None, b""
+        raw = await response.body()
+    try:
+        return json.loads(raw), raw
+    except ValueError:
+        return raw.decode("utf-8", "replace"), raw
+
+
+async def network_call(step: Step, action: NetworkCallExtraction, wrapper: ExtractionAction) -> None:
+    """Bodies of the requests (or responses) since the last interaction whose URL contains url_pattern.
+
+    A download_filename saves each matching body (from download_from) as a download too.
+    """
+    pattern = action.url_pattern
+    if not pattern:
+        raise StepFailed("url_pattern is not set")
+    matches = [r for r in list(step.state.network) if pattern in r.url]
+    if not matches:
+        raise StepFailed(f"no request since the last interaction matches {pattern!r}")
+    for request in matches:
+        body, _ = await request_body(request, action.extract_from or "response")
+        add_output(step, wrapper, json_data={"body": body})
+        if action.download_filename:
+            _, raw = await request_body(request, action.download_from or "response")
+            await record_file(step, step.sub(action.download_filename), raw, None)
+    step.record.detail = f"{len(matches)} matching request(s)"
+
+
+async def screenshot(step: Step, action: ScreenshotExtraction, wrapper: ExtractionAction) -> None:
+    """A screenshot of the page, kept as a file and in the outputs."""
+    filename = step.sub(action.filename or f"screenshot_{step.state.step_index}.png")
+    path = step.state.writer.screenshot_path(filename)
+    png = await step.page.screenshot(path=path, full_page=action.full_page)
+    add_output(step, wrapper, screenshot={"filename": path.name, "base64": base64.b64encode(png).decode()})
+
+
+async def api_call(step: Step, action: ApiCallExtraction, wrapper: ExtractionAction) -> None:
+    """Call an HTTP API, optionally polling until poll_condition holds; the result is stored as a dict."""
+    request = build_request(step, action)
+    async with httpx.AsyncClient(follow_redirects=True, timeout=action.timeout) as client:
+        for attempt in range(1, max(1, action.max_poll_attempts) + 1):
+            result = await call_once(client, request)
+            for name in action.output_variable_names:
+                set_variable(step, name, result)
+            if not action.poll_condition or poll_done(step, action, result):
+                break
+            if attempt == action.max_poll_attempts:
+                raise StepFailed(f"poll_condition {action.poll_condition!r} still false after {attempt} attempts")
+            await asyncio.sleep(action.poll_interval)
+    add_output(step, wrapper, json_data={name: result for name in action.output_variable_names})
+    step.record.detail = f"HTTP {result.get('status_code')}"
+
+
+def build_request(step: Step, action: ApiCallExtraction) -> httpx.Request:
+    """The HTTP request of an api_call, placeholders substituted as values."""
+    headers = {k: step.sub(v) for k, v in (action.headers or {}).items()}
+    params = {k: step.sub(str(v)) for k, v in (action.query_params or {}).items()}
+    body = action.body
+    if isinstance(body, str):
+        return httpx.Request(
+            action.method, step.sub(action.url), headers=headers, params=params, content=step.sub(body)
+        )
+    payload = json.loads(step.sub(json.dumps(body))) if body is not None else None
+    return httpx.Request(action.method, step.sub(action.url), headers=headers, params=params, json=payload)
+
+
+async def call_once(client: httpx.AsyncClient, request: httpx.Request) -> dict[str, Any]:
+    """One HTTP call, described as Optexity's result dict (errors described, not raised)."""
+    try:
+        response = await client.send(request)
+    except httpx.TimeoutException as exc:
+        return {"status_code": None, "headers": {}, "body": None, "error": "timeout", "message": str(exc)}
+    except httpx.HTTPError as exc:
+        return {"status_code": None, "headers": {}, "body": None, "error": "http_error", "message": str(exc)}
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    result: dict[str, Any] = {
+        "status_code": response.status_code,
+        "headers": dict(response.headers),
+        "body": body,
+    }
+    if response.is_error:
+        result.update(error="http_error", message=f"HTTP {response.status_code}")
+    return result
+
+
+def poll_done(step: Step, action: ApiCallExtraction, result: dict[str, Any]) -> bool:
+    """Whether the poll condition holds for this result (the result is bound under its output names)."""
+    names = {**step.state.scope(), **{n: result for n in action.output_variable_names}}
+    return evaluate_condition(action.poll_condition or "True", names)
+
+
+async def python_script(step: Step, action: PythonScriptExtraction, wrapper: ExtractionAction) -> None:
+    """Run the automation's `code_fn(axtree, page[, variables])` (only where scripts are allowed)."""
+    axtree = await step.page.locator("body").aria_snapshot()
+    result = await run_script(step, action.script, axtree, step.page, step.state.scope())
+    if not isinstance(result, dict):
+        raise StepFailed(f"code_fn must return a dict, it returned {type(result).__name__}")
+    for name in action.output_variable_names or []:
+        if name in result:
+            value = result[name]
+            if value is None and not wrapper.allow_none:
+                raise StepFailed(f"code_fn returned None for {name!r} and allow_none is false")
+            set_variable(step, name, value if isinstance(value, list) else [value])
+    add_output(step, wrapper, json_data=result)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error: Playwright's call logs are long and say little more."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,294 @@
+"""Runs nodes: the action-node pipeline, for loops, if/else and locator assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import expect
+from pydantic import TypeAdapter
+
+from rebrowse.automation.expressions import evaluate_condition
+from rebrowse.automation.placeholders import Json, expand_loop_in
+from rebrowse.automation.schema import ActionNode, AssertLocatorNode, ForLoopNode, IfElseNode, Node
+from rebrowse.engine import downloads, extraction, interaction, misc, navigation
+from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.extraction import first_line
+from rebrowse.engine.state import RunState, Step
+from rebrowse.engine.waits import settle, wait_for_load
+from rebrowse.errors import RebrowseError, StepFailed
+
+NODES = TypeAdapter(list[Node])
+NEW_TAB_LOAD_S = 10.0
+
+Perform = Callable[[Step], Awaitable[None]]
+
+INTERACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "click_element": interaction.click_element,
+    "input_text": interaction.input_text,
+    "select_option": interaction.select_option,
+    "check": interaction.check,
+    "uncheck": interaction.uncheck,
+    "hover": interaction.hover,
+    "upload_file": interaction.upload_file,
+    "key_press": interaction.key_press,
+    "go_to_url": navigation.go_to_url,
+    "go_back": navigation.go_back,
+    "switch_tab": navigation.switch_tab,
+    "close_current_tab": navigation.close_current_tab,
+    "close_tabs_until": navigation.close_tabs_until,
+    "close_all_but_last_tab": navigation.close_all_but_last_tab,
+    "scroll": navigation.scroll,
+    "download_url_as_pdf": downloads.download_url_as_pdf,
+}
+EXTRACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "locator": extraction.locator,
+    "state": extraction.state,
+    "network_call": extraction.network_call,
+    "screenshot": extraction.screenshot,
+    "api_call": extraction.api_call,
+    "python_script": extraction.python_script,
+}
+MISC: dict[str, Callable[..., Awaitable[None]]] = {
+    "set_variable": misc.set_variable,
+    "count_locator": misc.count_locator,
+}
+SINGLE_ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "python_script_action": misc.python_script,
+    "sleep_action": misc.sleep,
+    "fail_state_action": misc.fail_state,
+}
+
+
+def chosen(model: Any, table: dict[str, Callable[..., Awaitable[None]]]) -> tuple[str, Any]:
+    """The one field of `model` that is set among the table's names, and its value."""
+    for name in table:
+        value = getattr(model, name, None)
+        if value is not None:
+            return name, value
+    raise StepFailed(f"{type(model).__name__} has no action rebrowse can run")
+
+
+def plan(node: ActionNode) -> tuple[str, bool, Perform]:
+    """The action's name, whether it interacts with the page, and how to perform it."""
+    if node.interaction_action is not None:
+        wrapper = node.interaction_action
+        name, action = chosen(wrapper, INTERACTIONS)
+        return name, True, lambda step: INTERACTIONS[name](step, action, wrapper)
+    if node.extraction_action is not None:
+        ext = node.extraction_action
+        name, action = chosen(ext, EXTRACTIONS)
+        return f"extract.{name}", False, lambda step: EXTRACTIONS[name](step, action, ext)
+    if node.misc_action is not None:
+        name, action = chosen(node.misc_action, MISC)
+        return name, False, lambda step: MISC[name](step, action)
+    name, action = chosen(node, SINGLE_ACTIONS)
+    return name.removesuffix("_action"), False, lambda step: SINGLE_ACTIONS[name](step, action)
+
+
+async def run_nodes(state: RunState, nodes: Sequence[Node], path: str, iteration: int | None = None) -> None:
+    """Run nodes in order; the first failure stops them."""
+    for index, node in enumerate(nodes):
+        await run_node(state, node, f"{path}[{index}]", iteration)
+
+
+async def run_node(state: RunState, node: Node, path: str, iteration: int | None) -> None:
+    """Run one node of any kind."""
+    if isinstance(node, ActionNode):
+        await run_action_node(state, node, path, iteration)
+    elif isinstance(node, ForLoopNode):
+        await run_for_loop(state, node, path)
+    elif isinstance(node, IfElseNode):
+        await run_if_else(state, node, path, iteration)
+    elif isinstance(node, AssertLocatorNode):
+        await run_assert_locator(state, node, path, iteration)
+    else:
+        raise StepFailed(f"{path}: {type(node).__name__} is not supported")
+
+
+async def begin_step(state: RunState, node: Any, path: str, action: str, iteration: int | None) -> Step:
+    """Count the step and prepare its record and placeholder values (secrets are fetched here)."""
+    state.adopt_new_tab()
+    state.step_index += 1
+    record = StepRecord(
+        index=state.step_index,
+        attempt=state.attempt,
+        path=path,
+        action=action,
+        iteration=iteration,
+        url=state.page.url,
+        started_at=time.time(),
+    )
+    step = Step(state, record, {})
+    try:
+        step.values = await state.values_for(node.model_dump_json())
+    except RebrowseError as exc:
+        await finish_step(step, exc)
+        raise StepFailed(describe_failure(step, exc)) from None
+    return step
+
+
+async def finish_step(step: Step, error: BaseException | None) -> None:
+    """Close a step's record: outcome, duration, screenshot per the setting; write it and tell the listener."""
+    record, state = step.record, step.state
+    record.duration_ms = round((time.perf_counter() - step.started) * 1000, 1)
+    if error is not None:
+        record.outcome = "failed"
+        record.error = state.secrets.redactor.redact_text(message_of(error))
+    elif record.outcome == "running":
+        record.outcome = "success"
+    mode = state.options.screenshots
+    if mode == "every_step" or (mode == "on_failure" and error is not None):
+        path = state.writer.screenshot_path(f"step_{record.attempt}_{record.index:04d}.png")
+        try:
+            await state.page.screenshot(path=path)
+            record.screenshot = str(path.relative_to(state.writer.out_dir))
+        except PlaywrightError:
+            record.screenshot = None
+    state.steps.append(record)
+    state.writer.append_step(record)
+    await state.notify(record)
+
+
+def message_of(error: BaseException) -> str:
+    if isinstance(error, PlaywrightError | TimeoutError):
+        return first_line(error)
+    return str(error) or type(error).__name__
+
+
+def describe_failure(step: Step, error: BaseException) -> str:
+    """An error naming the node path, the action and the locator, secrets redacted."""
+    where = f"{step.record.path} ({step.record.action}"
+    where += f" on {step.record.locator})" if step.record.locator else ")"
+    return step.state.secrets.redactor.redact_text(f"{where}: {message_of(error)}")
+
+
+async def run_action_node(state: RunState, node: ActionNode, path: str, iteration: int | None) -> None:
+    """Optexity's action-node pipeline, with event-driven waits instead of fixed sleeps."""
+    explicit = node.explicit_before_sleep()
+    if explicit:
+        await asyncio.sleep(explicit)
+    elif node.implicit_before_wait():
+        await settle(state.page, node.implicit_before_wait())
+    action, interacts, perform = plan(node)
+    step = await begin_step(state, node, path, action, iteration)
+    if interacts:
+        state.network.clear()
+    try:
+        if node.expect_new_tab:
+            await perform_expecting_tab(step, perform, node.max_new_tab_wait_time)
+        else:
+            await perform(step)
+            await wait_for_load(state.page, node.end_wait_seconds())
+    except (RebrowseError, PlaywrightError, TimeoutError, ValueError) as exc:
+        await finish_step(step, exc)
+        failure = misc.FailState if isinstance(exc, misc.FailState) else StepFailed
+        raise failure(describe_failure(step, exc)) from None
+    await finish_step(step, None)
+
+
+async def perform_expecting_tab(step: Step, perform: Perform, wait_s: float) -> None:
+    """Perform the action and switch to the tab it opens (failing when none opens in time)."""
+    state = step.state
+    try:
+        async with state.context.expect_page(timeout=wait_s * 1000) as new_page:
+            await perform(step)
+    except PlaywrightError as exc:
+        raise StepFailed(f"expected a new tab, none opened within {wait_s:g} s") from exc
+    state.page = await new_page.value
+    state.known_pages = len(state.context.pages)
+    await wait_for_load(state.page, NEW_TAB_LOAD_S)
+
+
+def expand(nodes: Sequence[Node], node: ForLoopNode, names: list[str], index: int) -> list[Node]:
+    """A fresh copy of loop body nodes with this iteration's placeholders filled in."""
+    dumped: list[Json] = [n.model_dump(mode="json", exclude_unset=True) for n in nodes]
+    data = expand_loop_in(
+        dumped, index_name=node.index_variable_name, index=index, loop_variables=names, locator=node.locator
+    )
+    return NODES.validate_python(data)
+
+
+async def loop_values(state: RunState, node: ForLoopNode, names: list[str], path: str) -> list[Any]:
+    """The items a loop runs over: a variable's list, or one entry per element the locator matches."""
+    if node.variable_name is not None:
+        first = names[0]
+        source = state.inputs.get(first, state.generated.get(first))
+        if source is None:
+            raise StepFailed(f"{path}: loop variable {first!r} is not an input or generated variable")
+        return list(source) if isinstance(source, list | tuple) else [source]
+    step = Step(state, StepRecord(index=state.step_index, attempt=state.attempt, path=path, action="for_loop"), {})
+    step.values = await state.values_for(node.locator or "")
+    count = await misc.count_matches(state.page, step.locate(node.locator or ""), node.locator_timeout)
+    return list(range(count))
+
+
+async def run_for_loop(state: RunState, node: ForLoopNode, path: str) -> None:
+    """Run the body once per item, with Optexity's raise/continue/break handling and reset nodes."""
+    names = [n.strip() for n in (node.variable_name or "").split(",") if n.strip()]
+    items = await loop_values(state, node, names, path)
+    if node.max_iterations is not None:
+        items = items[: node.max_iterations]
+    statuses: list[dict[str, Any]] = []
+    state.for_loop_status.append(statuses)
+    label = node.variable_name or node.locator
+    for index, value in enumerate(items):
+        status: dict[str, Any] = {
+            "variable_name": label,
+            "index": index,
+            "value": value,
+            "status": "success",
+            "error": None,
+        }
+        statuses.append(status)
+        try:
+            await run_nodes(state, expand(node.nodes, node, names, index), f"{path}.nodes", index)
+        except StepFailed as exc:
+            status.update(status="error", error=str(exc))
+            if node.on_error_in_loop == "raise":
+                raise
+            if node.on_error_in_loop == "break":
+                statuses.extend(
+                    {"variable_name": label, "index": i, "value": v, "status": "skipped", "error": None}
+                    for i, v in enumerate(items[index + 1 :], start=index + 1)
+                )
+                return
+        if node.reset_nodes and index < len(items) - 1:
+            await run_nodes(state, expand(node.reset_nodes, node, names, index), f"{path}.reset_nodes", index)
+
+
+async def run_if_else(state: RunState, node: IfElseNode, path: str, iteration: int | None) -> None:
+    """Evaluate the condition safely over the variables and run the chosen branch."""
+    try:
+        taken = evaluate_condition(node.condition, state.scope())
+    except StepFailed as exc:
+        raise StepFailed(f"{path} (if_else): {exc}") from None
+    if taken:
+        await run_nodes(state, node.if_nodes, f"{path}.if_nodes", iteration)
+    else:
+        await run_nodes(state, node.else_nodes, f"{path}.else_nodes", iteration)
+
+
+async def run_assert_locator(state: RunState, node: AssertLocatorNode, path: str, iteration: int | None) -> None:
+    """Store whether the element is visible (or hidden) within the timeout; never fails the run by itself."""
+    step = await begin_step(state, node, path, f"assert_locator.{node.assertion}", iteration)
+    try:
+        locator = step.locate(node.locator)
+    except StepFailed as exc:
+        await finish_step(step, exc)
+        raise StepFailed(describe_failure(step, exc)) from None
+    check = expect(locator)
+    try:
+        if node.assertion == "to_be_visible":
+            await check.to_be_visible(timeout=node.timeout * 1000)
+        else:
+            await check.to_be_hidden(timeout=node.timeout * 1000)
+        held = True
+    except AssertionError:
+        held = False
+    state.generated[node.output_variable_name or f"node{state.step_index}_output"] = [held]
+    step.record.detail = f"assertion {'held' if held else 'did not hold'}"
+    await finish_step(step, None)

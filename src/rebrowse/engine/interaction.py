@@ -1,0 +1,234 @@
+"""Actions on page elements: click, type, select, check, hover, upload, key presses."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Locator
+
+from rebrowse.automation.actions import (
+    CheckAction,
+    ClickElementAction,
+    HoverAction,
+    InputTextAction,
+    InteractionAction,
+    KeyPressAction,
+    SelectOptionAction,
+    UncheckAction,
+    UploadFileAction,
+)
+from rebrowse.automation.placeholders import references
+from rebrowse.engine.downloads import expecting_download
+from rebrowse.engine.state import Step
+from rebrowse.errors import StepFailed
+
+READ_OPTIONS = "el => Array.from(el.options || []).map(o => ({value: o.value, label: o.label || o.text}))"
+
+
+def action_timeout_ms(wrapper: InteractionAction) -> float:
+    """How long an element may take to become actionable: Optexity's tries times seconds per try."""
+    return max(1, wrapper.max_tries) * wrapper.max_timeout_seconds_per_try * 1000
+
+
+def target(step: Step, command: str | None) -> Locator:
+    """The element an action works on; every element action needs a command."""
+    if not command:
+        raise StepFailed("no command given to locate the element")
+    return step.locate(command)
+
+
+async def click_element(step: Step, action: ClickElementAction, wrapper: InteractionAction) -> None:
+    """Click (or double-click) with the given button, optionally catching the download it starts."""
+    locator = target(step, action.command)
+    timeout = action_timeout_ms(wrapper)
+    metadata = getattr(action, "download_metadata", None)
+    async with expecting_download(step, action.expect_download, action.download_filename, metadata):
+        if action.mouse_click:
+            await mouse_click(step, locator, action, timeout)
+        elif action.double_click:
+            await locator.dblclick(button=action.button, force=action.force, timeout=timeout)
+        else:
+            await locator.click(button=action.button, force=action.force, timeout=timeout)
+
+
+async def mouse_click(step: Step, locator: Locator, action: ClickElementAction, timeout: float) -> None:
+    """One real mouse click at the element's centre plus the recorded deviation (Optexity clicks twice)."""
+    await locator.scroll_into_view_if_needed(timeout=timeout)
+    box = await locator.bounding_box(timeout=timeout)
+    if box is None:
+        raise StepFailed("the element has no box on screen to click with the mouse")
+    deviation = action.mouse_click_deviation
+    x = box["x"] + box["width"] / 2 + (deviation.x if deviation else 0)
+    y = box["y"] + box["height"] / 2 + (deviation.y if deviation else 0)
+    await step.page.mouse.click(x, y, button=action.button, click_count=2 if action.double_click else 1)
+
+
+def empty_list_reference(step: Step, text: str) -> str | None:
+    """The name of a parameter the text refers to whose value list is empty (Optexity skips such inputs)."""
+    for ref in references(text):
+        value = step.values.get(ref.name)
+        if isinstance(value, list) and not value:
+            return ref.name
+    return None
+
+
+async def input_text(step: Step, action: InputTextAction, wrapper: InteractionAction) -> None:
+    """Fill, type or key-press a text into an element, then press Enter when asked."""
+    if action.input_text is None:
+        raise StepFailed("input_text is not set")
+    empty = empty_list_reference(step, action.input_text)
+    if empty is not None:
+        step.record.outcome = "skipped"
+        step.record.detail = f"parameter {empty} has no values"
+        return
+    text = step.sub(action.input_text)
+    locator = target(step, action.command)
+    timeout = action_timeout_ms(wrapper)
+    if action.fill_or_type == "fill":
+        await locator.fill(text, timeout=timeout)
+    elif action.fill_or_type == "type":
+        await locator.press_sequentially(text, timeout=timeout)
+    else:
+        await locator.focus(timeout=timeout)
+        for char in text:
+            await step.page.keyboard.press(char)
+    if action.press_enter:
+        await locator.press("Enter", timeout=timeout)
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def is_pattern(value: str) -> bool:
+    return value.startswith("^") or value.endswith("$") or ".*" in value
+
+
+def fuzzy_pick(wanted: str, candidates: list[str]) -> int | None:
+    """Index of the best normalised match (exact, then prefix, then substring) when it is unambiguous."""
+    key = normalise(wanted)
+    if not key or len(set(map(normalise, candidates))) != len(candidates):
+        return None
+    for test in (str.__eq__, str.startswith, str.__contains__):
+        hits = [i for i, c in enumerate(candidates) if test(normalise(c), key)]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def match_option(wanted: str, options: list[dict[str, str]]) -> str | None:
+    """The option value for a requested value: by value, by label, by pattern, then fuzzily."""
+    values = [o["value"] for o in options]
+    labels = [o["label"] for o in options]
+    for field in (values, labels):
+        if wanted in field:
+            return values[field.index(wanted)]
+    if is_pattern(wanted):
+        pattern = re.compile(wanted)
+        for option in options:
+            if pattern.search(option["value"]) or pattern.search(option["label"]):
+                return option["value"]
+    for field in (values, labels):
+        index = fuzzy_pick(wanted, field)
+        if index is not None:
+            return values[index]
+    return None
+
+
+async def select_option(step: Step, action: SelectOptionAction, wrapper: InteractionAction) -> None:
+    """Select options by value, then label, then a normalised fuzzy match; no match fails the step."""
+    locator = target(step, action.command)
+    timeout = action_timeout_ms(wrapper)
+    options: list[dict[str, str]] = await locator.evaluate(READ_OPTIONS, timeout=timeout)
+    chosen: list[str] = []
+    for raw in action.select_values or []:
+        wanted = step.sub(raw)
+        value = match_option(wanted, options)
+        if value is None:
+            offered = ", ".join(f"{o['label']!r}" for o in options[:20])
+            raise StepFailed(f"no option matches {wanted!r} (options: {offered})")
+        chosen.append(value)
+    metadata = getattr(action, "download_metadata", None)
+    async with expecting_download(step, action.expect_download, action.download_filename, metadata):
+        await locator.select_option(value=chosen, timeout=timeout)
+    step.record.detail = f"selected {chosen}"
+
+
+async def check(step: Step, action: CheckAction, wrapper: InteractionAction) -> None:
+    """Make the checkbox or radio checked (nothing happens when it already is)."""
+    await target(step, action.command).set_checked(True, timeout=action_timeout_ms(wrapper))
+
+
+async def uncheck(step: Step, action: UncheckAction, wrapper: InteractionAction) -> None:
+    """Make the checkbox unchecked (nothing happens when it already is)."""
+    await target(step, action.command).set_checked(False, timeout=action_timeout_ms(wrapper))
+
+
+async def hover(step: Step, action: HoverAction, wrapper: InteractionAction) -> None:
+    """Move the mouse over the element."""
+    await target(step, action.command).hover(timeout=action_timeout_ms(wrapper))
+
+
+def allowed_upload(path_text: str, allowed_dirs: tuple[Path, ...]) -> Path:
+    """The file to upload, which must lie inside one of the allowed directories."""
+    path = Path(path_text).expanduser()
+    candidates = [path] if path.is_absolute() else [d / path for d in allowed_dirs]
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        inside = any(resolved.is_relative_to(d.resolve()) for d in allowed_dirs)
+        if inside and resolved.is_file():
+            return resolved
+        if not inside and path.is_absolute():
+            break
+    dirs = ", ".join(str(d) for d in allowed_dirs) or "none"
+    raise StepFailed(f"file_path {path_text!r} is not a file inside an allowed upload directory ({dirs})")
+
+
+async def fetch_upload(step: Step, url: str) -> Path:
+    """Download file_url through the browser context (its cookies apply) into the run's directory."""
+    if not url.startswith(("http://", "https://")):
+        raise StepFailed(f"file_url must be http(s), got {url!r}")
+    response = await step.state.context.request.get(url, timeout=120_000)
+    if not response.ok:
+        raise StepFailed(f"file_url answered HTTP {response.status}")
+    name = Path(url.split("?", 1)[0]).name or "upload"
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=step.state.writer.out_dir))
+    path = folder / name
+    path.write_bytes(await response.body())
+    return path
+
+
+async def upload_file(step: Step, action: UploadFileAction, wrapper: InteractionAction) -> None:
+    """Give a file to a file input, or to the file chooser that clicking the element opens."""
+    file_url = getattr(action, "file_url", None)
+    if file_url:
+        path = await fetch_upload(step, step.sub(file_url))
+    else:
+        path = allowed_upload(step.sub(action.file_path or ""), step.state.options.upload_dirs)
+    locator = target(step, action.command)
+    timeout = action_timeout_ms(wrapper)
+    is_file_input = await locator.evaluate("el => el.tagName === 'INPUT' && el.type === 'file'", timeout=timeout)
+    if is_file_input:
+        await locator.set_input_files(path, timeout=timeout)
+    else:
+        async with step.page.expect_file_chooser(timeout=timeout) as chooser:
+            await locator.click(timeout=timeout)
+        await (await chooser.value).set_files(path)
+    step.record.detail = f"uploaded {path.name}"
+
+
+async def key_press(step: Step, action: KeyPressAction, wrapper: InteractionAction) -> None:
+    """Press each key (Enter, Tab, Escape, arrows, combinations such as Control+A) in order."""
+    keys = action.playwright_keys()
+    command: Any = getattr(action, "command", None)
+    if command:
+        locator = target(step, command)
+        for key in keys:
+            await locator.press(key, timeout=action_timeout_ms(wrapper))
+    else:
+        for key in keys:
+            await step.page.keyboard.press(key)
+    step.record.detail = "pressed " + ", ".join(keys)

@@ -1,0 +1,104 @@
+"""Actions on the browser itself: going to URLs, going back, tabs and scrolling."""
+
+from __future__ import annotations
+
+from rebrowse.automation.actions import (
+    CloseAllButLastTabAction,
+    CloseCurrentTabAction,
+    CloseTabsUntilAction,
+    GoBackAction,
+    GoToUrlAction,
+    InteractionAction,
+    ScrollAction,
+    SwitchTabAction,
+)
+from rebrowse.engine.state import Step
+from rebrowse.engine.waits import settle
+from rebrowse.errors import StepFailed
+
+MAX_SCROLLS = 50  # scrolling "to the end" of an infinite page stops after this many screens
+SCROLL_SETTLE_S = 2.0
+READ_SCROLL = "() => [window.scrollY, document.documentElement.scrollHeight]"
+
+
+async def go_to_url(step: Step, action: GoToUrlAction, wrapper: InteractionAction) -> None:
+    """Load a URL in the current tab, or in a new tab when new_tab is set; a failed load fails the step."""
+    url = step.sub(action.url)
+    if action.new_tab:
+        step.state.page = await step.state.context.new_page()
+        step.state.known_pages = len(step.state.context.pages)
+    timeout = step.state.options.navigation_timeout_s * 1000
+    response = await step.page.goto(url, timeout=timeout)
+    step.record.detail = f"HTTP {response.status}" if response else None
+
+
+async def go_back(step: Step, action: GoBackAction, wrapper: InteractionAction) -> None:
+    """Go back one entry in the tab's history."""
+    response = await step.page.go_back(timeout=step.state.options.navigation_timeout_s * 1000)
+    if response is None and step.page.url == "about:blank":
+        raise StepFailed("there is no page to go back to")
+
+
+async def switch_tab(step: Step, action: SwitchTabAction, wrapper: InteractionAction) -> None:
+    """Make tab `tab_index` the current one."""
+    pages = step.state.context.pages
+    if not -len(pages) <= action.tab_index < len(pages):
+        raise StepFailed(f"tab_index {action.tab_index} is out of range: {len(pages)} tab(s) open")
+    step.state.page = pages[action.tab_index]
+    await step.page.bring_to_front()
+
+
+async def close_current_tab(step: Step, action: CloseCurrentTabAction, wrapper: InteractionAction) -> None:
+    """Close the current tab and continue in the last remaining one."""
+    pages = step.state.context.pages
+    if len(pages) < 2:
+        raise StepFailed("cannot close the only open tab")
+    await step.page.close()
+    await focus_last_tab(step)
+
+
+async def close_tabs_until(step: Step, action: CloseTabsUntilAction, wrapper: InteractionAction) -> None:
+    """Close the last tab until the last one matches the URL substring, or until tab_index is the last."""
+    matching = step.sub(action.matching_url) if action.matching_url is not None else None
+    while True:
+        pages = step.state.context.pages
+        if matching is not None and matching in pages[-1].url:
+            break
+        if action.tab_index is not None and len(pages) <= action.tab_index + 1:
+            break
+        if len(pages) == 1:
+            raise StepFailed(f"no open tab matches {matching!r}")
+        await pages[-1].close()
+    await focus_last_tab(step)
+
+
+async def close_all_but_last_tab(step: Step, action: CloseAllButLastTabAction, wrapper: InteractionAction) -> None:
+    """Close every tab except the last one."""
+    for page in step.state.context.pages[:-1]:
+        await page.close()
+    await focus_last_tab(step)
+
+
+async def focus_last_tab(step: Step) -> None:
+    pages = step.state.context.pages
+    step.state.page = pages[-1]
+    step.state.known_pages = len(pages)
+    await step.page.bring_to_front()
+
+
+async def scroll(step: Step, action: ScrollAction, wrapper: InteractionAction) -> None:
+    """Scroll by `amount` pixels, or (-1) until the page stops growing."""
+    sign = 1 if action.down else -1
+    if action.amount != -1:
+        await step.page.mouse.wheel(0, sign * action.amount)
+        await settle(step.page, SCROLL_SETTLE_S)
+        return
+    previous: list[int] = []
+    for _ in range(MAX_SCROLLS):
+        target_y = "document.documentElement.scrollHeight" if action.down else "0"
+        await step.page.evaluate(f"() => window.scrollTo(0, {target_y})")
+        await settle(step.page, SCROLL_SETTLE_S)
+        position: list[int] = await step.page.evaluate(READ_SCROLL)
+        if position == previous:
+            return
+        previous = position

@@ -1,0 +1,24 @@
+"""How a run is carried out: where its artifacts go, its time limit, what it records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ScreenshotMode = Literal["never", "on_failure", "every_step"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of one run, decided by the caller (CLI or worker), never read from the environment here."""
+
+    out_dir: Path
+    timeout_minutes: float = 10.0  # per attempt, like Optexity's max_timeout_in_minutes
+    screenshots: ScreenshotMode = "on_failure"
+    trace: bool = False
+    upload_dirs: tuple[Path, ...] = ()
+    allow_python_scripts: bool = False
+    download_timeout_s: float = 120.0
+    retry_backoff_s: float = 1.0  # doubled after every failed attempt
+    navigation_timeout_s: float = 30.0

@@ -1,0 +1,210 @@
+"""Replays an automation: attempts in fresh browser contexts, the time limit, post-processing, results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+from rebrowse.automation.parameters import ParameterValue, SecureParameter
+from rebrowse.automation.schema import Automation
+from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
+from rebrowse.engine.flow import message_of, run_nodes
+from rebrowse.engine.misc import FailState
+from rebrowse.engine.options import RunOptions
+from rebrowse.engine.state import RunState, StepListener
+from rebrowse.engine.waits import ACTIVITY_TRACKER
+from rebrowse.errors import StepFailed
+from rebrowse.secrets.resolver import SecretResolver
+
+Status = Literal["success", "failed", "killed"]
+# os_emulation presents a desktop Chrome of that operating system, as Optexity does.
+EMULATED_USER_AGENTS = {
+    "windows": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36",
+    "linux": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+}
+
+
+@dataclass
+class RunResult:
+    """How a run ended and what it produced (secrets already redacted)."""
+
+    status: Status
+    error: str | None
+    output_data: list[dict[str, Any]]
+    for_loop_status: list[list[dict[str, Any]]]
+    downloads: list[DownloadRecord]
+    final_screenshot: str | None
+    steps: list[StepRecord]
+    duration_s: float
+    attempts: int
+    out_dir: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON data."""
+        return asdict(self)
+
+
+@dataclass
+class Attempt:
+    """One attempt's outcome."""
+
+    state: RunState
+    status: Status
+    error: str | None
+    retryable: bool = True
+    ended: float = field(default_factory=time.perf_counter)
+
+
+def merged_parameters(
+    declared: Mapping[str, Sequence[Any]], given: Mapping[str, Sequence[Any]] | None
+) -> dict[str, list[Any]]:
+    """The automation's own parameter values, replaced by the ones given for this run."""
+    return {**{k: list(v) for k, v in declared.items()}, **{k: list(v) for k, v in (given or {}).items()}}
+
+
+async def run_automation(
+    browser: Browser,
+    automation: Automation,
+    *,
+    options: RunOptions,
+    inputs: Mapping[str, Sequence[ParameterValue]] | None = None,
+    secure: Mapping[str, Sequence[SecureParameter]] | None = None,
+    secrets: SecretResolver | None = None,
+    listener: StepListener | None = None,
+) -> RunResult:
+    """Replay `automation` in fresh contexts of `browser`, with `automation.max_retries` extra attempts."""
+    resolver = secrets or SecretResolver()
+    writer = ArtifactWriter(options.out_dir, resolver.redactor)
+    params = automation.parameters
+    run_inputs = merged_parameters(params.input_parameters, inputs)
+    run_secure = merged_parameters(params.secure_parameters, secure)
+    started = time.perf_counter()
+    total = automation.max_retries + 1
+    for number in range(1, total + 1):
+        context = await new_context(browser, automation, options)
+        state = RunState(
+            context,
+            await context.new_page(),
+            run_inputs,
+            run_secure,
+            resolver,
+            writer,
+            options,
+            number,
+            listener,
+        )
+        attempt = await run_attempt(state, automation)
+        if attempt.status == "success" or number == total or not attempt.retryable:
+            return await finish(state, automation, attempt, started, number)
+        await close_context(state, discard_downloads=True)
+        await asyncio.sleep(options.retry_backoff_s * 2 ** (number - 1))
+    raise AssertionError("unreachable: the last attempt always finishes the run")
+
+
+async def new_context(browser: Browser, automation: Automation, options: RunOptions) -> BrowserContext:
+    """A fresh context: nothing shared with other runs, the activity tracker in every page."""
+    user_agent = EMULATED_USER_AGENTS.get(automation.os_emulation or "")
+    context = await browser.new_context(accept_downloads=True, user_agent=user_agent)
+    await context.add_init_script(ACTIVITY_TRACKER)
+    if options.trace:
+        await context.tracing.start(screenshots=True, snapshots=True)
+    return context
+
+
+async def run_attempt(state: RunState, automation: Automation) -> Attempt:
+    """Open the start URL and run the nodes within the attempt's time limit."""
+    limit = state.options.timeout_minutes * 60
+    try:
+        async with asyncio.timeout(limit):
+            await state.page.goto(automation.url, timeout=state.options.navigation_timeout_s * 1000)
+            await run_nodes(state, automation.nodes, "nodes")
+    except TimeoutError:
+        return Attempt(state, "killed", f"the attempt exceeded its time limit of {limit / 60:g} minute(s)")
+    except FailState as exc:
+        return Attempt(state, "failed", str(exc), retryable=False)
+    except StepFailed as exc:
+        return Attempt(state, "failed", str(exc))
+    except PlaywrightError as exc:
+        return Attempt(state, "failed", f"could not open {automation.url}: {message_of(exc)}")
+    return Attempt(state, "success", None)
+
+
+async def finish(state: RunState, automation: Automation, attempt: Attempt, started: float, attempts: int) -> RunResult:
+    """Post-processing, final screenshot, artifacts; then close the context."""
+    status, error = attempt.status, attempt.error
+    if automation.post_processing_nodes:
+        try:
+            await run_nodes(state, automation.post_processing_nodes, "post_processing_nodes")
+        except StepFailed as exc:
+            status, error = "failed", error or str(exc)
+    duration = time.perf_counter() - started
+    final_screenshot = await take_final_screenshot(state) if automation.take_final_screenshot else None
+    await close_context(state, discard_downloads=False)
+    redact = state.secrets.redactor
+    result = RunResult(
+        status=status,
+        error=redact.redact_text(error) if error else None,
+        output_data=redact.redact(outputs_without_images(state.output_data)),
+        for_loop_status=redact.redact(state.for_loop_status),
+        downloads=state.downloads,
+        final_screenshot=final_screenshot,
+        steps=state.steps,
+        duration_s=round(duration, 4),
+        attempts=attempts,
+        out_dir=str(state.writer.out_dir),
+    )
+    write_result(state.writer, result)
+    return result
+
+
+def outputs_without_images(output_data: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Outputs with screenshots referenced by file name instead of inlined as base64."""
+    cleaned = []
+    for entry in output_data:
+        shot = entry.get("screenshot")
+        cleaned.append({**entry, "screenshot": {"filename": shot["filename"]}} if shot else entry)
+    return cleaned
+
+
+async def take_final_screenshot(state: RunState) -> str | None:
+    """A full-page screenshot of where the run ended; None when the page can no longer be captured."""
+    path = state.writer.out_dir / "final_screenshot.png"
+    try:
+        await state.page.screenshot(path=path, full_page=True)
+    except PlaywrightError:
+        return None
+    return str(path)
+
+
+async def close_context(state: RunState, *, discard_downloads: bool) -> None:
+    """Close the attempt's context (saving the trace); a retried attempt's downloads are thrown away."""
+    if state.options.trace:
+        trace = state.writer.out_dir / f"trace_attempt{state.attempt}.zip"
+        await state.context.tracing.stop(path=trace)
+    await state.context.close()
+    if discard_downloads:
+        for download in state.downloads:
+            Path(download.path).unlink(missing_ok=True)
+
+
+def write_result(writer: ArtifactWriter, result: RunResult) -> None:
+    """Write the run's result files."""
+    data = result.to_json()
+    writer.write_json("result.json", {k: v for k, v in data.items() if k != "steps"})
+    writer.write_json("output_data.json", data["output_data"])
+    writer.write_json("for_loop_status.json", data["for_loop_status"])
+    writer.write_json("downloads.json", data["downloads"])
+
+
+def result_json(result: RunResult) -> str:
+    """The result as the one JSON object `rebrowse run --json` prints."""
+    return json.dumps(result.to_json(), default=str)

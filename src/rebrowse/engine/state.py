@@ -1,0 +1,106 @@
+"""The live state of one attempt: its browser context and tabs, variables, outputs and step counter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from playwright.async_api import BrowserContext, Locator, Page, Request
+
+from rebrowse.automation.locator import describe_locator, parse_locator, resolve_locator
+from rebrowse.automation.parameters import ParameterValue, SecureParameter
+from rebrowse.automation.placeholders import references, substitute
+from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
+from rebrowse.engine.options import RunOptions
+from rebrowse.secrets.resolver import SecretResolver
+
+StepListener = Callable[[StepRecord], Awaitable[None] | None]
+MAX_NETWORK_LOG = 5000  # requests kept between two interactions; older ones are dropped
+
+
+@dataclass
+class RunState:
+    """Everything the nodes of one attempt read and write."""
+
+    context: BrowserContext
+    page: Page
+    inputs: Mapping[str, Sequence[ParameterValue]]
+    secure: Mapping[str, Sequence[SecureParameter]]
+    secrets: SecretResolver
+    writer: ArtifactWriter
+    options: RunOptions
+    attempt: int
+    listener: StepListener | None = None
+    generated: dict[str, Any] = field(default_factory=dict)
+    output_data: list[dict[str, Any]] = field(default_factory=list)
+    for_loop_status: list[list[dict[str, Any]]] = field(default_factory=list)
+    downloads: list[DownloadRecord] = field(default_factory=list)
+    network: list[Request] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    step_index: int = 0
+    known_pages: int = 1
+
+    def __post_init__(self) -> None:
+        self.context.on("request", self._remember_request)
+
+    def _remember_request(self, request: Request) -> None:
+        if len(self.network) >= MAX_NETWORK_LOG:
+            del self.network[0]
+        self.network.append(request)
+
+    def adopt_new_tab(self) -> None:
+        """Switch to the newest tab when tabs were opened since the last step, as Optexity does."""
+        pages = self.context.pages
+        if len(pages) > self.known_pages:
+            self.page = pages[-1]
+        self.known_pages = len(pages)
+
+    def scope(self) -> dict[str, Any]:
+        """The variables conditions and expressions see: inputs and generated values (never secrets)."""
+        return {**self.inputs, **self.generated}
+
+    async def values_for(self, text: str) -> dict[str, object]:
+        """The values of the placeholders in `text`; secrets are fetched only when referenced."""
+        values: dict[str, object] = {}
+        for name in {ref.name for ref in references(text)}:
+            if name in self.inputs:
+                values[name] = list(self.inputs[name])
+            elif name in self.secure:
+                values[name] = [await self.secrets.resolve(p) for p in self.secure[name]]
+            elif name in self.generated:
+                values[name] = self.generated[name]
+        return values
+
+    async def notify(self, record: StepRecord) -> None:
+        """Tell the listener (the CLI's progress display, a worker) about a step."""
+        if self.listener is None:
+            return
+        result = self.listener(record)
+        if result is not None:
+            await result
+
+
+@dataclass
+class Step:
+    """One action being performed: its record, and the placeholder values it was started with."""
+
+    state: RunState
+    record: StepRecord
+    values: dict[str, object]
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def page(self) -> Page:
+        return self.state.page
+
+    def sub(self, text: str) -> str:
+        """`text` with its placeholders replaced by values (never spliced into code)."""
+        return substitute(text, self.values)
+
+    def locate(self, command: str) -> Locator:
+        """The Playwright locator for an Optexity `command`, recorded on the step."""
+        chain = parse_locator(command)
+        self.record.locator = describe_locator(chain, self.sub)
+        return resolve_locator(chain, self.page, self.sub)

@@ -1,0 +1,65 @@
+"""The exceptions rebrowse raises.
+
+* RebrowseError
+  - AutomationInvalid      an automation or its parameters do not validate (carries every FieldError)
+  - StepFailed             a step could not be performed (names the node path, action and locator)
+    + LocatorInvalid       a locator command is not a whitelisted chain of locator calls
+    + ExpressionInvalid    a condition or expression is not allowed or does not evaluate
+    + PlaceholderError     a placeholder names no value
+  - SecretUnavailable      a secure parameter could not be resolved
+  - ChromiumNotFound       no Chromium executable could be found
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RebrowseError(Exception):
+    """Something went wrong in rebrowse."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One validation problem: where it is (a JSON path such as `nodes[2].action_node`) and what is wrong."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class AutomationInvalid(RebrowseError):
+    """The automation or its parameters are invalid."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+class StepFailed(RebrowseError):
+    """A step could not be performed."""
+
+
+class LocatorInvalid(StepFailed):
+    """The locator command is not a chain of whitelisted Playwright locator calls."""
+
+
+class ExpressionInvalid(StepFailed):
+    """The expression is not allowed or could not be evaluated."""
+
+
+class PlaceholderError(StepFailed):
+    """A placeholder refers to a value that does not exist."""
+
+
+class SecretUnavailable(RebrowseError):
+    """A secure parameter could not be resolved."""
+
+
+class ChromiumNotFound(RebrowseError):
+    """No Chromium executable was found: install Debian's `chromium` package or set REBROWSE_CHROMIUM."""

@@ -1,0 +1,512 @@
+"""Loading automations: real Optexity-style documents, every problem with its JSON path, run parameters."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rebrowse.automation.loading import check_run_parameters, load_automation, load_automation_file, summarize
+from rebrowse.automation.parameters import SecureParameter
+from rebrowse.automation.schema import ActionNode, Automation, IfElseNode
+from rebrowse.errors import AutomationInvalid, FieldError
+
+EXAMPLES = sorted((Path(__file__).parent / "examples").glob("*.json"))
+SCRIPTS_OFF = "is disabled: set REBROWSE_ALLOW_PYTHON_SCRIPTS=1 to allow it"
+CLICK = {"command": 'get_by_role("button", name="Go")'}
+
+
+def document(*nodes: Any, **top: Any) -> dict[str, Any]:
+    return {"url": "https://example.test/", "parameters": {}, "nodes": list(nodes), **top}
+
+
+def interaction(**action: Any) -> dict[str, Any]:
+    return {"type": "action_node", "interaction_action": action}
+
+
+def extraction(**kind: Any) -> dict[str, Any]:
+    return {"type": "action_node", "extraction_action": kind}
+
+
+def problems(data: object, **kw: Any) -> list[FieldError]:
+    with pytest.raises(AutomationInvalid) as exc:
+        load_automation(data, **kw)
+    return exc.value.errors
+
+
+def example(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((Path(__file__).parent / "examples" / f"{name}.json").read_text())
+    return loaded
+
+
+# --- real documents -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_load(path: Path) -> None:
+    loaded = load_automation_file(path)
+    assert loaded.nodes
+    assert summarize(loaded).total_nodes == len(list(loaded.all_nodes()))
+
+
+def test_legacy_example_is_migrated_and_named() -> None:
+    loaded = load_automation_file(Path(__file__).parent / "examples" / "stock_search_legacy.json")
+    assert [node.type for node in loaded.nodes] == [
+        "action_node",
+        "action_node",
+        "action_node",
+        "assert_locator_node",
+        "if_else_node",
+        "for_loop_node",
+        "for_loop_node",
+    ]
+    branch = loaded.nodes[4]
+    assert isinstance(branch, IfElseNode)
+    price = branch.if_nodes[0]
+    assert isinstance(price, ActionNode) and price.extraction_action and price.extraction_action.locator
+    assert price.extraction_action.locator.output_variable_name == "node6_output"
+    assert price.explicit_before_sleep() is None and price.implicit_before_wait() == 3.0
+    typed = loaded.nodes[0]
+    assert isinstance(typed, ActionNode) and typed.explicit_before_sleep() == 1.0
+
+
+def test_summary_counts_parameters_nodes_and_actions() -> None:
+    summary = summarize(load_automation_file(Path(__file__).parent / "examples" / "medicaid_loops.json"))
+    assert summary.input_parameters == ("member_id", "plan", "auth_numbers", "auth_dates")
+    assert (summary.secure_parameters, summary.generated_parameters) == ((), ("row_count",))
+    assert summary.node_counts == {"action_node": 10, "for_loop_node": 2, "if_else_node": 1}
+    assert summary.action_counts["interaction_action.click_element"] == 3
+    assert summary.action_counts["extraction_action.locator"] == 2
+    assert summary.total_nodes == 13
+    text = summary.render()
+    assert "nodes: 13 (action_node 10, for_loop_node 2, if_else_node 1)" in text
+    assert "input parameters: member_id, plan, auth_numbers, auth_dates" in text
+
+
+# --- schema problems, each with its path ----------------------------------------------------------------
+
+
+def test_a_misspelled_key_is_named_by_its_path() -> None:
+    data = example("form_upload_download")
+    click = data["nodes"][6]["interaction_action"]["click_element"]
+    click["buton"] = click.pop("button")
+    assert problems(data) == [FieldError("nodes[6].interaction_action.click_element.buton", "unknown field")]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = document(
+        interaction(go_to_url={"ur": "https://example.test/next"}),
+        {"interaction_action": {"click_element": {**CLICK, "dubble_click": True}}},
+        {
+            "type": "for_loop_node",
+            "variable_name": "ids",
+            "nodes": [{"sleep_action": {"sleep_time": "soon"}}],
+        },
+        {"type": "bogus"},
+        max_retry=2,
+    )
+    assert problems(data) == [
+        FieldError("nodes[0].interaction_action.go_to_url.url", "field required"),
+        FieldError("nodes[0].interaction_action.go_to_url.ur", "unknown field"),
+        FieldError("nodes[1].interaction_action.click_element.dubble_click", "unknown field"),
+        FieldError(
+            "nodes[2].nodes[0].sleep_action.sleep_time",
+            "input should be a valid number, unable to parse string as a number",
+        ),
+        FieldError(
+            "nodes[3]",
+            "input tag 'bogus' found using 'type' does not match any of the expected tags: 'action_node', "
+            "'for_loop_node', 'if_else_node', 'assert_locator_node', 'private_node'",
+        ),
+        FieldError("max_retry", "unknown field"),
+    ]
+
+
+def test_model_rules_are_reported_at_the_model() -> None:
+    data = document(
+        interaction(),
+        {"type": "action_node", "misc_action": {}},
+        interaction(key_press={"type": "entr"}),
+        {
+            "type": "action_node",
+            "interaction_action": {"go_back": {}},
+            "expect_new_tab": True,
+            "end_sleep_time": 31,
+        },
+    )
+    found = problems(data)
+    assert [problem.path for problem in found] == [
+        "nodes[0].interaction_action",
+        "nodes[1].misc_action",
+        "nodes[2].interaction_action.key_press.type",
+        "nodes[3].end_sleep_time",
+    ]
+    assert found[1].message == "exactly one of set_variable, llm_query, count_locator must be set (none given)"
+    assert found[2].message == "unknown key 'entr'"
+    assert found[3].message == "input should be less than or equal to 30"
+
+
+def test_union_members_share_one_message() -> None:
+    data = document(parameters={"input_parameters": {"ids": [{"id": 1}]}})
+    data["parameters"] = {"input_parameters": {"ids": [{"id": 1}]}}
+    assert problems(data) == [
+        FieldError(
+            "parameters.input_parameters.ids[0]",
+            "input should be a valid string; input should be a valid integer; "
+            "input should be a valid number; input should be a valid boolean",
+        )
+    ]
+
+
+def test_paths_carry_no_pydantic_noise() -> None:
+    data = document(
+        {
+            "condition": "x",
+            "if_nodes": [{"locator": "locator('tr')", "nodes": [{"zz": 1, "sleep_action": {}}]}],
+        },
+        extraction(
+            two_fa_action={
+                "action": {"type": "email_two_fa_action", "sender": "a"},
+                "output_variable_name": "c",
+            }
+        ),
+    )
+    paths = [problem.path for problem in problems(data)]
+    assert paths == [
+        "nodes[0].if_nodes[0].nodes[0].sleep_action.sleep_time",
+        "nodes[0].if_nodes[0].nodes[0].zz",
+        "nodes[1].extraction_action.two_fa_action.action.receiver_email_address",
+        "nodes[1].extraction_action.two_fa_action.action.sender_email_address",
+        "nodes[1].extraction_action.two_fa_action.action.sender",
+    ]
+
+
+def test_not_an_object() -> None:
+    assert problems([1, 2]) == [FieldError("", "input should be a valid dictionary or instance of Automation")]
+
+
+def test_malformed_json_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "url": "https://example.test/",\n  "nodes": [,]\n}\n')
+    with pytest.raises(AutomationInvalid) as exc:
+        load_automation_file(path)
+    assert exc.value.errors == [FieldError("", "invalid JSON at line 3 column 13: Expecting value")]
+
+
+# Objects whose keys are data, not schema: values of any shape, or (NAME_MAPS) names of declared models.
+FREE_FORM = {
+    "headers",
+    "body",
+    "query_params",
+    "extraction_format",
+    "download_metadata",
+    "inputs",
+    "output_format",
+}
+NAME_MAPS = {"input_parameters", "secure_parameters", "generated_parameters"}
+
+
+def strict_objects(value: Any, path: str = "", key: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every JSON object of a document that the schema declares field by field, with its path."""
+    if key in FREE_FORM:
+        return
+    if isinstance(value, dict):
+        if key not in NAME_MAPS:
+            yield path, value
+        for name, item in value.items():
+            yield from strict_objects(item, f"{path}.{name}" if path else name, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from strict_objects(item, f"{path}[{index}]")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_an_unknown_key_anywhere_is_rejected_with_its_path(path: Path) -> None:
+    original = json.loads(path.read_text())
+    targets = list(strict_objects(original))
+    assert len(targets) > 10
+    for index, (where, _) in enumerate(targets):
+        data = copy.deepcopy(original)
+        _, obj = list(strict_objects(data))[index]
+        obj["zz_typo"] = True
+        expected = f"{where}.zz_typo" if where else "zz_typo"
+        assert problems(data) == [FieldError(expected, "unknown field")], expected
+
+
+# --- features rebrowse does not implement ---------------------------------------------------------------
+
+LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the price"}
+
+
+@pytest.mark.parametrize(
+    ("node", "path", "message"),
+    [
+        (
+            extraction(llm=LLM_FORMAT),
+            "extraction_action.llm",
+            "llm extraction is not supported yet (it needs an LLM)",
+        ),
+        (
+            extraction(pdf={"filename": "a.pdf", **LLM_FORMAT}),
+            "extraction_action.pdf",
+            "pdf extraction is not supported yet (it needs an LLM)",
+        ),
+        (
+            extraction(
+                two_fa_action={
+                    "action": {"type": "sms_two_fa_action", "from_number": "+1", "to_number": "+2"},
+                    "output_variable_name": "code",
+                }
+            ),
+            "extraction_action.two_fa_action",
+            "two_fa_action is not supported yet (it needs a message source and an LLM)",
+        ),
+        (
+            extraction(ocr_coordinates={"source_variable": "box"}),
+            "extraction_action.ocr_coordinates",
+            "ocr_coordinates extraction is not supported (a computer-vision feature)",
+        ),
+        (
+            extraction(vision={"prompt": "find it", "output_variable_names": ["x"]}),
+            "extraction_action.vision",
+            "vision extraction is not supported (a computer-vision feature)",
+        ),
+        (
+            extraction(python_script={"script": "async def code_fn(axtree, browser): return {}"}),
+            "extraction_action.python_script",
+            f"python_script extraction {SCRIPTS_OFF}",
+        ),
+        (
+            {"type": "action_node", "assertion_action": {"llm": {"extraction_instructions": "logged in?"}}},
+            "assertion_action.llm",
+            "llm assertion is not supported yet (it needs an LLM)",
+        ),
+        (
+            {"type": "action_node", "assertion_action": {"network_call": {"url_pattern": "/api"}}},
+            "assertion_action.network_call",
+            "network_call assertion is not supported (Optexity never implemented it)",
+        ),
+        (
+            {"type": "action_node", "assertion_action": {"python_script": {"script": "x = 1"}}},
+            "assertion_action.python_script",
+            "python_script assertion is not supported (Optexity never implemented it)",
+        ),
+        (
+            {
+                "type": "action_node",
+                "misc_action": {"llm_query": {"output_format": {"a": "str"}, "prompt_instructions": "sum"}},
+            },
+            "misc_action.llm_query",
+            "llm_query is not supported yet (it needs an LLM)",
+        ),
+        (
+            interaction(agentic_task={"task": "book it", "max_steps": 5, "backend": "browser_use"}),
+            "interaction_action.agentic_task",
+            "agentic_task is not supported yet (it needs an LLM agent)",
+        ),
+        (
+            interaction(close_overlay_popup={}),
+            "interaction_action.close_overlay_popup",
+            "close_overlay_popup is not supported yet (it needs an LLM agent)",
+        ),
+        (
+            {"type": "action_node", "captcha_action": {"locator": "locator('#captcha')"}},
+            "captcha_action",
+            "captcha_action is not supported yet (it needs a vision LLM)",
+        ),
+        (
+            {"type": "action_node", "human_in_loop_action": {"max_wait_time": 60}},
+            "human_in_loop_action",
+            "human_in_loop_action is not supported yet",
+        ),
+        (
+            {"type": "action_node", "powershell_action": {"commands": ["dir"]}},
+            "powershell_action",
+            "powershell_action is not supported (it needs a remote Windows desktop)",
+        ),
+        (
+            {
+                "type": "action_node",
+                "python_script_action": {"execution_code": "async def code_fn(page): pass"},
+            },
+            "python_script_action",
+            f"python_script_action {SCRIPTS_OFF}",
+        ),
+        (
+            {"type": "private_node", "handler": "ecw.resolve_patient_id"},
+            "",
+            "private_node is not supported (it needs an Optexity plugin handler)",
+        ),
+        (
+            interaction(click_element={"xpath": "//button[1]", "prompt_instructions": "Go"}),
+            "interaction_action.click_element",
+            "needs an LLM: no command given",
+        ),
+        (
+            interaction(click_element={"prompt_instructions": "Click the first result"}),
+            "interaction_action.click_element",
+            "needs an LLM: no command given",
+        ),
+        (
+            interaction(hover={"command": "  "}),
+            "interaction_action.hover",
+            "needs an LLM: no command given",
+        ),
+        (
+            interaction(upload_file={"file_path": "a.pdf", "prompt_instructions": "upload"}),
+            "interaction_action.upload_file",
+            "needs an LLM: no command given",
+        ),
+        (
+            interaction(key_press={"type": "enter", "xpath": "//input"}),
+            "interaction_action.key_press",
+            "needs an LLM: no command given",
+        ),
+        (
+            interaction(click_element={**CLICK, "skip_command": True}),
+            "interaction_action.click_element.skip_command",
+            "skip_command is not supported (it leaves the step to an LLM)",
+        ),
+        (
+            interaction(input_text={"command": "get_by_label('Name')", "prompt_instructions": "a plausible name"}),
+            "interaction_action.input_text.input_text",
+            "needs an LLM: no input_text given",
+        ),
+        (
+            interaction(select_option={"command": "get_by_label('State')", "prompt_instructions": "the state"}),
+            "interaction_action.select_option.select_values",
+            "needs an LLM: no select_values given",
+        ),
+        (
+            {
+                "type": "action_node",
+                "interaction_action": {"click_element": CLICK},
+                "expect_navigation": True,
+            },
+            "expect_navigation",
+            "expect_navigation is not supported yet",
+        ),
+    ],
+)
+def test_unsupported_features_are_rejected(node: dict[str, Any], path: str, message: str) -> None:
+    expected = FieldError(f"nodes[0].{path}" if path else "nodes[0]", message)
+    assert problems(document(node)) == [expected]
+    nested = document({"condition": "x", "if_nodes": [{"variable_name": "ids", "nodes": [], "reset_nodes": [node]}]})
+    assert problems(nested) == [
+        FieldError(expected.path.replace("nodes[0]", "nodes[0].if_nodes[0].reset_nodes[0]"), message)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("top", "path", "message"),
+    [
+        (
+            {"browser_channel": "chrome"},
+            "browser_channel",
+            'browser_channel "chrome" is not supported: rebrowse runs chromium',
+        ),
+        (
+            {"browser_channel": "rdp"},
+            "browser_channel",
+            'browser_channel "rdp" is not supported: rebrowse runs chromium',
+        ),
+        (
+            {"backend": "computer-vision"},
+            "backend",
+            'backend "computer-vision" is not supported: rebrowse runs browser-use',
+        ),
+    ],
+)
+def test_other_browsers_and_backends_are_rejected(top: dict[str, Any], path: str, message: str) -> None:
+    assert problems(document(interaction(click_element=CLICK), **top)) == [FieldError(path, message)]
+
+
+def test_accepted_settings_and_optional_fields() -> None:
+    loaded = load_automation(
+        document(
+            interaction(click_element={**CLICK, "mouse_click": True, "mouse_click_deviation": {"x": 3}}),
+            interaction(key_press={"type": "enter"}),
+            extraction(
+                locator={
+                    "command": "locator('#p')",
+                    "extraction_format": {"p": "str"},
+                    "extraction_instructions": "p",
+                }
+            ),
+            os_emulation="windows",
+            allow_cookies=True,
+        )
+    )
+    assert loaded.os_emulation == "windows"
+
+
+def test_python_scripts_load_where_allowed() -> None:
+    data = document(
+        {"type": "action_node", "python_script_action": {"execution_code": "async def code_fn(page): pass"}},
+        extraction(python_script={"script": "async def code_fn(axtree, browser): return {}", "timeout_seconds": 5}),
+    )
+    assert len(problems(data)) == 2
+    loaded = load_automation(data, allow_python_scripts=True)
+    assert [node.action_name for node in loaded.nodes if isinstance(node, ActionNode)] == [
+        "python_script_action",
+        "extraction_action.python_script",
+    ]
+
+
+def test_all_unsupported_features_are_reported_together() -> None:
+    data = document(
+        extraction(llm=LLM_FORMAT),
+        interaction(click_element={"prompt_instructions": "Go"}),
+        browser_channel="chrome",
+    )
+    assert [problem.path for problem in problems(data)] == [
+        "browser_channel",
+        "nodes[0].extraction_action.llm",
+        "nodes[1].interaction_action.click_element",
+    ]
+
+
+# --- run parameters -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def login() -> Automation:
+    return load_automation_file(Path(__file__).parent / "examples" / "login_cookies.json")
+
+
+def test_declared_parameters_pass(login: Automation) -> None:
+    secure = {"otp": [SecureParameter.model_validate({"totp": {"totp_secret": "JBSWY3DPEHPK3PXP"}})]}
+    check_run_parameters(login, {"email": ["a@example.test", 1, 2.5, True]}, secure)
+    check_run_parameters(login, {}, {"password": [{"totp": {"totp_secret": "JBSWY3DPEHPK3PXP"}}]})
+
+
+def test_run_parameters_are_checked(login: Automation) -> None:
+    inputs: dict[str, Any] = {"emial": ["x"], "email": [None, ["x"]], "password": ["hunter2"]}
+    secure: dict[str, Any] = {
+        "otp": [{"totp": {"secret": "S3CR3T"}}],
+        "password": "not-a-list",
+        "email": [{"totp": {"totp_secret": "S"}}],
+    }
+    with pytest.raises(AutomationInvalid) as exc:
+        check_run_parameters(login, inputs, secure)
+    assert exc.value.errors == [
+        FieldError("input_parameters.emial", "not declared by the automation"),
+        FieldError("input_parameters.email[0]", "must be a string, a number or a boolean"),
+        FieldError("input_parameters.email[1]", "must be a string, a number or a boolean"),
+        FieldError("input_parameters.password", "not declared by the automation (it is a secure parameter)"),
+        FieldError("secure_parameters.otp[0].totp.totp_secret", "field required"),
+        FieldError("secure_parameters.otp[0].totp.secret", "unknown field"),
+        FieldError("secure_parameters.password", "must be a list of secret references"),
+        FieldError("secure_parameters.email", "not declared by the automation (it is an input parameter)"),
+    ]
+    assert "S3CR3T" not in str(exc.value) and "hunter2" not in str(exc.value)
+
+
+def test_input_values_must_be_lists(login: Automation) -> None:
+    with pytest.raises(AutomationInvalid) as exc:
+        check_run_parameters(login, {"email": "a@example.test"}, {})
+    assert exc.value.errors == [FieldError("input_parameters.email", "must be a list of values")]
