@@ -1,13 +1,23 @@
-"""Shared fixtures: one real Chromium for the whole session, a fresh context per test."""
+"""Shared fixtures: one real Chromium and one embedded PostgreSQL per session; fresh contexts and databases per test."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import psycopg
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from psycopg import sql
 
 from rebrowse.browser.launch import launch_chromium
+from rebrowse.store.database import Database, migrate
+from rebrowse.store.embedded import start_embedded
+from rebrowse.store.sealing import Sealer, generate_key
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +42,63 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
 @pytest.fixture
 async def page(context: BrowserContext) -> Page:
     return await context.new_page()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """An embedded PostgreSQL for the session, with a migrated template database; yields its base URL."""
+    # Not under pytest's tmp dirs: PostgreSQL runs as another user (we are root) and must reach its files.
+    data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-test-pg-"))
+    data_dir.chmod(0o755)
+    server = start_embedded(data_dir)
+    url = server.get_uri()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE rebrowse_template")
+        asyncio.run(migrate_url(with_database(url, "rebrowse_template")))
+        yield url
+    finally:
+        server.cleanup()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+async def migrate_url(url: str) -> None:
+    db = Database(url, max_size=1)
+    await db.open()
+    try:
+        await migrate(db)
+    finally:
+        await db.close()
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    return url.replace("/postgres?", f"/{name}?", 1)
+
+
+@pytest.fixture
+def database_url(postgres: str) -> Iterator[str]:
+    """A fresh, migrated database for one test (copied from the template), dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE rebrowse_template").format(sql.Identifier(name)))
+    try:
+        yield with_database(postgres, name)
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def sealer() -> Sealer:
+    return Sealer(generate_key())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 from rebrowse.engine.options import ScreenshotMode
 
@@ -39,3 +40,52 @@ class Settings:
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             onepassword_token=env.get("OP_SERVICE_ACCOUNT_TOKEN") or None,
         )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Settings of the control plane and workers (`rebrowse serve|api|worker|migrate`)."""
+
+    database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
+    data_dir: Path = Path(".rebrowse")
+    artifacts_dir: Path | None = None  # default: data_dir/artifacts (must be shared by API and workers)
+    secret_key: bytes | None = None  # seals secrets at rest; default: kept in data_dir/secret.key
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None  # how clients reach the API (download links in callbacks)
+    admin_api_key: str | None = None  # REBROWSE_API_KEY: the first admin key, for scripted set-ups
+    slots: int = 1
+    worker_name: str | None = None
+    callback_allow_hosts: tuple[str, ...] = ()
+    heartbeat_interval_s: float = 5.0
+    stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
+    engine: Settings = field(default_factory=Settings)
+
+    @property
+    def artifacts(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "artifacts"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerSettings:
+        """Server settings from the environment, then the command line's overrides (None means not given)."""
+        env = os.environ if environ is None else environ
+        key = env.get("REBROWSE_SECRET_KEY")
+        values: dict[str, Any] = {
+            "database_url": env.get("DATABASE_URL") or None,
+            "data_dir": Path(env.get("REBROWSE_DATA_DIR", ".rebrowse")),
+            "artifacts_dir": Path(env["REBROWSE_ARTIFACTS_DIR"]) if env.get("REBROWSE_ARTIFACTS_DIR") else None,
+            "secret_key": key.encode() if key else None,
+            "public_url": env.get("REBROWSE_PUBLIC_URL") or None,
+            "admin_api_key": env.get("REBROWSE_API_KEY") or None,
+            "worker_name": env.get("REBROWSE_WORKER_NAME") or None,
+            "callback_allow_hosts": tuple(
+                h.strip() for h in env.get("REBROWSE_CALLBACK_ALLOW_HOSTS", "").split(",") if h.strip()
+            ),
+            "engine": Settings.from_env(env),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

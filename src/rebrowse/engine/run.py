@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -80,8 +80,12 @@ async def run_automation(
     secure: Mapping[str, Sequence[SecureParameter]] | None = None,
     secrets: SecretResolver | None = None,
     listener: StepListener | None = None,
+    on_attempt: Callable[[int], Awaitable[None]] | None = None,
 ) -> RunResult:
-    """Replay `automation` in fresh contexts of `browser`, with `automation.max_retries` extra attempts."""
+    """Replay `automation` in fresh contexts of `browser`, with `automation.max_retries` extra attempts.
+
+    `on_attempt(n)` is awaited before attempt n (1-based) starts, so a worker can record its progress.
+    """
     resolver = secrets or SecretResolver()
     writer = ArtifactWriter(options.out_dir, resolver.redactor)
     params = automation.parameters
@@ -90,6 +94,8 @@ async def run_automation(
     started = time.perf_counter()
     total = automation.max_retries + 1
     for number in range(1, total + 1):
+        if on_attempt is not None:
+            await on_attempt(number)
         context = await new_context(browser, automation, options)
         state = RunState(
             context,

@@ -23,6 +23,14 @@ ACTIVITY_TRACKER = """
       return nativeFetch.apply(this, args).finally(end);
     };
   }
+  // Reading a body is the second half of most fetches; the page renders only once it resolves.
+  for (const method of ["json", "text", "arrayBuffer", "blob", "formData"]) {
+    const native = Response.prototype[method];
+    Response.prototype[method] = function (...args) {
+      begin();
+      return native.apply(this, args).finally(end);
+    };
+  }
   const nativeSend = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.send = function (...args) {
     begin();
@@ -63,8 +71,10 @@ ACTIVITY_TRACKER = """
 })();
 """
 
-QUIET_MS = 40  # the DOM and network must have been still this long to count as settled
-POLL_MS = 15
+# Requests, body reads and short timers are tracked exactly, so the quiet window only has to cover work the
+# tracker cannot see (a framework's own scheduler, for instance).
+QUIET_MS = 10  # the DOM and network must have been still this long to count as settled
+POLL_MS = 10
 
 
 async def settle(page: Page, bound_s: float) -> None:

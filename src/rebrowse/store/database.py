@@ -1,0 +1,81 @@
+"""The connection pool and the schema: our migrations and procrastinate's tables, applied in order once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+import procrastinate
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+MIGRATION_LOCK = 72_271_001  # pg_advisory_xact_lock key: one process migrates at a time
+Connection = AsyncConnection[DictRow]
+
+
+class Database:
+    """A pool of connections to the deployment's PostgreSQL."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self.url = url
+        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            connection_class=AsyncConnection[DictRow],
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True, timeout=30)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A connection in autocommit mode."""
+        async with self.pool.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside one transaction, committed when the block ends without error."""
+        async with self.pool.connection() as conn, conn.transaction():
+            yield conn
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration shipped with rebrowse, in order."""
+    found = []
+    for entry in resources.files("rebrowse.store").joinpath("sql").iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    return sorted(found)
+
+
+async def migrate(db: Database) -> list[str]:
+    """Apply procrastinate's schema and our pending migrations; returns the names applied."""
+    applied: list[str] = []
+    async with db.transaction() as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS rebrowse_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        exists = await (await conn.execute("SELECT to_regclass('procrastinate_jobs') AS t")).fetchone()
+        if exists is None or exists["t"] is None:
+            await conn.execute(procrastinate.schema.SchemaManager.get_schema())
+            applied.append("procrastinate schema")
+        rows = await (await conn.execute("SELECT version FROM rebrowse_migrations")).fetchall()
+        done = {row["version"] for row in rows}
+        for version, name, sql in migration_files():
+            if version in done:
+                continue
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO rebrowse_migrations (version, name) VALUES (%s, %s)", (version, name))
+            applied.append(name)
+    return applied

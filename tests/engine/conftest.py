@@ -1,0 +1,70 @@
+"""Engine fixtures: the fixture site on 127.0.0.1 and a helper that replays automation JSON against it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser
+
+from rebrowse.automation.loading import load_automation
+from rebrowse.automation.parameters import SecureParameter
+from rebrowse.demo.automation import rebase_urls
+from rebrowse.demo.site import SiteServer
+from rebrowse.engine.options import RunOptions
+from rebrowse.engine.run import RunResult, run_automation
+from rebrowse.secrets.resolver import SecretResolver
+
+SITE_ROOT = Path(__file__).parent.parent / "site"
+# Automations in the engine tests are written against this origin; `replay` points them at the live server.
+ORIGIN = "http://site.test"
+
+Replay = Callable[..., Awaitable[RunResult]]
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[SiteServer]:
+    server = SiteServer(SITE_ROOT)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def action(kind: str, payload: dict[str, Any], **node: Any) -> dict[str, Any]:
+    """An action node: action("interaction_action", {"click_element": {...}}, end_sleep_time=0)."""
+    return {"type": "action_node", kind: payload, **node}
+
+
+def automation(start: str, nodes: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+    """Automation JSON starting at `start` (a path on the fixture site), with empty parameters unless given."""
+    params = fields.pop("parameters", {})
+    return {"url": f"{ORIGIN}/{start.lstrip('/')}", "parameters": params, "nodes": nodes, **fields}
+
+
+@pytest.fixture
+def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
+    """Replay automation JSON against the fixture site; returns the RunResult."""
+
+    async def run(
+        data: dict[str, Any],
+        *,
+        inputs: Mapping[str, Sequence[Any]] | None = None,
+        secure: Mapping[str, Sequence[SecureParameter]] | None = None,
+        secrets: SecretResolver | None = None,
+        allow_python_scripts: bool = False,
+        **options: Any,
+    ) -> RunResult:
+        loaded = load_automation(rebase_urls(data, ORIGIN, site.url), allow_python_scripts=allow_python_scripts)
+        run_options = RunOptions(
+            out_dir=options.pop("out_dir", tmp_path / "run"),
+            allow_python_scripts=allow_python_scripts,
+            retry_backoff_s=options.pop("retry_backoff_s", 0.0),
+            **options,
+        )
+        return await run_automation(browser, loaded, options=run_options, inputs=inputs, secure=secure, secrets=secrets)
+
+    return run
