@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,14 @@ class DownloadRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def redact_record(record: StepRecord, redactor: Redactor) -> None:
+    """Mask every secret in the record's text fields."""
+    for item in fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, str):
+            setattr(record, item.name, redactor.redact(value))
+
+
 def safe_filename(name: str, fallback: str = "download") -> str:
     """A file name that cannot escape its directory or upset a file system."""
     cleaned = UNSAFE_FILENAME.sub("_", Path(name).name).strip(" .")
@@ -69,8 +77,13 @@ class ArtifactWriter:
         return path
 
     def append_step(self, record: StepRecord) -> None:
-        """Append one step record to steps.jsonl."""
-        line = json.dumps(self.redactor.redact(asdict(record)), default=str)
+        """Redact the record in place, then append it to steps.jsonl.
+
+        In place, because the same record goes on to the step listener (the CLI's progress, a worker) and
+        into the run's result: a URL, a detail or an error may hold a secret there as much as on disk.
+        """
+        redact_record(record, self.redactor)
+        line = json.dumps(asdict(record), default=str)
         with self._steps_file.open("a") as handle:
             handle.write(line + "\n")
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from email.message import Message
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from playwright.async_api import Download
+from playwright.async_api import APIResponse, Download
 
 from rebrowse.automation.actions import DownloadUrlAsPdfAction, InteractionAction
-from rebrowse.automation.placeholders import substitute
-from rebrowse.engine.artifacts import DownloadRecord
+from rebrowse.automation.placeholders import Json, substitute
+from rebrowse.engine.artifacts import DownloadRecord, safe_filename
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 
@@ -26,23 +28,47 @@ def download_name(requested: str | None, suggested: str) -> str:
     return requested
 
 
+def response_filename(url: str, headers: Mapping[str, str], fallback: str) -> str:
+    """The name a server gives a response: its Content-Disposition filename, else the URL's last segment."""
+    disposition = Message()
+    disposition["content-disposition"] = headers.get("content-disposition", "")
+    name = disposition.get_filename() or unquote(Path(urlsplit(url).path).name)
+    return safe_filename(name, fallback)
+
+
+def fill_placeholders(value: Json, values: Mapping[str, object]) -> Json:
+    """A copy of JSON-like metadata with the placeholders of every string (keys too) replaced by values."""
+    if isinstance(value, str):
+        return substitute(value, values)
+    if isinstance(value, list):
+        return [fill_placeholders(item, values) for item in value]
+    if isinstance(value, dict):
+        return {substitute(key, values): fill_placeholders(item, values) for key, item in value.items()}
+    return value
+
+
+async def resolve_metadata(step: Step, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """Download metadata with its placeholders resolved from the variables as they are now, at save time."""
+    if not metadata:
+        return {}
+    values = await step.state.values_for(json.dumps(metadata))
+    resolved: dict[str, Any] = {substitute(k, values): fill_placeholders(v, values) for k, v in metadata.items()}
+    return resolved
+
+
 async def record_file(step: Step, name: str, content: bytes, metadata: dict[str, Any] | None) -> Path:
     """Save downloaded bytes under downloads/ and register them with their metadata."""
+    resolved = await resolve_metadata(step, metadata)
     path = step.state.writer.unique_download_path(name)
     path.write_bytes(content)
-    await register(step, path, metadata)
+    register(step, path, resolved)
     return path
 
 
-async def register(step: Step, path: Path, metadata: dict[str, Any] | None) -> None:
-    """Register a file already in downloads/; metadata placeholders are resolved now, at save time."""
-    resolved: dict[str, Any] = {}
-    if metadata:
-        text = json.dumps(metadata)
-        values = await step.state.values_for(text)
-        resolved = json.loads(substitute(text, values)) if values else metadata
+def register(step: Step, path: Path, metadata: dict[str, Any]) -> None:
+    """Register a file already saved in downloads/ with its resolved metadata."""
     step.state.downloads.append(
-        DownloadRecord(filename=path.name, path=str(path), size=path.stat().st_size, metadata=resolved)
+        DownloadRecord(filename=path.name, path=str(path), size=path.stat().st_size, metadata=metadata)
     )
     step.record.detail = f"downloaded {path.name}"
 
@@ -53,11 +79,13 @@ async def save_download(step: Step, download: Download, requested: str | None, m
     if failure:
         raise StepFailed(f"the download failed: {failure}")
     name = download_name(requested and step.sub(requested), download.suggested_filename)
+    resolved = await resolve_metadata(step, metadata)
     path = step.state.writer.unique_download_path(name)
     await download.save_as(path)
     if path.stat().st_size == 0:
+        path.unlink()
         raise StepFailed(f"the downloaded file {path.name} is empty")
-    await register(step, path, metadata)
+    register(step, path, resolved)
 
 
 @asynccontextmanager
@@ -87,8 +115,16 @@ async def download_url_as_pdf(step: Step, action: DownloadUrlAsPdfAction, wrappe
         content = body
     else:
         content = await render_pdf(step, url)
-    name = download_name(step.sub(action.download_filename) if action.download_filename else None, "page.pdf")
-    await record_file(step, name if name.lower().endswith(".pdf") else name + ".pdf", content, None)
+    await record_file(step, pdf_name(step, action, url, response), content, None)
+
+
+def pdf_name(step: Step, action: DownloadUrlAsPdfAction, url: str, response: APIResponse) -> str:
+    """The requested name, else the server's name for the URL, ending in .pdf (`table.html` -> `table.pdf`)."""
+    if action.download_filename:
+        name = step.sub(action.download_filename)
+        return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+    name = response_filename(url, response.headers, "page.pdf")
+    return name if name.lower().endswith(".pdf") else f"{Path(name).stem}.pdf"
 
 
 async def render_pdf(step: Step, url: str) -> bytes:

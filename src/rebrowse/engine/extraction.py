@@ -89,7 +89,7 @@ async def request_body(request: Request, extract_from: str) -> tuple[Any, bytes]
 async def network_call(step: Step, action: NetworkCallExtraction, wrapper: ExtractionAction) -> None:
     """Bodies of the requests (or responses) since the last interaction whose URL contains url_pattern.
 
-    A download_filename saves each matching body (from download_from) as a download too.
+    A download_filename saves each match's response as a download too (see `download_body`).
     """
     pattern = action.url_pattern
     if not pattern:
@@ -101,9 +101,22 @@ async def network_call(step: Step, action: NetworkCallExtraction, wrapper: Extra
         body, _ = await request_body(request, action.extract_from or "response")
         add_output(step, wrapper, json_data={"body": body})
         if action.download_filename:
-            _, raw = await request_body(request, action.download_from or "response")
-            await record_file(step, step.sub(action.download_filename), raw, None)
+            content = await download_body(step, request, action.download_from or "response")
+            await record_file(step, step.sub(action.download_filename), content, None)
     step.record.detail = f"{len(matches)} matching request(s)"
+
+
+async def download_body(step: Step, request: Request, source: str) -> bytes:
+    """The response the page received, or for download_from=request the response to the same request sent
+    again from the run's context (its cookies apply), which is what Optexity saves in that case."""
+    if source == "response":
+        _, raw = await request_body(request, "response")
+        return raw
+    timeout_ms = step.state.options.download_timeout_s * 1000
+    response = await step.state.context.request.fetch(request, timeout=timeout_ms)
+    if not response.ok:
+        raise StepFailed(f"sending {request.method} {request.url} again answered HTTP {response.status}")
+    return await response.body()
 
 
 async def screenshot(step: Step, action: ScreenshotExtraction, wrapper: ExtractionAction) -> None:
@@ -135,13 +148,25 @@ def build_request(step: Step, action: ApiCallExtraction) -> httpx.Request:
     """The HTTP request of an api_call, placeholders substituted as values."""
     headers = {k: step.sub(v) for k, v in (action.headers or {}).items()}
     params = {k: step.sub(str(v)) for k, v in (action.query_params or {}).items()}
+    # Merged: httpx's `params=` would replace a query string the URL already has.
+    url = httpx.URL(step.sub(action.url)).copy_merge_params(params)
     body = action.body
     if isinstance(body, str):
-        return httpx.Request(
-            action.method, step.sub(action.url), headers=headers, params=params, content=step.sub(body)
-        )
-    payload = json.loads(step.sub(json.dumps(body))) if body is not None else None
-    return httpx.Request(action.method, step.sub(action.url), headers=headers, params=params, json=payload)
+        return httpx.Request(action.method, url, headers=headers, content=step.sub(body))
+    payload = filled(step, body) if body is not None else None
+    return httpx.Request(action.method, url, headers=headers, json=payload)
+
+
+def filled(step: Step, value: Any) -> Any:
+    """A JSON body with the placeholders of every string (keys included) replaced, each value staying inside
+    its own string: a value with quotes cannot add keys to the body, as pasting it into the JSON text would."""
+    if isinstance(value, str):
+        return step.sub(value)
+    if isinstance(value, list):
+        return [filled(step, item) for item in value]
+    if isinstance(value, dict):
+        return {step.sub(key): filled(step, item) for key, item in value.items()}
+    return value
 
 
 async def call_once(client: httpx.AsyncClient, request: httpx.Request) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
@@ -23,6 +24,8 @@ from rebrowse.errors import RebrowseError, StepFailed
 
 NODES = TypeAdapter(list[Node])
 NEW_TAB_LOAD_S = 10.0
+SCREENSHOT_TIMEOUT_MS = 5_000  # a hung page must not hold a finished (or timed-out) step open
+INTERRUPTED = "interrupted before it finished: the attempt reached its time limit or was cancelled"
 
 Perform = Callable[[Step], Awaitable[None]]
 
@@ -144,7 +147,7 @@ async def finish_step(step: Step, error: BaseException | None) -> None:
     if mode == "every_step" or (mode == "on_failure" and error is not None):
         path = state.writer.screenshot_path(f"step_{record.attempt}_{record.index:04d}.png")
         try:
-            await state.page.screenshot(path=path)
+            await state.page.screenshot(path=path, timeout=SCREENSHOT_TIMEOUT_MS)
             record.screenshot = str(path.relative_to(state.writer.out_dir))
         except PlaywrightError:
             record.screenshot = None
@@ -154,6 +157,7 @@ async def finish_step(step: Step, error: BaseException | None) -> None:
 
 
 def message_of(error: BaseException) -> str:
+    """A one-line description of an error for records and results."""
     if isinstance(error, PlaywrightError | TimeoutError):
         return first_line(error)
     return str(error) or type(error).__name__
@@ -164,6 +168,22 @@ def describe_failure(step: Step, error: BaseException) -> str:
     where = f"{step.record.path} ({step.record.action}"
     where += f" on {step.record.locator})" if step.record.locator else ")"
     return step.state.secrets.redactor.redact_text(f"{where}: {message_of(error)}")
+
+
+@asynccontextmanager
+async def recording(step: Step) -> AsyncIterator[None]:
+    """Perform a step's body and close its record; a failure is raised as StepFailed naming the node."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        # The attempt's time limit (or the caller) stopped the step: keep it on record, then unwind.
+        await finish_step(step, StepFailed(INTERRUPTED))
+        raise
+    except (RebrowseError, PlaywrightError, TimeoutError, ValueError) as exc:
+        await finish_step(step, exc)
+        failure = misc.FailState if isinstance(exc, misc.FailState) else StepFailed
+        raise failure(describe_failure(step, exc)) from None
+    await finish_step(step, None)
 
 
 async def run_action_node(state: RunState, node: ActionNode, path: str, iteration: int | None) -> None:
@@ -177,17 +197,12 @@ async def run_action_node(state: RunState, node: ActionNode, path: str, iteratio
     step = await begin_step(state, node, path, action, iteration)
     if interacts:
         state.network.clear()
-    try:
+    async with recording(step):
         if node.expect_new_tab:
             await perform_expecting_tab(step, perform, node.max_new_tab_wait_time)
         else:
             await perform(step)
             await wait_for_load(state.page, node.end_wait_seconds())
-    except (RebrowseError, PlaywrightError, TimeoutError, ValueError) as exc:
-        await finish_step(step, exc)
-        failure = misc.FailState if isinstance(exc, misc.FailState) else StepFailed
-        raise failure(describe_failure(step, exc)) from None
-    await finish_step(step, None)
 
 
 async def perform_expecting_tab(step: Step, perform: Perform, wait_s: float) -> None:
@@ -220,9 +235,13 @@ async def loop_values(state: RunState, node: ForLoopNode, names: list[str], path
         if source is None:
             raise StepFailed(f"{path}: loop variable {first!r} is not an input or generated variable")
         return list(source) if isinstance(source, list | tuple) else [source]
+    command = node.locator or ""
     step = Step(state, StepRecord(index=state.step_index, attempt=state.attempt, path=path, action="for_loop"), {})
-    step.values = await state.values_for(node.locator or "")
-    count = await misc.count_matches(state.page, step.locate(node.locator or ""), node.locator_timeout)
+    try:
+        step.values = await state.values_for(command)
+        count = await misc.count_matches(state.page, step.locate(command), node.locator_timeout)
+    except (RebrowseError, PlaywrightError) as exc:
+        raise StepFailed(f"{path} (for_loop on {step.record.locator or command}): {message_of(exc)}") from None
     return list(range(count))
 
 
@@ -275,20 +294,20 @@ async def run_if_else(state: RunState, node: IfElseNode, path: str, iteration: i
 async def run_assert_locator(state: RunState, node: AssertLocatorNode, path: str, iteration: int | None) -> None:
     """Store whether the element is visible (or hidden) within the timeout; never fails the run by itself."""
     step = await begin_step(state, node, path, f"assert_locator.{node.assertion}", iteration)
-    try:
-        locator = step.locate(node.locator)
-    except StepFailed as exc:
-        await finish_step(step, exc)
-        raise StepFailed(describe_failure(step, exc)) from None
-    check = expect(locator)
+    async with recording(step):
+        held = await assertion_holds(step, node)
+        state.generated[node.output_variable_name or f"node{state.step_index}_output"] = [held]
+        step.record.detail = f"assertion {'held' if held else 'did not hold'}"
+
+
+async def assertion_holds(step: Step, node: AssertLocatorNode) -> bool:
+    """Whether the locator becomes visible (or hidden) within the node's timeout."""
+    check = expect(step.locate(node.locator))
     try:
         if node.assertion == "to_be_visible":
             await check.to_be_visible(timeout=node.timeout * 1000)
         else:
             await check.to_be_hidden(timeout=node.timeout * 1000)
-        held = True
     except AssertionError:
-        held = False
-    state.generated[node.output_variable_name or f"node{state.step_index}_output"] = [held]
-    step.record.detail = f"assertion {'held' if held else 'did not hold'}"
-    await finish_step(step, None)
+        return False
+    return True

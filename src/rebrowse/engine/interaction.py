@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
 
 from playwright.async_api import Locator
 
@@ -21,11 +22,29 @@ from rebrowse.automation.actions import (
     UploadFileAction,
 )
 from rebrowse.automation.placeholders import references
-from rebrowse.engine.downloads import expecting_download
+from rebrowse.engine.downloads import expecting_download, response_filename
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 
-READ_OPTIONS = "el => Array.from(el.options || []).map(o => ({value: o.value, label: o.label || o.text}))"
+READ_GRACE_MS = 1000
+# The options of a <select> as {value, label}: at once when they differ from `previous` (or on the first
+# read), else as soon as they change, or after `ms` milliseconds.
+READ_OPTIONS = """(el, {previous, ms}) => new Promise((resolve) => {
+  const read = () => Array.from(el.options || []).map((o) => ({value: o.value, label: o.label || o.text}));
+  const now = read();
+  if (previous === null || ms <= 0 || JSON.stringify(now) !== JSON.stringify(previous)) {
+    resolve(now);
+    return;
+  }
+  const done = () => {
+    observer.disconnect();
+    clearTimeout(timer);
+    resolve(read());
+  };
+  const observer = new MutationObserver(done);
+  observer.observe(el, {childList: true, subtree: true, attributes: true, characterData: true});
+  const timer = setTimeout(done, ms);
+})"""
 
 
 def action_timeout_ms(wrapper: InteractionAction) -> float:
@@ -44,8 +63,7 @@ async def click_element(step: Step, action: ClickElementAction, wrapper: Interac
     """Click (or double-click) with the given button, optionally catching the download it starts."""
     locator = target(step, action.command)
     timeout = action_timeout_ms(wrapper)
-    metadata = getattr(action, "download_metadata", None)
-    async with expecting_download(step, action.expect_download, action.download_filename, metadata):
+    async with expecting_download(step, action.expect_download, action.download_filename, action.download_metadata):
         if action.mouse_click:
             await mouse_click(step, locator, action, timeout)
         elif action.double_click:
@@ -92,9 +110,9 @@ async def input_text(step: Step, action: InputTextAction, wrapper: InteractionAc
     elif action.fill_or_type == "type":
         await locator.press_sequentially(text, timeout=timeout)
     else:
+        # Key by key through the page's keyboard; characters without a key (é, ü) are inserted as text.
         await locator.focus(timeout=timeout)
-        for char in text:
-            await step.page.keyboard.press(char)
+        await step.page.keyboard.type(text)
     if action.press_enter:
         await locator.press("Enter", timeout=timeout)
 
@@ -127,7 +145,10 @@ def match_option(wanted: str, options: list[dict[str, str]]) -> str | None:
         if wanted in field:
             return values[field.index(wanted)]
     if is_pattern(wanted):
-        pattern = re.compile(wanted)
+        try:
+            pattern = re.compile(wanted)
+        except re.error as exc:
+            raise StepFailed(f"select value {wanted!r} looks like a pattern but is not a valid one: {exc}") from None
         for option in options:
             if pattern.search(option["value"]) or pattern.search(option["label"]):
                 return option["value"]
@@ -142,19 +163,39 @@ async def select_option(step: Step, action: SelectOptionAction, wrapper: Interac
     """Select options by value, then label, then a normalised fuzzy match; no match fails the step."""
     locator = target(step, action.command)
     timeout = action_timeout_ms(wrapper)
-    options: list[dict[str, str]] = await locator.evaluate(READ_OPTIONS, timeout=timeout)
-    chosen: list[str] = []
-    for raw in action.select_values or []:
-        wanted = step.sub(raw)
-        value = match_option(wanted, options)
-        if value is None:
-            offered = ", ".join(f"{o['label']!r}" for o in options[:20])
-            raise StepFailed(f"no option matches {wanted!r} (options: {offered})")
-        chosen.append(value)
-    metadata = getattr(action, "download_metadata", None)
-    async with expecting_download(step, action.expect_download, action.download_filename, metadata):
+    wanted = [step.sub(raw) for raw in action.select_values or []]
+    chosen = await options_for(locator, wanted, timeout)
+    async with expecting_download(step, action.expect_download, action.download_filename, action.download_metadata):
         await locator.select_option(value=chosen, timeout=timeout)
     step.record.detail = f"selected {chosen}"
+
+
+async def options_for(locator: Locator, wanted: list[str], timeout_ms: float) -> list[str]:
+    """The option values for the wanted values, waiting within the timeout for options that load late."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    options: list[dict[str, str]] | None = None
+    while True:
+        remaining_ms = max(0.0, (deadline - time.monotonic()) * 1000)
+        arg = {"previous": options, "ms": remaining_ms}
+        # The script ends itself after `ms`; the grace only covers finding the element and the round trip.
+        options = await locator.evaluate(READ_OPTIONS, arg, timeout=remaining_ms + READ_GRACE_MS)
+        chosen, unmatched = match_all(wanted, options)
+        if unmatched is None:
+            return chosen
+        if remaining_ms == 0:
+            offered = ", ".join(f"{o['label']!r}" for o in options[:20])
+            raise StepFailed(f"no option matches {unmatched!r} (options: {offered})")
+
+
+def match_all(wanted: list[str], options: list[dict[str, str]]) -> tuple[list[str], str | None]:
+    """The option value for each wanted value, and the first wanted value nothing matches (None if all do)."""
+    chosen: list[str] = []
+    for value in wanted:
+        match = match_option(value, options)
+        if match is None:
+            return chosen, value
+        chosen.append(match)
+    return chosen, None
 
 
 async def check(step: Step, action: CheckAction, wrapper: InteractionAction) -> None:
@@ -194,7 +235,11 @@ async def fetch_upload(step: Step, url: str) -> Path:
     response = await step.state.context.request.get(url, timeout=120_000)
     if not response.ok:
         raise StepFailed(f"file_url answered HTTP {response.status}")
-    name = Path(url.split("?", 1)[0]).name or "upload"
+    name = response_filename(url, response.headers, "upload")
+    if not Path(name).suffix:
+        # Sites often check the extension of what is uploaded: take it from the content type.
+        media_type = response.headers.get("content-type", "").split(";", 1)[0].strip()
+        name += mimetypes.guess_extension(media_type) or ""
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=step.state.writer.out_dir))
     path = folder / name
     path.write_bytes(await response.body())
@@ -203,9 +248,8 @@ async def fetch_upload(step: Step, url: str) -> Path:
 
 async def upload_file(step: Step, action: UploadFileAction, wrapper: InteractionAction) -> None:
     """Give a file to a file input, or to the file chooser that clicking the element opens."""
-    file_url = getattr(action, "file_url", None)
-    if file_url:
-        path = await fetch_upload(step, step.sub(file_url))
+    if action.file_url:
+        path = await fetch_upload(step, step.sub(action.file_url))
     else:
         path = allowed_upload(step.sub(action.file_path or ""), step.state.options.upload_dirs)
     locator = target(step, action.command)
@@ -223,9 +267,8 @@ async def upload_file(step: Step, action: UploadFileAction, wrapper: Interaction
 async def key_press(step: Step, action: KeyPressAction, wrapper: InteractionAction) -> None:
     """Press each key (Enter, Tab, Escape, arrows, combinations such as Control+A) in order."""
     keys = action.playwright_keys()
-    command: Any = getattr(action, "command", None)
-    if command:
-        locator = target(step, command)
+    if action.command:
+        locator = target(step, action.command)
         for key in keys:
             await locator.press(key, timeout=action_timeout_ms(wrapper))
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from rebrowse.automation.actions import (
     CloseAllButLastTabAction,
     CloseCurrentTabAction,
@@ -21,9 +23,16 @@ SCROLL_SETTLE_S = 2.0
 READ_SCROLL = "() => [window.scrollY, document.documentElement.scrollHeight]"
 
 
+def check_web_url(url: str, what: str) -> None:
+    """Refuse anything but http(s) and about:blank: file:, chrome: and the like would read the worker's machine."""
+    if urlsplit(url).scheme.lower() not in ("http", "https") and url != "about:blank":
+        raise StepFailed(f"{what} only opens http(s) URLs, got {url!r}")
+
+
 async def go_to_url(step: Step, action: GoToUrlAction, wrapper: InteractionAction) -> None:
-    """Load a URL in the current tab, or in a new tab when new_tab is set; a failed load fails the step."""
+    """Load an http(s) URL in the current tab, or in a new tab when new_tab is set; a failed load fails the step."""
     url = step.sub(action.url)
+    check_web_url(url, "go_to_url")
     if action.new_tab:
         step.state.page = await step.state.context.new_page()
         step.state.known_pages = len(step.state.context.pages)
@@ -33,9 +42,12 @@ async def go_to_url(step: Step, action: GoToUrlAction, wrapper: InteractionActio
 
 
 async def go_back(step: Step, action: GoBackAction, wrapper: InteractionAction) -> None:
-    """Go back one entry in the tab's history."""
+    """Go back one entry in the tab's history; a tab with nothing before the current page fails the step."""
+    before = step.page.url
     response = await step.page.go_back(timeout=step.state.options.navigation_timeout_s * 1000)
-    if response is None and step.page.url == "about:blank":
+    # Playwright answers None both for a same-document step back and when there is no history; only the
+    # URL tells them apart. The blank page a tab starts on does not count as a page to go back to.
+    if response is None and step.page.url in (before, "about:blank"):
         raise StepFailed("there is no page to go back to")
 
 
@@ -60,6 +72,9 @@ async def close_current_tab(step: Step, action: CloseCurrentTabAction, wrapper: 
 async def close_tabs_until(step: Step, action: CloseTabsUntilAction, wrapper: InteractionAction) -> None:
     """Close the last tab until the last one matches the URL substring, or until tab_index is the last."""
     matching = step.sub(action.matching_url) if action.matching_url is not None else None
+    count = len(step.state.context.pages)
+    if action.tab_index is not None and not 0 <= action.tab_index < count:
+        raise StepFailed(f"tab_index {action.tab_index} is out of range: {count} tab(s) open")
     while True:
         pages = step.state.context.pages
         if matching is not None and matching in pages[-1].url:

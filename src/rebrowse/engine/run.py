@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,8 +16,9 @@ from playwright.async_api import Error as PlaywrightError
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
-from rebrowse.engine.flow import message_of, run_nodes
+from rebrowse.engine.flow import SCREENSHOT_TIMEOUT_MS, message_of, run_nodes
 from rebrowse.engine.misc import FailState
+from rebrowse.engine.navigation import check_web_url
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.state import RunState, StepListener
 from rebrowse.engine.waits import ACTIVITY_TRACKER
@@ -55,13 +56,13 @@ class RunResult:
 
 @dataclass
 class Attempt:
-    """One attempt's outcome."""
+    """One attempt's outcome, and when its time limit ends (event-loop time)."""
 
     state: RunState
     status: Status
     error: str | None
+    deadline: float
     retryable: bool = True
-    ended: float = field(default_factory=time.perf_counter)
 
 
 def merged_parameters(
@@ -97,21 +98,25 @@ async def run_automation(
         if on_attempt is not None:
             await on_attempt(number)
         context = await new_context(browser, automation, options)
-        state = RunState(
-            context,
-            await context.new_page(),
-            run_inputs,
-            run_secure,
-            resolver,
-            writer,
-            options,
-            number,
-            listener,
-        )
-        attempt = await run_attempt(state, automation)
-        if attempt.status == "success" or number == total or not attempt.retryable:
-            return await finish(state, automation, attempt, started, number)
-        await close_context(state, discard_downloads=True)
+        try:
+            state = RunState(
+                context,
+                await context.new_page(),
+                run_inputs,
+                run_secure,
+                resolver,
+                writer,
+                options,
+                number,
+                listener,
+            )
+            attempt = await run_attempt(state, automation)
+            if attempt.status == "success" or number == total or not attempt.retryable:
+                return await finish(state, automation, attempt, started, number)
+            await close_context(state, discard_downloads=True)
+        finally:
+            # A cancelled run (or an unexpected error) must not leave the context open in a long-lived browser.
+            await context.close()
         await asyncio.sleep(options.retry_backoff_s * 2 ** (number - 1))
     raise AssertionError("unreachable: the last attempt always finishes the run")
 
@@ -126,32 +131,56 @@ async def new_context(browser: Browser, automation: Automation, options: RunOpti
     return context
 
 
+def time_limit(options: RunOptions) -> str:
+    return f"time limit of {options.timeout_minutes:g} minute(s)"
+
+
 async def run_attempt(state: RunState, automation: Automation) -> Attempt:
     """Open the start URL and run the nodes within the attempt's time limit."""
-    limit = state.options.timeout_minutes * 60
+    deadline = asyncio.get_running_loop().time() + state.options.timeout_minutes * 60
     try:
-        async with asyncio.timeout(limit):
-            await state.page.goto(automation.url, timeout=state.options.navigation_timeout_s * 1000)
+        async with asyncio.timeout_at(deadline):
+            await open_start_url(state, automation.url)
             await run_nodes(state, automation.nodes, "nodes")
     except TimeoutError:
-        return Attempt(state, "killed", f"the attempt exceeded its time limit of {limit / 60:g} minute(s)")
+        return Attempt(state, "killed", f"the attempt exceeded its {time_limit(state.options)}", deadline)
     except FailState as exc:
-        return Attempt(state, "failed", str(exc), retryable=False)
+        return Attempt(state, "failed", str(exc), deadline, retryable=False)
     except StepFailed as exc:
-        return Attempt(state, "failed", str(exc))
+        return Attempt(state, "failed", str(exc), deadline)
+    return Attempt(state, "success", None, deadline)
+
+
+async def open_start_url(state: RunState, url: str) -> None:
+    """Load the automation's start URL; a failed load fails the attempt."""
+    check_web_url(url, "the automation's url")
+    try:
+        await state.page.goto(url, timeout=state.options.navigation_timeout_s * 1000)
     except PlaywrightError as exc:
-        return Attempt(state, "failed", f"could not open {automation.url}: {message_of(exc)}")
-    return Attempt(state, "success", None)
+        raise StepFailed(f"could not open {url}: {message_of(exc)}") from None
+
+
+async def post_process(state: RunState, automation: Automation, attempt: Attempt) -> tuple[Status, str | None]:
+    """Run the post-processing nodes in what is left of the attempt's time; the attempt's error stays first.
+
+    A killed attempt has no time left, so they do not run after it (in Optexity the kill ends the worker).
+    """
+    try:
+        async with asyncio.timeout_at(attempt.deadline):
+            await run_nodes(state, automation.post_processing_nodes, "post_processing_nodes")
+    except TimeoutError:
+        message = f"post_processing_nodes exceeded the attempt's {time_limit(state.options)}"
+        return ("killed", message) if attempt.error is None else (attempt.status, attempt.error)
+    except StepFailed as exc:
+        return "failed", attempt.error or str(exc)
+    return attempt.status, attempt.error
 
 
 async def finish(state: RunState, automation: Automation, attempt: Attempt, started: float, attempts: int) -> RunResult:
     """Post-processing, final screenshot, artifacts; then close the context."""
     status, error = attempt.status, attempt.error
-    if automation.post_processing_nodes:
-        try:
-            await run_nodes(state, automation.post_processing_nodes, "post_processing_nodes")
-        except StepFailed as exc:
-            status, error = "failed", error or str(exc)
+    if automation.post_processing_nodes and status != "killed":
+        status, error = await post_process(state, automation, attempt)
     duration = time.perf_counter() - started
     final_screenshot = await take_final_screenshot(state) if automation.take_final_screenshot else None
     await close_context(state, discard_downloads=False)
@@ -161,7 +190,7 @@ async def finish(state: RunState, automation: Automation, attempt: Attempt, star
         error=redact.redact_text(error) if error else None,
         output_data=redact.redact(outputs_without_images(state.output_data)),
         for_loop_status=redact.redact(state.for_loop_status),
-        downloads=state.downloads,
+        downloads=[replace(d, metadata=redact.redact(d.metadata)) for d in state.downloads],
         final_screenshot=final_screenshot,
         steps=state.steps,
         duration_s=round(duration, 4),
@@ -185,7 +214,7 @@ async def take_final_screenshot(state: RunState) -> str | None:
     """A full-page screenshot of where the run ended; None when the page can no longer be captured."""
     path = state.writer.out_dir / "final_screenshot.png"
     try:
-        await state.page.screenshot(path=path, full_page=True)
+        await state.page.screenshot(path=path, full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
     except PlaywrightError:
         return None
     return str(path)

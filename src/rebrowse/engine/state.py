@@ -14,6 +14,8 @@ from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.placeholders import references, substitute
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
 from rebrowse.engine.options import RunOptions
+from rebrowse.errors import LocatorInvalid
+from rebrowse.secrets.redaction import MASK
 from rebrowse.secrets.resolver import SecretResolver
 
 StepListener = Callable[[StepRecord], Awaitable[None] | None]
@@ -99,8 +101,17 @@ class Step:
         """`text` with its placeholders replaced by values (never spliced into code)."""
         return substitute(text, self.values)
 
+    def shown(self, text: str) -> str:
+        """`text` with its placeholders replaced for a record or an error: secure parameters show as ***."""
+        masked = {name: [MASK] * len(self.state.secure[name]) for name in self.values if name in self.state.secure}
+        return substitute(text, {**self.values, **masked})
+
     def locate(self, command: str) -> Locator:
-        """The Playwright locator for an Optexity `command`, recorded on the step."""
+        """The Playwright locator for an Optexity `command`, recorded on the step with secrets masked."""
         chain = parse_locator(command)
-        self.record.locator = describe_locator(chain, self.sub)
+        try:
+            self.record.locator = describe_locator(chain, self.shown)
+        except LocatorInvalid:
+            # A secret used where a number belongs (`nth({pin[0]})`) cannot be shown masked; show the command.
+            self.record.locator = chain.command
         return resolve_locator(chain, self.page, self.sub)

@@ -41,7 +41,8 @@ ACTIVITY_TRACKER = """
   const nativeClearTimeout = window.clearTimeout;
   const shortTimers = new Set();
   window.setTimeout = function (fn, delay, ...rest) {
-    if (typeof fn !== "function" || !(delay <= SHORT_TIMER_MS)) {
+    // No delay means 0: `setTimeout(fn)` is the usual way to defer work to the next task.
+    if (typeof fn !== "function" || !((delay ?? 0) <= SHORT_TIMER_MS)) {
       return nativeSetTimeout.call(window, fn, delay, ...rest);
     }
     // Firing does not count as activity by itself (what the callback changes does): Playwright's own

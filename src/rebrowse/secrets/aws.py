@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,8 +24,20 @@ async def fetch_aws_secret_string(secret_name: str, region_name: str, endpoint_u
     return await asyncio.to_thread(_get_secret_string, secret_name, region_name, endpoint_url)
 
 
+class _DropResponseBodies(logging.Filter):
+    """botocore logs every response body at DEBUG; a GetSecretValue body is the secret itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Response body")
+
+
+_RESPONSE_BODY_FILTER = _DropResponseBodies()
+
+
 def _get_secret_string(secret_name: str, region_name: str, endpoint_url: str | None) -> str:
     label = aws_label(secret_name, region_name)
+    # Added once (a logger keeps one copy of a filter), at the first read rather than at import.
+    logging.getLogger("botocore.parsers").addFilter(_RESPONSE_BODY_FILTER)
     # A session per call: boto3's default session is not safe to share between threads.
     session = boto3.session.Session()
     try:

@@ -1,4 +1,4 @@
-"""The `rebrowse` command line."""
+"""`rebrowse validate`, `rebrowse run` and `rebrowse demo`: replaying automations locally."""
 
 from __future__ import annotations
 
@@ -6,72 +6,48 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
-from rich.console import Console
+from rich.markup import escape
 
 from rebrowse.automation.loading import check_run_parameters, load_automation_file, summarize
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.launch import launch_chromium
+from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out, read_settings
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.flow import message_of
 from rebrowse.engine.options import RunOptions
-from rebrowse.engine.run import RunResult, run_automation
-from rebrowse.errors import AutomationInvalid, RebrowseError
+from rebrowse.engine.run import RunResult, result_json, run_automation
+from rebrowse.errors import RebrowseError
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
 from rebrowse.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Replay recorded browser automations.")
-out = Console()
-err = Console(stderr=True)
 
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-OUTCOME_MARKS = {"success": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
-
-
-def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
-    """Print a message for a person and return the Exit to raise."""
-    err.print(f"[red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
+def load(file: Path, settings: Settings) -> Automation:
+    """The automation in `file`; a file that cannot be read or does not validate exits 2, naming the file."""
+    with invalid_input_exits(f"automation {file}"):
+        try:
+            return load_automation_file(file, allow_python_scripts=settings.allow_python_scripts)
+        except OSError as exc:
+            raise ValueError(f"{file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{file}: not UTF-8 text") from None
 
 
-@contextmanager
-def invalid_input_exits() -> Iterator[None]:
-    """Turn invalid automations and parameters into a list of errors and exit code 2."""
-    try:
-        yield
-    except AutomationInvalid as exc:
-        err.print("[red]invalid:[/]")
-        for problem in exc.errors:
-            err.print(f"  {problem}", highlight=False, markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-
-
-def read_settings() -> Settings:
-    with invalid_input_exits():
-        return Settings.from_env()
-
-
-@app.command()
 def validate(file: Annotated[Path, typer.Argument(help="Automation JSON file")]) -> None:
     """Check an automation: print every error with its JSON path, or a summary."""
-    settings = read_settings()
-    with invalid_input_exits():
-        automation = load_automation_file(file, allow_python_scripts=settings.allow_python_scripts)
-    summary = summarize(automation)
+    summary = summarize(load(file, read_settings()))
     out.print("[green]valid[/]")
-    out.print(summary.render(), highlight=False)
+    out.print(summary.render(), highlight=False, markup=False)
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, list[str]]:
@@ -115,14 +91,18 @@ def gather_secure(secure_json: Path | None) -> dict[str, list[SecureParameter]]:
         raise ValueError(f"--secure-json: {exc}") from None
 
 
+OUTCOME_MARKS = {"success": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
+
+
 def print_step(record: StepRecord) -> None:
     mark = OUTCOME_MARKS.get(record.outcome, "·")
-    where = f"{record.path}" + (f" #{record.iteration}" if record.iteration is not None else "")
-    target = f" [dim]{record.locator}[/]" if record.locator else ""
-    line = f"{mark} {record.index:>3} {where} [bold]{record.action}[/]{target} [dim]{record.duration_ms:.0f} ms[/]"
+    where = escape(record.path) + (f" #{record.iteration}" if record.iteration is not None else "")
+    target = f" [dim]{escape(record.locator)}[/]" if record.locator else ""
+    action = escape(record.action)
+    line = f"{mark} {record.index:>3} {where} [bold]{action}[/]{target} [dim]{record.duration_ms:.0f} ms[/]"
     out.print(line, highlight=False)
     if record.error:
-        out.print(f"      [red]{record.error}[/]", highlight=False)
+        out.print(f"      [red]{escape(record.error)}[/]", highlight=False)
 
 
 def print_summary(result: RunResult) -> None:
@@ -132,15 +112,15 @@ def print_summary(result: RunResult) -> None:
         f"({result.attempts} attempt{'s' if result.attempts > 1 else ''})"
     )
     if result.error:
-        out.print(f"[red]{result.error}[/]", highlight=False)
+        out.print(f"[red]{escape(result.error)}[/]", highlight=False)
     if result.output_data:
         out.print("[bold]outputs[/]")
-        out.print_json(data=result.output_data)
+        out.print_json(data=result.output_data, default=str)
     for download in result.downloads:
-        out.print(f"[bold]download[/] {download.path} ({download.size} bytes)")
+        out.print(f"[bold]download[/] {escape(download.path)} ({download.size} bytes)")
     if result.final_screenshot:
-        out.print(f"[bold]final screenshot[/] {result.final_screenshot}")
-    out.print(f"[dim]artifacts in {result.out_dir}[/]")
+        out.print(f"[bold]final screenshot[/] {escape(result.final_screenshot)}")
+    out.print(f"[dim]artifacts in {escape(result.out_dir)}[/]")
 
 
 async def replay(
@@ -171,11 +151,35 @@ async def replay(
             await browser.close()
 
 
-def default_out_dir() -> Path:
-    return Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+def finish_replay(replaying: Coroutine[Any, Any, RunResult]) -> RunResult:
+    """Run the replay; a browser that cannot start or artifacts that cannot be written exit 1 with the reason."""
+    try:
+        return asyncio.run(replaying)
+    except (RebrowseError, PlaywrightError, OSError) as exc:
+        raise fail(message_of(exc), EXIT_FAILED) from None
 
 
-@app.command()
+def exit_for(result: RunResult) -> typer.Exit:
+    """Exit code 0 for a successful run, 1 for a failed or killed one."""
+    return typer.Exit(0 if result.status == "success" else EXIT_FAILED)
+
+
+def artifacts_dir(given: Path | None) -> Path:
+    """Where the run's artifacts go: --out, or a new directory under ./runs."""
+    directory = (given or Path("runs") / time.strftime("%Y%m%d-%H%M%S")).resolve()
+    if directory.exists() and not directory.is_dir():
+        raise fail(f"--out {given}: exists and is not a directory")
+    return directory
+
+
+def upload_dirs(file: Path, extra: list[Path]) -> tuple[Path, ...]:
+    """Directories upload_file may read: the automation's own, the current one and every --upload-dir."""
+    for directory in extra:
+        if not directory.is_dir():
+            raise fail(f"--upload-dir {directory}: not a directory")
+    return (file.resolve().parent, Path.cwd(), *(d.resolve() for d in extra))
+
+
 def run(
     file: Annotated[Path, typer.Argument(help="Automation JSON file")],
     param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
@@ -189,40 +193,36 @@ def run(
 ) -> None:
     """Replay an automation on Chromium and report its outputs."""
     settings = read_settings()
-    with invalid_input_exits():
-        automation = load_automation_file(file, allow_python_scripts=settings.allow_python_scripts)
+    automation = load(file, settings)
+    with invalid_input_exits("parameters"):
         inputs = gather_inputs(param, params_json)
         secure = gather_secure(secure_json)
         check_run_parameters(automation, inputs, secure)
     options = RunOptions(
-        out_dir=(out_dir or default_out_dir()).resolve(),
+        out_dir=artifacts_dir(out_dir),
         timeout_minutes=timeout_minutes,
         screenshots=settings.screenshots,
         trace=settings.trace,
-        upload_dirs=(file.resolve().parent, Path.cwd(), *(d.resolve() for d in upload_dir)),
+        upload_dirs=upload_dirs(file, upload_dir),
         allow_python_scripts=settings.allow_python_scripts,
     )
-    try:
-        result = asyncio.run(replay(automation, inputs, secure, options, settings, headed, not as_json))
-    except RebrowseError as exc:
-        raise fail(str(exc), EXIT_FAILED) from None
+    result = finish_replay(replay(automation, inputs, secure, options, settings, headed, not as_json))
     if as_json:
-        sys.stdout.write(json.dumps(result.to_json(), default=str) + "\n")
+        sys.stdout.write(result_json(result) + "\n")
     else:
         print_summary(result)
-    raise typer.Exit(0 if result.status == "success" else EXIT_FAILED)
+    raise exit_for(result)
 
 
-@app.command()
 def demo(headed: Annotated[bool, typer.Option(help="Show the browser window")] = False) -> None:
     """Serve the bundled demo site on 127.0.0.1 and replay the bundled demo automation against it."""
     settings = read_settings()
     with SiteServer(DEMO_SITE) as site:
         out.print(f"[bold]demo site[/] {site.url}/login.html")
-        with invalid_input_exits():
+        with invalid_input_exits("demo automation"):
             automation = demo_automation(site.url)
-        out.print(f"[bold]replaying[/] {DEMO_AUTOMATION}\n")
-        options = RunOptions(out_dir=default_out_dir().resolve(), screenshots=settings.screenshots)
-        result = asyncio.run(replay(automation, {}, {}, options, settings, headed, True))
+        out.print(f"[bold]replaying[/] {escape(str(DEMO_AUTOMATION))}\n")
+        options = RunOptions(out_dir=artifacts_dir(None), screenshots=settings.screenshots)
+        result = finish_replay(replay(automation, {}, {}, options, settings, headed, True))
     print_summary(result)
-    raise typer.Exit(0 if result.status == "success" else EXIT_FAILED)
+    raise exit_for(result)

@@ -1,0 +1,3 @@
+from rebrowse.cli import app
+
+app()

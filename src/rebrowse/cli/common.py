@@ -1,0 +1,45 @@
+"""What every command shares: the consoles, exit codes and turning bad input into a message and exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from rebrowse.errors import AutomationInvalid
+from rebrowse.settings import Settings
+
+# Soft wrap: a long line (an error with its node path and locator) stays one line when piped or captured.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
+    """Print a message for a person and return the Exit to raise."""
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def invalid_input_exits(what: str) -> Iterator[None]:
+    """Turn an invalid automation, parameters or setting into a list of errors and exit code 2."""
+    try:
+        yield
+    except AutomationInvalid as exc:
+        err.print(f"[red]invalid {escape(what)}:[/]", highlight=False)
+        for problem in exc.errors:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def read_settings() -> Settings:
+    with invalid_input_exits("settings"):
+        return Settings.from_env()
