@@ -67,7 +67,7 @@ ACTIVITY_TRACKER = """
     observe();
   }
   window.__rbIdle = (quietMs) =>
-    document.readyState === "complete" && pending === 0 && shortTimers.size === 0 &&
+    document.readyState !== "loading" && pending === 0 && shortTimers.size === 0 &&
     performance.now() - last >= quietMs;
 })();
 """
@@ -76,6 +76,7 @@ ACTIVITY_TRACKER = """
 # tracker cannot see (a framework's own scheduler, for instance).
 QUIET_MS = 10  # the DOM and network must have been still this long to count as settled
 POLL_MS = 10
+IS_SETTLED = "q => !window.__rbIdle || window.__rbIdle(q)"
 
 
 async def settle(page: Page, bound_s: float) -> None:
@@ -86,8 +87,12 @@ async def settle(page: Page, bound_s: float) -> None:
     if bound_s <= 0:
         return
     try:
+        # A plain evaluate first: on a fresh document wait_for_function must inject Playwright's helper
+        # script (about 25 ms), and most of the time the page is settled already.
+        if await page.evaluate(IS_SETTLED, QUIET_MS):
+            return
         await page.wait_for_function(
-            "q => !window.__rbIdle || window.__rbIdle(q)",
+            IS_SETTLED,
             arg=QUIET_MS,
             timeout=bound_s * 1000,
             polling=POLL_MS,
