@@ -6,10 +6,10 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_PACKAGES := chromium xvfb x11vnc
 
-.PHONY: serve test lint typecheck unit bench setup system
+.PHONY: serve demo test lint typecheck unit bench setup system
 
 serve: setup
-	$(BIN)/rebrowse demo
+	$(BIN)/rebrowse serve --demo
 
 test: setup lint typecheck unit
 
@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+demo: setup
+	$(BIN)/rebrowse demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -24,7 +24,7 @@ READ_SCROLL = "() => [window.scrollY, document.documentElement.scrollHeight]"
 
 
 def check_web_url(url: str, what: str) -> None:
-    """Refuse file:, chrome: and the like, which would read the worker's machine (http(s), data: and about:blank pass)."""
+    """Refuse file:, chrome: and the like, which read the worker's machine (http(s), data: and about:blank pass)."""
     if urlsplit(url).scheme.lower() not in ("http", "https", "data") and url != "about:blank":
         raise StepFailed(f"{what} only opens http(s) URLs, got {url!r}")
 

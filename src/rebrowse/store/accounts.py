@@ -123,3 +123,13 @@ async def revoke_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID)
 async def any_admin_key(conn: Connection) -> bool:
     row = await (await conn.execute("SELECT 1 FROM api_keys WHERE is_admin LIMIT 1")).fetchone()
     return row is not None
+
+
+async def admin_account_id(conn: Connection) -> uuid.UUID:
+    """The account of the first admin key (created on first start)."""
+    row = await (
+        await conn.execute("SELECT account_id FROM api_keys WHERE is_admin ORDER BY created_at LIMIT 1")
+    ).fetchone()
+    if row is None:
+        raise LookupError("there is no admin key yet")
+    return uuid.UUID(str(row["account_id"]))

@@ -75,3 +75,34 @@ async def delete_automation(conn: Connection, account_id: uuid.UUID, endpoint_na
         (account_id, endpoint_name),
     )
     return cursor.rowcount > 0
+
+
+async def latest_version(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> int | None:
+    """The number of the newest live version, without reading the definition (the hot path of a submission)."""
+    row = await (
+        await conn.execute(
+            "SELECT max(version) AS version FROM automations"
+            " WHERE account_id = %s AND endpoint_name = %s AND deleted_at IS NULL",
+            (account_id, endpoint_name),
+        )
+    ).fetchone()
+    return row["version"] if row else None
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    description: str | None
+    created_at: datetime
+
+
+async def list_versions(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> list[VersionInfo]:
+    """Every live version of a named automation, newest first."""
+    rows = await (
+        await conn.execute(
+            "SELECT version, description, created_at FROM automations"
+            " WHERE account_id = %s AND endpoint_name = %s AND deleted_at IS NULL ORDER BY version DESC",
+            (account_id, endpoint_name),
+        )
+    ).fetchall()
+    return [VersionInfo(**row) for row in rows]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from rebrowse.store.database import Connection
@@ -129,7 +130,8 @@ async def create_task(conn: Connection, new: NewTask) -> Task:
     return task_of(row)
 
 
-async def set_job_id(conn: Connection, task_id: uuid.UUID, job_id: int) -> None:
+async def set_job_id(conn: AsyncConnection[Any], task_id: uuid.UUID, job_id: int) -> None:
+    """Record the task's job (any row type: the queue writes it on procrastinate's own connection)."""
     await conn.execute("UPDATE tasks SET job_id = %s WHERE id = %s", (job_id, task_id))
 
 
@@ -253,3 +255,58 @@ async def count_by_status(conn: Connection, account_id: uuid.UUID | None = None)
         )
     ).fetchall()
     return {row["status"]: row["n"] for row in rows}
+
+
+async def get_task_by_job(conn: Connection, job_id: int) -> Task | None:
+    """The task a procrastinate job runs."""
+    row = await (await conn.execute("SELECT * FROM tasks WHERE job_id = %s", (job_id,))).fetchone()
+    return task_of(row) if row else None
+
+
+async def list_unqueued(conn: Connection, older_than_s: float, *, check_jobs: bool, limit: int = 100) -> list[Task]:
+    """Queued tasks no job will run: never deferred, or (check_jobs: a full scan) whose job ended."""
+    dead_job = (
+        "NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = t.job_id AND j.status IN ('todo', 'doing'))"
+        if check_jobs
+        else "t.job_id IS NULL"
+    )
+    rows = await (
+        await conn.execute(
+            f"SELECT * FROM tasks t WHERE t.status = 'queued' AND {dead_job}"
+            " AND t.created_at < now() - make_interval(secs => %s) ORDER BY t.created_at LIMIT %s",
+            (older_than_s, limit),
+        )
+    ).fetchall()
+    return [task_of(row) for row in rows]
+
+
+async def list_taken_suspects(
+    conn: Connection, settle_s: float, margin_s: float, limit: int = 100
+) -> list[tuple[Task, str | None]]:
+    """Tasks allocated over `settle_s` ago whose job is not live, or that have outlived one attempt's limit
+    plus `margin_s`; each with its job's status (None when the job is missing)."""
+    rows = await (
+        await conn.execute(
+            "SELECT t.*, j.status::text AS job_status FROM tasks t LEFT JOIN procrastinate_jobs j ON j.id = t.job_id"
+            " WHERE t.status IN ('allocated', 'running') AND t.allocated_at < now() - make_interval(secs => %s)"
+            " AND (j.status IS NULL OR j.status NOT IN ('todo', 'doing')"
+            "  OR t.allocated_at < now() - make_interval(secs => t.max_timeout_in_minutes * 60 + %s))"
+            " ORDER BY t.allocated_at LIMIT %s",
+            (settle_s, margin_s, limit),
+        )
+    ).fetchall()
+    return [(task_of(row), row["job_status"]) for row in rows]
+
+
+async def list_jobs_of_ended_tasks(conn: Connection, job_name: str, older_than_s: float) -> list[int]:
+    """Jobs still running on a live worker although their task ended a while ago (or no task refers to them)."""
+    rows = await (
+        await conn.execute(
+            "SELECT j.id FROM procrastinate_jobs j LEFT JOIN tasks t ON t.job_id = j.id"
+            " WHERE j.status = 'doing' AND j.worker_id IS NOT NULL AND j.task_name = %s"
+            " AND (t.id IS NULL OR (t.status IN ('success', 'failed', 'killed', 'cancelled')"
+            "  AND t.completed_at < now() - make_interval(secs => %s)))",
+            (job_name, older_than_s),
+        )
+    ).fetchall()
+    return [row["id"] for row in rows]

@@ -1,0 +1,1 @@
+"""The HTTP API: `create_app(settings, db, queue, sealer)` builds the FastAPI application."""

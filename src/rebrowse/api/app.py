@@ -1,0 +1,52 @@
+"""The FastAPI application of the control plane."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import procrastinate
+from fastapi import FastAPI
+
+from rebrowse import __version__
+from rebrowse.api.deps import Services
+from rebrowse.api.errors import install_error_handlers
+from rebrowse.api.routes import automations, callbacks, health, inference, keys, tasks
+from rebrowse.settings import ServerSettings
+from rebrowse.store.database import Database
+from rebrowse.store.sealing import Sealer
+
+MAX_BODY_BYTES = 16 * 1024 * 1024  # large recorded automations fit; anything bigger is refused with 413
+
+
+def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App, sealer: Sealer) -> FastAPI:
+    """The API on an open database and queue (the caller opens and closes them)."""
+    app = FastAPI(
+        title="rebrowse",
+        version=__version__,
+        description="Replay recorded browser automations (Optexity format) on real Chromium.",
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
+    for module in (health, automations, inference, tasks, callbacks, keys):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
+    return app
+
+
+def without_fastapi_422(build: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document without the 422 FastAPI lists on every route: invalid requests are 400 here."""
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "HTTPValidationError" in str(responses.get("422", "")):
+                    del responses["422"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return schema
+
+    return openapi

@@ -1,0 +1,115 @@
+"""What routes depend on: the app's services, and the caller's automations and tasks looked up by name or id."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Annotated, cast
+
+import procrastinate
+from fastapi import Depends, Request
+
+from rebrowse.api.errors import NotFound
+from rebrowse.automation.loading import load_automation
+from rebrowse.automation.schema import Automation
+from rebrowse.settings import ServerSettings
+from rebrowse.store import automations, tasks
+from rebrowse.store.database import Connection, Database
+from rebrowse.store.sealing import Sealer
+
+CACHED_AUTOMATIONS = 512
+CacheKey = tuple[uuid.UUID, str, int]
+
+
+class AutomationCache:
+    """Loaded automations by (account, name, version); a version never changes, so an entry never goes stale."""
+
+    def __init__(self, *, allow_python_scripts: bool, size: int = CACHED_AUTOMATIONS) -> None:
+        self.allow_python_scripts = allow_python_scripts
+        self.size = size
+        self._entries: OrderedDict[CacheKey, Automation] = OrderedDict()
+
+    def get(self, key: CacheKey) -> Automation | None:
+        automation = self._entries.get(key)
+        if automation is not None:
+            self._entries.move_to_end(key)
+        return automation
+
+    def load(self, account_id: uuid.UUID, stored: automations.StoredAutomation) -> Automation:
+        """The stored automation, validated for this deployment (AutomationInvalid when it no longer is)."""
+        key = (account_id, stored.endpoint_name, stored.version)
+        automation = self.get(key)
+        if automation is None:
+            automation = load_automation(stored.definition, allow_python_scripts=self.allow_python_scripts)
+            self._entries[key] = automation
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return automation
+
+
+@dataclass
+class Services:
+    """Everything a request may use; built once by create_app."""
+
+    settings: ServerSettings
+    db: Database
+    queue: procrastinate.App
+    sealer: Sealer
+    automations: AutomationCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.automations = AutomationCache(allow_python_scripts=self.settings.engine.allow_python_scripts)
+
+
+async def get_services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def automation_not_found(endpoint_name: str) -> NotFound:
+    return NotFound(f"Endpoint '{endpoint_name}' not found")
+
+
+async def find_automation(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> automations.StoredAutomation:
+    """The newest version of the account's automation; NotFound otherwise."""
+    stored = await automations.get_automation(conn, account_id, endpoint_name)
+    if stored is None:
+        raise automation_not_found(endpoint_name)
+    return stored
+
+
+async def runnable_automation(services: Services, account_id: uuid.UUID, endpoint_name: str) -> tuple[Automation, int]:
+    """The newest version of the account's automation and its number, loaded once per version."""
+    async with services.db.connection() as conn:
+        version = await automations.latest_version(conn, account_id, endpoint_name)
+        if version is None:
+            raise automation_not_found(endpoint_name)
+        cached = services.automations.get((account_id, endpoint_name, version))
+        if cached is not None:
+            return cached, version
+        stored = await automations.get_automation(conn, account_id, endpoint_name, version)
+    if stored is None:  # versions are never purged, but the store's signature allows it
+        raise automation_not_found(endpoint_name)
+    return services.automations.load(account_id, stored), version
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+async def find_task(services: Services, account_id: uuid.UUID, task_id: str) -> tasks.Task:
+    """The account's task; NotFound for a malformed id, an unknown one and another account's task alike."""
+    parsed = parse_uuid(task_id)
+    found = None
+    if parsed is not None:
+        async with services.db.connection() as conn:
+            found = await tasks.get_task(conn, parsed, account_id)
+    if found is None:
+        raise NotFound(f"Task not found with ID: {task_id[:100]}")
+    return found

@@ -1,0 +1,170 @@
+"""The API's errors and the one place where every exception becomes an HTTP response.
+
+* RebrowseError
+  - ApiError            an error meant for the client, with its HTTP status
+    + BadRequest        400: the request is malformed or its parameters are invalid
+    + Unauthorized      401: no API key, or not a valid one
+    + Forbidden         403: the key may not do this
+    + NotFound          404: no such resource in the caller's account
+    + Conflict          409: the resource is not in a state that allows this
+
+Body of every error response: `{"success": false, "error": msg, "detail": msg, "errors": [{path, message}]?}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, cast
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic_core import ErrorDetails
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rebrowse.automation.loading import error_message, json_path
+from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError
+
+logger = logging.getLogger("rebrowse.api")
+
+
+class ApiError(RebrowseError):
+    """The request failed."""
+
+    status_code = 500
+
+    def __init__(self, message: str | None = None, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
+
+    @classmethod
+    def of_fields(cls, errors: Sequence[FieldError]) -> ApiError:
+        """The error for these field problems, its message listing every one."""
+        return cls("; ".join(str(e) for e in errors), errors)
+
+
+class BadRequest(ApiError):
+    """The request is not valid."""
+
+    status_code = 400
+
+
+class Unauthorized(ApiError):
+    """Invalid API key."""
+
+    status_code = 401
+
+
+class Forbidden(ApiError):
+    """This API key may not do that."""
+
+    status_code = 403
+
+
+class NotFound(ApiError):
+    """Not found."""
+
+    status_code = 404
+
+
+class Conflict(ApiError):
+    """The resource is not in a state that allows this."""
+
+    status_code = 409
+
+
+def error_response(status_code: int, message: str, errors: Sequence[FieldError] = ()) -> JSONResponse:
+    """The JSON error body every failed request gets."""
+    body: dict[str, Any] = {"success": False, "error": message, "detail": message}
+    if errors:
+        body["errors"] = [{"path": e.path, "message": e.message} for e in errors]
+    return JSONResponse(body, status_code=status_code)
+
+
+async def api_error(_: Request, exc: Exception) -> JSONResponse:
+    error = cast(ApiError, exc)
+    return error_response(error.status_code, str(error), error.errors)
+
+
+async def automation_invalid(_: Request, exc: Exception) -> JSONResponse:
+    invalid = cast(AutomationInvalid, exc)
+    return error_response(422, f"the automation is invalid: {invalid}", invalid.errors)
+
+
+async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
+    invalid = cast(RequestValidationError, exc)
+    errors = request_field_errors(invalid)
+    return error_response(400, "; ".join(str(e) for e in errors), errors)
+
+
+async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape."""
+    error = cast(HTTPException, exc)
+    return error_response(error.status_code, str(error.detail))
+
+
+def request_field_errors(exc: RequestValidationError) -> list[FieldError]:
+    """FastAPI's validation errors located in the request: one FieldError per path, messages joined."""
+    by_path: dict[str, list[str]] = {}
+    for detail in cast(list[ErrorDetails], exc.errors()):
+        path = request_path(detail, exc.body)
+        message = body_message(detail) if path == "body" else error_message(detail)
+        if message not in by_path.setdefault(path, []):
+            by_path[path].append(message)
+    return [FieldError(path, "; ".join(messages)) for path, messages in by_path.items()]
+
+
+def request_path(detail: ErrorDetails, body: object) -> str:
+    """`input_parameters.user[0]` for the body, the parameter's name for the path, query and headers."""
+    where, *loc = detail["loc"]
+    if where != "body":
+        return ".".join(str(part) for part in loc) or str(where)
+    if detail["type"] == "json_invalid":
+        return "body"
+    return json_path(loc, body, missing=detail["type"] == "missing") or "body"
+
+
+def body_message(detail: ErrorDetails) -> str:
+    """What is wrong with the body as a whole: not JSON, or not an object."""
+    if detail["type"] == "json_invalid":
+        return f"not valid JSON ({(detail.get('ctx') or {}).get('error', 'cannot be decoded')})"
+    if detail["type"] in ("missing", "model_attributes_type", "dict_type"):
+        return "must be a JSON object, sent with the header Content-Type: application/json"
+    return error_message(detail)
+
+
+class UnexpectedErrors:
+    """Any exception a route did not expect: logged with its traceback, answered with a plain 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if started:  # too late to answer: the server logs it and closes the connection
+                raise
+            logger.exception("unexpected error in %s %s", scope["method"], scope["path"])
+            await error_response(500, "internal server error")(scope, receive, send)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception to its HTTP response, in this one place."""
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(AutomationInvalid, automation_invalid)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_middleware(UnexpectedErrors)

@@ -1,0 +1,149 @@
+"""Tasks: status, details, listing, outputs, files and cancellation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from rebrowse.api import artifacts
+from rebrowse.api.auth import CallerDep
+from rebrowse.api.deps import ServicesDep, find_task
+from rebrowse.api.errors import BadRequest, NotFound
+from rebrowse.api.schemas import (
+    ERRORS,
+    NAME_PATTERN,
+    CallbackSummary,
+    CancelResult,
+    ErrorBody,
+    TaskDetail,
+    TaskDownloads,
+    TaskOutput,
+    TaskPage,
+    TaskScreenshot,
+    TaskSummary,
+)
+from rebrowse.api.submission import cancel
+from rebrowse.api.views import task_detail, task_summary
+from rebrowse.store import callbacks, tasks
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
+TaskIdQuery = Annotated[str, Query(max_length=100)]
+NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
+
+
+def file_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"content": {media_type: {}}, "description": "The file"}}
+
+
+@router.get("/task_status", operation_id="get_task_status")
+async def task_status(task_id: TaskIdQuery, services: ServicesDep, caller: CallerDep) -> TaskSummary:
+    """A task's status, timestamps, retry count and error."""
+    return task_summary(await find_task(services, caller.account.id, task_id))
+
+
+@router.get("/tasks", operation_id="list_tasks")
+async def list_tasks(
+    services: ServicesDep,
+    caller: CallerDep,
+    status: tasks.TaskStatus | None = None,
+    endpoint_name: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> TaskPage:
+    """The account's tasks, newest first, a page at a time."""
+    try:
+        async with services.db.connection() as conn:
+            found, next_cursor = await tasks.list_tasks(
+                conn, caller.account.id, status=status, endpoint_name=endpoint_name, cursor=cursor, limit=limit
+            )
+    except ValueError:
+        raise BadRequest("cursor: is not a next_cursor this API returned") from None
+    return TaskPage(tasks=[task_summary(task) for task in found], next_cursor=next_cursor)
+
+
+@router.get("/tasks/{task_id}", operation_id="get_task")
+async def get_task(task_id: str, services: ServicesDep, caller: CallerDep) -> TaskDetail:
+    """Everything about a task: lifecycle, inputs, outputs, file links and its callback's delivery."""
+    task = await find_task(services, caller.account.id, task_id)
+    async with services.db.connection() as conn:
+        history = await callbacks.list_for_task(conn, caller.account.id, task.id)
+    summaries = [
+        CallbackSummary(
+            event_id=h.event.id,
+            state=h.event.state,
+            attempts=h.event.attempts,
+            last_error=h.event.last_error,
+            next_attempt_at=h.event.next_attempt_at if h.event.state == "pending" else None,
+            delivered_at=h.event.delivered_at,
+        )
+        for h in history
+    ]
+    return task_detail(services.settings, task, summaries)
+
+
+@router.get("/get_output_data", operation_id="get_output_data")
+async def get_output_data(task_id: TaskIdQuery, services: ServicesDep, caller: CallerDep) -> TaskOutput:
+    """The data the task extracted."""
+    task = await find_task(services, caller.account.id, task_id)
+    return TaskOutput(
+        task_id=task.id, status=task.status, output_data=task.output_data, for_loop_status=task.for_loop_status
+    )
+
+
+@router.get("/get_downloads", operation_id="get_downloads")
+async def get_downloads(task_id: TaskIdQuery, services: ServicesDep, caller: CallerDep) -> TaskDownloads:
+    """The files the task downloaded, with URLs this API serves (send your API key)."""
+    task = await find_task(services, caller.account.id, task_id)
+    return TaskDownloads(
+        task_id=task.id, status=task.status, downloads=artifacts.download_links(services.settings, task)
+    )
+
+
+@router.get(
+    "/tasks/{task_id}/downloads/{filename}",
+    operation_id="get_download_file",
+    response_class=FileResponse,
+    responses=file_responses("application/octet-stream"),
+)
+async def download_file(task_id: str, filename: str, services: ServicesDep, caller: CallerDep) -> FileResponse:
+    """One file the task downloaded."""
+    task = await find_task(services, caller.account.id, task_id)
+    path = artifacts.download_file(services.settings, task, filename)
+    return FileResponse(path, filename=filename, headers=NO_SNIFF)
+
+
+@router.get("/final_screenshot", operation_id="get_final_screenshot")
+async def final_screenshot(task_id: TaskIdQuery, services: ServicesDep, caller: CallerDep) -> TaskScreenshot:
+    """The page when the task ended, as base64 PNG (null when there is none)."""
+    task = await find_task(services, caller.account.id, task_id)
+    encoded = await artifacts.screenshot_base64(services.settings, task)
+    return TaskScreenshot(task_id=task.id, status=task.status, final_screenshot=encoded)
+
+
+@router.get(
+    "/tasks/{task_id}/screenshot",
+    operation_id="get_screenshot_file",
+    response_class=FileResponse,
+    responses=file_responses("image/png"),
+)
+async def screenshot_file(task_id: str, services: ServicesDep, caller: CallerDep) -> FileResponse:
+    """The page when the task ended, as a PNG file."""
+    task = await find_task(services, caller.account.id, task_id)
+    path = artifacts.screenshot_file(services.settings, task)
+    if path is None:
+        raise NotFound(f"Task {task.id} has no final screenshot")
+    return FileResponse(path, media_type="image/png", headers=NO_SNIFF)
+
+
+@router.post(
+    "/tasks/{task_id}/cancel",
+    operation_id="cancel_task",
+    responses={409: {"model": ErrorBody, "description": "The task has already ended"}},
+)
+async def cancel_task(task_id: str, services: ServicesDep, caller: CallerDep) -> CancelResult:
+    """Cancel a task: a waiting one at once, a running one within seconds."""
+    task = await cancel(services, await find_task(services, caller.account.id, task_id))
+    message = "Task cancelled" if task.is_terminal else "Cancellation requested: the task stops within seconds"
+    return CancelResult(task_id=task.id, status=task.status, message=message)

@@ -1,0 +1,356 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, field_validator
+
+from rebrowse.automation.loading import join_key
+from rebrowse.automation.parameters import SecureParameter
+from rebrowse.store.tasks import TaskStatus
+
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
+MAX_TIMEOUT_MINUTES = 24 * 60
+INT4 = 2**31  # priorities are stored as PostgreSQL integers
+MAX_URL_LENGTH = 2048
+
+# ---------------------------------------------------------------------------------------------------------
+# Values PostgreSQL can store: no NUL characters, no lone surrogates, no NaN or infinity in JSON
+
+
+def text_problem(text: str) -> str | None:
+    """Why PostgreSQL could not store this text, or None."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return None
+
+
+def json_problems(value: object, path: str) -> Iterator[str]:
+    """Every string or number inside decoded JSON that PostgreSQL's jsonb would refuse."""
+    if isinstance(value, str):
+        if problem := text_problem(value):
+            yield f"{path or 'value'} {problem}"
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield f"{path or 'value'} must be a finite number"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if problem := text_problem(key):
+                yield f"a key in {path or 'the object'} {problem}"
+            yield from json_problems(item, join_key(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from json_problems(item, f"{path}[{index}]")
+
+
+def storable_text(text: str) -> str:
+    if problem := text_problem(text):
+        raise ValueError(problem)
+    return text
+
+
+def storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    if problem := next(json_problems(value, ""), None):
+        raise ValueError(problem)
+    return value
+
+
+def parameter_value(value: object) -> str | int | float | bool:
+    """One input value: a string, a number or a boolean that can be stored."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if isinstance(value, str | int | float | bool):
+        return value
+    raise ValueError("must be a string, a number or a boolean")
+
+
+def callback_url(url: str) -> str:
+    """An absolute http(s) URL (which addresses it may reach is checked when it is called)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http or https URL")
+    return url
+
+
+Text = Annotated[str, AfterValidator(storable_text)]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+ParameterValue = Annotated[
+    str | int | float | bool, PlainValidator(parameter_value, json_schema_input_type=str | int | float | bool)
+]
+JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
+CallbackUrl = Annotated[
+    str, Field(max_length=MAX_URL_LENGTH), AfterValidator(storable_text), AfterValidator(callback_url)
+]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class FieldErrorBody(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    success: Literal[False] = False
+    error: str
+    detail: str
+    errors: list[FieldErrorBody] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": description}
+    for code, description in [
+        (400, "Invalid request"),
+        (401, "Missing or invalid API key"),
+        (404, "Not found in the caller's account"),
+    ]
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Automations
+
+
+class PutAutomationRequest(Body):
+    automation: JsonObject = Field(description="The automation in the Optexity JSON format")
+    description: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class ParametersSummary(BaseModel):
+    input_parameters: list[str]
+    secure_parameters: list[str]
+    generated_parameters: list[str]
+
+
+class AutomationVersion(BaseModel):
+    version: int
+    description: str | None
+    created_at: datetime
+
+
+class AutomationInfo(AutomationVersion):
+    endpoint_name: str
+
+
+class AutomationSaved(AutomationInfo):
+    parameters: ParametersSummary
+    total_nodes: int
+
+
+class AutomationDetail(AutomationSaved):
+    automation: dict[str, Any]
+    versions: list[AutomationVersion]
+
+
+class AutomationList(BaseModel):
+    automations: list[AutomationInfo]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inference
+
+
+def refuse_true(what: str) -> AfterValidator:
+    def check(value: bool) -> bool:
+        if value:
+            raise ValueError(f"not supported: {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+class InferenceRequest(Body):
+    """Optexity's InferenceRequest; fields rebrowse cannot honour are refused when set."""
+
+    endpoint_name: Name
+    input_parameters: dict[str, list[ParameterValue]] = Field(default_factory=dict)
+    secure_parameters: dict[str, list[SecureParameter]] = Field(default_factory=dict)
+    unique_parameter_names: list[str] = Field(default_factory=list)
+    max_timeout_in_minutes: float = Field(default=10, gt=0, le=MAX_TIMEOUT_MINUTES, description="Per attempt")
+    priority: int | None = Field(default=None, ge=-INT4, lt=INT4, description="Lower runs first; null runs last")
+    task_callback_url: CallbackUrl | None = None
+    task_callback_api_key: Annotated[Text, Field(max_length=4096)] | None = None
+    use_proxy: Annotated[bool, refuse_true("rebrowse does not route browsers through a proxy")] = False
+    is_dedicated: Annotated[bool, refuse_true("every task runs in a fresh browser context")] = False
+    max_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")
+    per_login_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")
+    rdp_parameter: dict[str, Any] | None = Field(default=None, description="Must be null: no remote desktops")
+
+    @field_validator("rdp_parameter")
+    @classmethod
+    def _no_rdp(cls, value: dict[str, Any] | None) -> None:
+        if value is not None:
+            raise ValueError("not supported: rebrowse does not drive remote desktops")
+
+
+class InferenceAccepted(BaseModel):
+    success: Literal[True] = True
+    message: str
+    task_id: uuid.UUID
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tasks
+
+
+class TaskIdRequest(Body):
+    task_id: Annotated[Text, Field(max_length=100)]
+
+
+class CallStatus(BaseModel):
+    """The status in the shape of Optexity's `POST /api/v1/inference/call`."""
+
+    success: Literal[True] = True
+    task_id: uuid.UUID
+    status: TaskStatus
+    end_point: str
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    failed_at: datetime | None
+    error: str | None
+    result: list[dict[str, Any]] | None
+    execution_time: str | None
+    retry_count: int
+
+
+class TaskSummary(BaseModel):
+    task_id: uuid.UUID
+    endpoint_name: str
+    status: TaskStatus
+    error: str | None
+    retry_count: int
+    priority: int | None
+    created_at: datetime
+    allocated_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class DownloadLink(BaseModel):
+    filename: str
+    url: str
+    size: int | None
+    metadata: dict[str, Any] | None
+
+
+class CallbackSummary(BaseModel):
+    event_id: uuid.UUID
+    state: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+class TaskDetail(TaskSummary):
+    automation_version: int
+    input_parameters: dict[str, list[Any]]
+    unique_parameter_names: list[str]
+    max_timeout_in_minutes: float
+    worker_name: str | None
+    pinned_worker: str | None
+    output_data: list[dict[str, Any]] | None
+    for_loop_status: list[list[dict[str, Any]]] | None
+    downloads: list[DownloadLink]
+    final_screenshot: str | None = Field(description="URL of the final screenshot (PNG), when there is one")
+    steps_count: int
+    callbacks: list[CallbackSummary]
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskSummary]
+    next_cursor: str | None
+
+
+class TaskOutput(BaseModel):
+    success: Literal[True] = True
+    task_id: uuid.UUID
+    status: TaskStatus
+    output_data: list[dict[str, Any]] | None
+    for_loop_status: list[list[dict[str, Any]]] | None
+
+
+class TaskDownloads(BaseModel):
+    success: Literal[True] = True
+    task_id: uuid.UUID
+    status: TaskStatus
+    downloads: list[DownloadLink]
+
+
+class TaskScreenshot(BaseModel):
+    success: Literal[True] = True
+    task_id: uuid.UUID
+    status: TaskStatus
+    final_screenshot: str | None = Field(description="The final screenshot as base64 PNG")
+
+
+class CancelResult(BaseModel):
+    success: Literal[True] = True
+    task_id: uuid.UUID
+    status: TaskStatus
+    message: str
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Keys and accounts
+
+
+KeyName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(storable_text)]
+
+
+class CreateKeyRequest(Body):
+    name: KeyName = "default"
+
+
+class KeyInfo(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    is_admin: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewKey(KeyInfo):
+    api_key: str = Field(description="The key itself: shown once, never stored")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyInfo]
+
+
+class CreateAccountRequest(Body):
+    name: KeyName
+    key_name: KeyName = "default"
+
+
+class AccountCreated(BaseModel):
+    account_id: uuid.UUID
+    name: str
+    key: NewKey
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    version: str
+    database: Literal["ok", "unavailable"]

@@ -1,0 +1,105 @@
+"""Submitting a task (checked against its automation, secrets sealed, stored, then queued) and cancelling one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from rebrowse import lifecycle
+from rebrowse.api.deps import Services, runnable_automation
+from rebrowse.api.errors import BadRequest, Conflict
+from rebrowse.api.schemas import InferenceRequest
+from rebrowse.automation.loading import check_run_parameters
+from rebrowse.automation.schema import Automation
+from rebrowse.errors import AutomationInvalid, FieldError
+from rebrowse.queue.app import abort, enqueue
+from rebrowse.store import tasks
+from rebrowse.store.accounts import Caller
+
+logger = logging.getLogger("rebrowse.api")
+CANCELLED_BY_USER = "Task cancelled by user"
+
+
+def request_problems(automation: Automation, request: InferenceRequest) -> list[FieldError]:
+    """Everything wrong with the request's parameters for this automation."""
+    problems = [*unique_name_problems(request), *callback_problems(request)]
+    try:
+        check_run_parameters(automation, request.input_parameters, request.secure_parameters)
+    except AutomationInvalid as exc:
+        problems = exc.errors + problems
+    return problems
+
+
+def unique_name_problems(request: InferenceRequest) -> Iterator[FieldError]:
+    for index, name in enumerate(request.unique_parameter_names):
+        if name not in request.input_parameters:
+            where = (
+                " (it is a secure parameter: secure values cannot make the serialization key)"
+                if name in request.secure_parameters
+                else ""
+            )
+            yield FieldError(f"unique_parameter_names[{index}]", f"{name!r} is not a key of input_parameters{where}")
+
+
+def callback_problems(request: InferenceRequest) -> Iterator[FieldError]:
+    if request.task_callback_api_key is not None and request.task_callback_url is None:
+        yield FieldError("task_callback_api_key", "is given without task_callback_url")
+
+
+def new_task(
+    services: Services, caller: Caller, request: InferenceRequest, version: int, pinned: str | None
+) -> tasks.NewTask:
+    """The task to store, its secrets sealed."""
+    secure = {
+        name: [p.model_dump(exclude_none=True) for p in values] for name, values in request.secure_parameters.items()
+    }
+    callback_key = request.task_callback_api_key
+    return tasks.NewTask(
+        account_id=caller.account.id,
+        endpoint_name=request.endpoint_name,
+        automation_version=version,
+        input_parameters={name: list(values) for name, values in request.input_parameters.items()},
+        secure_parameters=services.sealer.seal_json(secure) if secure else None,
+        unique_parameter_names=list(dict.fromkeys(request.unique_parameter_names)),
+        priority=request.priority,
+        max_timeout_in_minutes=request.max_timeout_in_minutes,
+        callback_url=request.task_callback_url,
+        callback_api_key=services.sealer.seal_json(callback_key) if callback_key is not None else None,
+        pinned_worker=pinned,
+    )
+
+
+async def submit(
+    services: Services, caller: Caller, request: InferenceRequest, *, pinned_worker: str | None = None
+) -> tasks.Task:
+    """Check the request against the newest version of its automation, store the task and queue its job."""
+    automation, version = await runnable_automation(services, caller.account.id, request.endpoint_name)
+    if problems := request_problems(automation, request):
+        raise BadRequest.of_fields(problems)
+    async with services.db.connection() as conn:
+        task = await tasks.create_task(conn, new_task(services, caller, request, version, pinned_worker))
+    try:
+        await enqueue(services.queue, task)
+    except Exception:
+        # The task is stored, so it is accepted: the workers' recovery defers queued tasks that have no job.
+        # Answering 500 here would make clients submit it twice.
+        logger.exception("task %s is stored but its job could not be deferred", task.id)
+    return task
+
+
+async def cancel(services: Services, task: tasks.Task) -> tasks.Task:
+    """A waiting task is cancelled at once; a running one is asked to stop (its worker completes it)."""
+    if task.is_terminal:
+        raise Conflict(f"Task {task.id} has already ended: {task.status}")
+    if task.status == "queued" or task.job_id is None:
+        outcome = tasks.Outcome("cancelled", error=CANCELLED_BY_USER)
+        finished = await lifecycle.complete_task(
+            services.db, services.sealer, task.id, outcome, public_url=services.settings.base_url
+        )
+        if finished is None:
+            raise Conflict(f"Task {task.id} has already ended")
+        task = finished
+    if task.job_id is not None:
+        # Also for a task just cancelled while queued: its job leaves the queue, or stops if a worker took it.
+        await abort(services.queue, task)
+    return task

@@ -1,0 +1,115 @@
+"""Response bodies built from the store's records."""
+
+from __future__ import annotations
+
+from rebrowse.api import artifacts
+from rebrowse.api.schemas import (
+    AutomationInfo,
+    AutomationSaved,
+    CallbackSummary,
+    CallStatus,
+    KeyInfo,
+    NewKey,
+    ParametersSummary,
+    TaskDetail,
+    TaskSummary,
+)
+from rebrowse.automation.loading import summarize
+from rebrowse.automation.schema import Automation
+from rebrowse.settings import ServerSettings
+from rebrowse.store.accounts import ApiKey
+from rebrowse.store.automations import StoredAutomation
+from rebrowse.store.tasks import Task
+
+FAILED = ("failed", "killed")
+
+
+def automation_info(stored: StoredAutomation) -> AutomationInfo:
+    return AutomationInfo(
+        endpoint_name=stored.endpoint_name,
+        version=stored.version,
+        description=stored.description,
+        created_at=stored.created_at,
+    )
+
+
+def automation_saved(stored: StoredAutomation, automation: Automation) -> AutomationSaved:
+    summary = summarize(automation)
+    return AutomationSaved(
+        **automation_info(stored).model_dump(),
+        parameters=ParametersSummary(
+            input_parameters=list(summary.input_parameters),
+            secure_parameters=list(summary.secure_parameters),
+            generated_parameters=list(summary.generated_parameters),
+        ),
+        total_nodes=summary.total_nodes,
+    )
+
+
+def call_status(task: Task) -> CallStatus:
+    """Optexity's status shape: `end_point` is the endpoint name, `result` the output data."""
+    execution_time = None
+    if task.started_at is not None and task.completed_at is not None:
+        execution_time = f"{(task.completed_at - task.started_at).total_seconds():.2f} seconds"
+    return CallStatus(
+        task_id=task.id,
+        status=task.status,
+        end_point=task.endpoint_name,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        completed_at=task.completed_at,
+        failed_at=task.completed_at if task.status in FAILED else None,
+        error=task.error,
+        result=task.output_data,
+        execution_time=execution_time,
+        retry_count=task.retry_count,
+    )
+
+
+def task_summary(task: Task) -> TaskSummary:
+    return TaskSummary(
+        task_id=task.id,
+        endpoint_name=task.endpoint_name,
+        status=task.status,
+        error=task.error,
+        retry_count=task.retry_count,
+        priority=task.priority,
+        created_at=task.created_at,
+        allocated_at=task.allocated_at,
+        started_at=task.started_at,
+        completed_at=task.completed_at,
+    )
+
+
+def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSummary]) -> TaskDetail:
+    return TaskDetail(
+        **task_summary(task).model_dump(),
+        automation_version=task.automation_version,
+        input_parameters=task.input_parameters,
+        unique_parameter_names=task.unique_parameter_names,
+        max_timeout_in_minutes=task.max_timeout_in_minutes,
+        worker_name=task.worker_name,
+        pinned_worker=task.pinned_worker,
+        output_data=task.output_data,
+        for_loop_status=task.for_loop_status,
+        downloads=artifacts.download_links(settings, task),
+        final_screenshot=artifacts.screenshot_url(settings, task),
+        steps_count=task.steps_count,
+        callbacks=callbacks,
+    )
+
+
+def key_info(key: ApiKey) -> KeyInfo:
+    return KeyInfo(
+        id=key.id,
+        name=key.name,
+        prefix=key.prefix,
+        is_admin=key.is_admin,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def new_key(key: ApiKey, value: str) -> NewKey:
+    return NewKey(**key_info(key).model_dump(), api_key=value)

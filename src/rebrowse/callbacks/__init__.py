@@ -1,0 +1,1 @@
+"""Durable, signed webhook delivery of task results (the outbox, its sender, signatures and SSRF checks)."""

@@ -1,0 +1,53 @@
+"""Writing callback events: queued in the caller's transaction, announced to the senders when it commits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from rebrowse.callbacks.payload import build_payload, read_screenshot
+from rebrowse.store import callbacks
+from rebrowse.store.database import Connection, Database
+from rebrowse.store.tasks import Task
+
+CHANNEL = "rebrowse_callbacks"  # senders LISTEN here; a NOTIFY is delivered only when its transaction commits
+
+
+async def notify(conn: Connection) -> None:
+    await conn.execute(f"NOTIFY {CHANNEL}")
+
+
+async def enqueue(conn: Connection, task: Task, *, public_url: str) -> callbacks.CallbackEvent | None:
+    """Queue the finished task's callback (None when it has no callback URL)."""
+    if not task.callback_url:
+        return None
+    event_id = uuid.uuid4()
+    created_at = datetime.now(UTC)
+    payload = build_payload(
+        task,
+        event_id=event_id,
+        created_at=created_at,
+        public_url=public_url,
+        final_screenshot=await read_screenshot(task.final_screenshot),
+    )
+    event = await callbacks.insert_event(
+        conn,
+        event_id=event_id,
+        task_id=task.id,
+        account_id=task.account_id,
+        url=task.callback_url,
+        api_key=task.callback_api_key,  # stays sealed with the same key
+        payload=payload,
+        created_at=created_at,
+    )
+    await notify(conn)
+    return event
+
+
+async def redeliver(db: Database, account_id: uuid.UUID, task_id: uuid.UUID) -> list[callbacks.CallbackEvent]:
+    """Send the task's callback again, with the same event id; empty when the account's task has none."""
+    async with db.transaction() as conn:
+        events = await callbacks.reset_for_redelivery(conn, account_id, task_id)
+        if events:
+            await notify(conn)
+    return events

@@ -1,0 +1,62 @@
+"""The body of a callback: Optexity's CallbackResponse fields, plus the event id and time of rebrowse's events."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from rebrowse.store.tasks import Task
+
+
+def download_url(public_url: str, task_id: uuid.UUID, filename: str) -> str:
+    """Where the API serves one of a task's downloads (with the caller's API key)."""
+    return f"{public_url.rstrip('/')}/api/v1/tasks/{task_id}/downloads/{quote(filename, safe='')}"
+
+
+def downloads_fields(task: Task, public_url: str) -> dict[str, list[dict[str, Any]]]:
+    """`downloads`, and `downloads_with_metadata` only when some download has metadata (as Optexity does)."""
+    rows = task.downloads or []
+    listed = [{"url": download_url(public_url, task.id, row["filename"]), "filename": row["filename"]} for row in rows]
+    fields: dict[str, list[dict[str, Any]]] = {"downloads": listed}
+    if any(row.get("metadata") for row in rows):
+        fields["downloads_with_metadata"] = [
+            {**entry, "metadata": row.get("metadata")} for entry, row in zip(listed, rows, strict=True)
+        ]
+    return fields
+
+
+async def read_screenshot(path: str | None) -> str | None:
+    """The screenshot file as base64, or None when there is none."""
+    if not path:
+        return None
+    try:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+    except FileNotFoundError:
+        return None
+    return base64.b64encode(data).decode()
+
+
+def build_payload(
+    task: Task, *, event_id: uuid.UUID, created_at: datetime, public_url: str, final_screenshot: str | None
+) -> dict[str, Any]:
+    """The callback body for a finished task."""
+    return {
+        "event_id": str(event_id),
+        "created_at": created_at.isoformat(),
+        "task_id": str(task.id),
+        # Optexity's receivers expect a recording id; rebrowse's equivalent is the automation's name and version.
+        "recording_id": f"{task.endpoint_name}:{task.automation_version}",
+        "endpoint_name": task.endpoint_name,
+        "status": task.status,
+        "error": task.error,
+        "output_data": task.output_data,
+        **downloads_fields(task, public_url),
+        "final_screenshot": final_screenshot,
+        "input_parameters": task.input_parameters,
+        "unique_parameter_names": task.unique_parameter_names,
+    }

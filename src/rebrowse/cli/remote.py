@@ -1,0 +1,179 @@
+"""Commands that talk to a running control plane: keys, automations, submit, status, tasks.
+
+They use REBROWSE_URL (default http://127.0.0.1:8000) and REBROWSE_API_KEY.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out
+from rebrowse.cli.replay import parse_pairs
+from rebrowse.client import Client
+from rebrowse.client.errors import RebrowseAPIError, WaitTimeout
+
+keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
+automations_app = typer.Typer(no_args_is_help=True, help="Store and inspect named automations.")
+
+Url = Annotated[str | None, typer.Option("--url", envvar="REBROWSE_URL", help="The API (default 127.0.0.1:8000)")]
+Key = Annotated[str | None, typer.Option("--api-key", envvar="REBROWSE_API_KEY", help="Your API key")]
+
+
+@contextmanager
+def api_client(url: str | None, key: str | None) -> Iterator[Client]:
+    """A client; API errors and an unreachable server become one line on stderr and exit 1 (2 for bad input)."""
+    try:
+        with Client(url, key) as client:
+            yield client
+    except RebrowseAPIError as exc:
+        lines = [exc.message, *(f"  {e}" for e in exc.errors)]
+        raise fail("\n".join(lines), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the API: {exc}", EXIT_FAILED) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    grid = Table(title=title)
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*(escape("" if v is None else str(v)) for v in row))
+    out.print(grid)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A label for the key")] = "default",
+    account: Annotated[str | None, typer.Option(help="Create a new account with this name (admin keys only)")] = None,
+    url: Url = None,
+    api_key: Key = None,
+) -> None:
+    """Create a key (shown once)."""
+    with api_client(url, api_key) as client:
+        if account:
+            created = client.request("POST", "/api/v1/accounts", json={"name": account, "key_name": name})
+            key = created["key"]
+            out.print(f"account {escape(created['name'])} ({created['account_id']})", highlight=False)
+        else:
+            key = client.request("POST", "/api/v1/keys", json={"name": name})
+    out.print(f"key {key['id']} ({escape(key['name'])}): {escape(key['api_key'])}", highlight=False)
+    out.print("store it now: it is not shown again", style="dim")
+
+
+@keys_app.command("list")
+def keys_list(url: Url = None, api_key: Key = None) -> None:
+    """The keys of your account."""
+    with api_client(url, api_key) as client:
+        keys = client.request("GET", "/api/v1/keys")["keys"]
+    rows = [[k["id"], k["name"], k["prefix"] + "…", k["is_admin"], k["created_at"], k["revoked_at"]] for k in keys]
+    table("API keys", ["id", "name", "prefix", "admin", "created", "revoked"], rows)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, url: Url = None, api_key: Key = None) -> None:
+    """Revoke a key of your account."""
+    with api_client(url, api_key) as client:
+        client.request("DELETE", f"/api/v1/keys/{key_id}")
+    out.print(f"revoked {escape(key_id)}")
+
+
+@automations_app.command("push")
+def automations_push(
+    name: str,
+    file: Path,
+    description: Annotated[str | None, typer.Option(help="What the automation does")] = None,
+    url: Url = None,
+    api_key: Key = None,
+) -> None:
+    """Store FILE as a new version of the automation NAME."""
+    with invalid_input_exits(f"automation {file}"):
+        try:
+            automation = json.loads(file.read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{file}: {exc}") from None
+    with api_client(url, api_key) as client:
+        saved = client.request(
+            "PUT", f"/api/v1/automations/{name}", json={"automation": automation, "description": description}
+        )
+    out.print(f"{escape(saved['endpoint_name'])} version {saved['version']} ({saved['total_nodes']} nodes)")
+
+
+@automations_app.command("list")
+def automations_list(url: Url = None, api_key: Key = None) -> None:
+    """Your automations, newest version of each."""
+    with api_client(url, api_key) as client:
+        found = client.request("GET", "/api/v1/automations")["automations"]
+    rows = [[a["endpoint_name"], a["version"], a["description"], a["created_at"]] for a in found]
+    table("automations", ["name", "version", "description", "updated"], rows)
+
+
+@automations_app.command("show")
+def automations_show(name: str, url: Url = None, api_key: Key = None) -> None:
+    """The newest version of an automation, as JSON."""
+    with api_client(url, api_key) as client:
+        out.print_json(data=client.request("GET", f"/api/v1/automations/{name}"))
+
+
+def submit(
+    endpoint: str,
+    param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
+    unique: Annotated[list[str], typer.Option(help="Parameter that serializes tasks (one login at a time)")] = [],  # noqa: B006
+    priority: Annotated[int | None, typer.Option(help="Lower runs first among waiting tasks of a key")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait for the end and print the result")] = False,
+    url: Url = None,
+    api_key: Key = None,
+) -> None:
+    """Queue a run of the automation ENDPOINT and print its task id (and, with --wait, its result)."""
+    with invalid_input_exits("parameters"):
+        params = parse_pairs(param)
+    with api_client(url, api_key) as client:
+        task_id = client.submit(endpoint, params, unique=unique or None, priority=priority)
+        out.print(task_id, highlight=False)
+        if not wait:
+            return
+        try:
+            task = client.wait(task_id)
+        except WaitTimeout as exc:
+            raise fail(str(exc), EXIT_FAILED) from None
+    out.print_json(data=task.model_dump(mode="json"))
+    if task.status != "success":
+        raise typer.Exit(EXIT_FAILED)
+
+
+def status(task_id: str, url: Url = None, api_key: Key = None) -> None:
+    """A task's status, timestamps, error and outputs."""
+    with api_client(url, api_key) as client:
+        out.print_json(data=client.request("GET", f"/api/v1/tasks/{task_id}"))
+
+
+def tasks(
+    status: Annotated[str | None, typer.Option(help="Only tasks with this status")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="Only tasks of this automation")] = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 20,
+    url: Url = None,
+    api_key: Key = None,
+) -> None:
+    """Your newest tasks, as a table."""
+    query = {
+        "limit": str(limit),
+        **({"status": status} if status else {}),
+        **({"endpoint_name": endpoint} if endpoint else {}),
+    }
+    with api_client(url, api_key) as client:
+        page = client.request("GET", "/api/v1/tasks", params=query)
+    rows = [
+        [t["task_id"], t["endpoint_name"], t["status"], t["created_at"], t["completed_at"], t["error"]]
+        for t in page["tasks"]
+    ]
+    table("tasks", ["task", "endpoint", "status", "created", "completed", "error"], rows)

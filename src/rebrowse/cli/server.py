@@ -1,0 +1,173 @@
+"""`rebrowse serve|api|worker|migrate|inference`: running the control plane and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from rebrowse.cli.common import err, fail, invalid_input_exits, out
+from rebrowse.demo.automation import DEMO_SITE
+from rebrowse.demo.site import SiteServer
+from rebrowse.server import (
+    Runtime,
+    demo_key,
+    ensure_admin_key,
+    register_demo,
+    run_all,
+    run_api,
+    runtime,
+    stop_on_signals,
+)
+from rebrowse.settings import ServerSettings
+from rebrowse.store.database import migrate as apply_migrations
+
+Host = Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")]
+Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
+DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
+Slots = Annotated[int | None, typer.Option(help="Tasks run at once, one Chromium each (default 1)")]
+
+
+def server_settings(**overrides: Any) -> ServerSettings:
+    with invalid_input_exits("settings"):
+        return ServerSettings.from_env(**overrides)
+
+
+def run_service(settings: ServerSettings, body: Callable[[Runtime, asyncio.Event], Awaitable[None]]) -> None:
+    """Open the runtime, run `body` until SIGINT/SIGTERM, close everything; errors become one line and exit 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The embedded server's helper library warns about a desktop-session variable servers never have.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        async with runtime(settings, migrate_schema=settings.database_url is None) as rt:
+            await body(rt, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        raise fail(str(exc), 1) from None
+
+
+def announce(rt: Runtime, key: str | None, endpoint: str | None) -> None:
+    """Print where the API is, the key (only when just made) and a request to paste."""
+    url = rt.settings.base_url
+    if key is not None and key == rt.settings.admin_api_key:
+        key = None  # the operator chose it; it is not echoed into terminals and logs
+    out.print(f"[bold]rebrowse[/] API on {escape(url)}  (OpenAPI: {escape(url)}/docs)", highlight=False)
+    out.print(f"database: {'embedded PostgreSQL in ' + str(rt.settings.data_dir) if rt.embedded else 'DATABASE_URL'}")
+    if key:
+        out.print(f"[bold]API key[/] (shown once, only its hash is stored): {escape(key)}", highlight=False)
+    if endpoint:
+        body = f'{{"endpoint_name": "{endpoint}", "input_parameters": {{"query": ["invoice"]}}}}'
+        shown_key = key or "$REBROWSE_API_KEY"
+        out.print("\ntry it:", highlight=False)
+        out.print(
+            f"  curl -s -X POST {url}/api/v1/inference -H 'x-api-key: {shown_key}' "
+            f"-H 'content-type: application/json' -d '{body}'",
+            highlight=False,
+            markup=False,
+        )
+        out.print(f"  curl -s {url}/api/v1/tasks -H 'x-api-key: {shown_key}'", highlight=False, markup=False)
+    out.print("stop with Ctrl-C", style="dim")
+
+
+def serve(
+    host: Host = None,
+    port: Port = None,
+    data_dir: DataDir = None,
+    slots: Slots = None,
+    demo: Annotated[bool, typer.Option(help="Also serve the demo portal and register its automation")] = False,
+) -> None:
+    """The all-in-one server: API, worker and callback sender (embedded PostgreSQL unless DATABASE_URL is set)."""
+    settings = server_settings(host=host, port=port, data_dir=data_dir, slots=slots)
+
+    async def body(rt: Runtime, stop: asyncio.Event) -> None:
+        key = await ensure_admin_key(rt)
+        if not demo:
+            announce(rt, key, None)
+            await run_all(rt, stop)
+            return
+        with SiteServer(DEMO_SITE) as site:
+            endpoint = await register_demo(rt, site.url)
+            announce(rt, key or await demo_key(rt), endpoint)
+            out.print(f"demo portal on {site.url}/login.html", style="dim", highlight=False)
+            await run_all(rt, stop)
+
+    run_service(settings, body)
+
+
+def api(host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
+    """The HTTP API and the callback sender (run any number of them against one DATABASE_URL)."""
+    settings = server_settings(host=host, port=port, data_dir=data_dir)
+
+    async def body(rt: Runtime, stop: asyncio.Event) -> None:
+        announce(rt, await ensure_admin_key(rt), None)
+        await run_api(rt, stop)
+
+    run_service(settings, body)
+
+
+def worker(
+    slots: Slots = None,
+    data_dir: DataDir = None,
+    name: Annotated[str | None, typer.Option(help="Worker name (default: host-pid)")] = None,
+) -> None:
+    """A worker: takes tasks from the queue and replays them (run any number of them, on any machine)."""
+    from rebrowse.worker.process import run_worker
+
+    settings = server_settings(slots=slots, data_dir=data_dir, worker_name=name)
+
+    async def body(rt: Runtime, stop: asyncio.Event) -> None:
+        err.print(f"worker with {settings.slots} slot(s) started", highlight=False)
+        await run_worker(rt.settings, db=rt.db, queue=rt.queue, stop=stop, sealer=rt.sealer)
+
+    run_service(settings, body)
+
+
+def migrate(data_dir: DataDir = None) -> None:
+    """Create or upgrade the database schema."""
+    settings = server_settings(data_dir=data_dir)
+
+    async def body(rt: Runtime, stop: asyncio.Event) -> None:
+        applied = await apply_migrations(rt.db)
+        out.print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+
+    run_service(settings, body)
+
+
+def inference(
+    port: Annotated[
+        int | None, typer.Option(help="Port of the child-process API (default CHILD_PORT_OFFSET + id)")
+    ] = None,
+    child_process_id: Annotated[int, typer.Option("--child_process_id", "--child-process-id")] = 0,
+    slots: Slots = None,
+) -> None:
+    """A worker with Optexity's child-process API (settings from the env file named by ENV_PATH)."""
+    from rebrowse.worker.child_api import ChildSettings, run_child_process
+
+    settings = server_settings(slots=slots)
+    with invalid_input_exits("settings"):
+        child = ChildSettings.from_env()
+
+    async def body(rt: Runtime, stop: asyncio.Event) -> None:
+        await run_child_process(
+            rt.settings,
+            child,
+            db=rt.db,
+            queue=rt.queue,
+            sealer=rt.sealer,
+            child_process_id=child_process_id,
+            stop=stop,
+            port=port,
+        )
+
+    run_service(settings, body)

@@ -1,0 +1,165 @@
+"""What both clients share: building each request and reading each response (no IO here)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+from urllib.parse import quote
+
+import httpx
+
+import rebrowse
+from rebrowse.client.errors import error_for
+from rebrowse.client.models import Cancellation, Download, TaskStatus
+from rebrowse.errors import FieldError
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_WAIT_S = 600.0
+DEFAULT_POLL_S = 0.5
+
+Scalar = str | int | float | bool
+Params = Mapping[str, Sequence[Scalar] | Scalar]
+
+
+class SubmitOptions(TypedDict, total=False):
+    """The optional arguments of `submit`, also taken by `run`."""
+
+    secure: Mapping[str, Sequence[Mapping[str, Any]]] | None
+    priority: int | None
+    callback_url: str | None
+    callback_api_key: str | None
+    timeout_minutes: float | None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request of the API."""
+
+    method: str
+    path: str
+    json: Any = None
+    params: dict[str, str] | None = None
+
+
+def client_options(base_url: str | None, api_key: str | None, timeout: float) -> dict[str, Any]:
+    """httpx client arguments; the URL and key default to REBROWSE_URL and REBROWSE_API_KEY."""
+    key = api_key or os.environ.get("REBROWSE_API_KEY")
+    if not key:
+        raise ValueError("an API key is needed: pass api_key= or set REBROWSE_API_KEY")
+    return {
+        "base_url": base_url or os.environ.get("REBROWSE_URL") or DEFAULT_URL,
+        "headers": {"x-api-key": key, "user-agent": f"rebrowse-python/{rebrowse.__version__}"},
+        "timeout": timeout,
+        "follow_redirects": False,
+    }
+
+
+def as_lists(params: Params) -> dict[str, list[Scalar]]:
+    """Input parameters as the API takes them: a list of values per name (a single value becomes a list)."""
+    return {
+        name: [value] if isinstance(value, str | int | float | bool) else list(value) for name, value in params.items()
+    }
+
+
+def task_path(task_id: str, *rest: str) -> str:
+    return "/".join(["/api/v1/tasks", quote(str(task_id), safe=""), *(quote(part, safe="") for part in rest)])
+
+
+def submit(
+    endpoint: str,
+    params: Params,
+    *,
+    secure: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    unique: Sequence[str] | None = None,
+    priority: int | None = None,
+    callback_url: str | None = None,
+    callback_api_key: str | None = None,
+    timeout_minutes: float | None = None,
+) -> Call:
+    body: dict[str, Any] = {"endpoint_name": endpoint, "input_parameters": as_lists(params)}
+    optional = {
+        "secure_parameters": {name: [dict(v) for v in values] for name, values in secure.items()} if secure else None,
+        "unique_parameter_names": list(unique) if unique else None,
+        "priority": priority,
+        "task_callback_url": callback_url,
+        "task_callback_api_key": callback_api_key,
+        "max_timeout_in_minutes": timeout_minutes,
+    }
+    body.update({name: value for name, value in optional.items() if value is not None})
+    return Call("POST", "/api/v1/inference", json=body)
+
+
+def status(task_id: str) -> Call:
+    return Call("GET", task_path(task_id))
+
+
+def cancel(task_id: str) -> Call:
+    return Call("POST", task_path(task_id, "cancel"))
+
+
+def outputs(task_id: str) -> Call:
+    return Call("GET", "/api/v1/get_output_data", params={"task_id": str(task_id)})
+
+
+def downloads(task_id: str) -> Call:
+    return Call("GET", "/api/v1/get_downloads", params={"task_id": str(task_id)})
+
+
+def download(task_id: str, filename: str) -> Call:
+    return Call("GET", task_path(task_id, "downloads", filename))
+
+
+def signing_secret() -> Call:
+    return Call("GET", "/api/v1/callbacks/signing_secret")
+
+
+def checked(response: httpx.Response) -> httpx.Response:
+    """The response, or the typed error its status stands for."""
+    if response.is_success:
+        return response
+    message, errors = error_details(response)
+    raise error_for(response.status_code, message, errors)
+
+
+def error_details(response: httpx.Response) -> tuple[str, list[FieldError]]:
+    """The message and field errors of an error body (the API's JSON shape, or any other body)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase, []
+    if not isinstance(body, dict):
+        return str(body)[:500], []
+    message = body.get("error") or body.get("detail") or response.reason_phrase
+    errors = [FieldError(str(e.get("path", "")), str(e.get("message", ""))) for e in body.get("errors") or []]
+    return str(message), errors
+
+
+def task_id_of(response: httpx.Response) -> str:
+    return str(response.json()["task_id"])
+
+
+def task_of(response: httpx.Response) -> TaskStatus:
+    return TaskStatus.model_validate(response.json())
+
+
+def cancellation_of(response: httpx.Response) -> Cancellation:
+    return Cancellation.model_validate(response.json())
+
+
+def outputs_of(response: httpx.Response) -> list[dict[str, Any]]:
+    return list(response.json().get("output_data") or [])
+
+
+def downloads_of(response: httpx.Response) -> list[Download]:
+    return [Download.model_validate(item) for item in response.json().get("downloads") or []]
+
+
+def secret_of(response: httpx.Response) -> bytes:
+    return bytes.fromhex(response.json()["signing_secret"])
+
+
+def json_of(response: httpx.Response) -> Any:
+    return response.json() if response.content else None

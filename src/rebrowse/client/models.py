@@ -1,0 +1,59 @@
+"""What the SDK returns: tasks, downloads, cancellations. Fields the API adds later are ignored, not refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["queued", "allocated", "running", "success", "failed", "killed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"success", "failed", "killed", "cancelled"})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Download(Model):
+    """A file the task downloaded; `url` is served by the API with your API key."""
+
+    filename: str
+    url: str
+    size: int | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class TaskStatus(Model):
+    """A task: where it is in its lifecycle and, once it has ended, what it produced."""
+
+    task_id: str
+    endpoint_name: str
+    status: Status
+    error: str | None = None
+    retry_count: int = 0
+    priority: int | None = None
+    created_at: datetime
+    allocated_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    input_parameters: dict[str, list[Any]] = Field(default_factory=dict)
+    unique_parameter_names: list[str] = Field(default_factory=list)
+    output_data: list[dict[str, Any]] | None = None
+    for_loop_status: list[list[dict[str, Any]]] | None = None
+    downloads: list[Download] = Field(default_factory=list)
+    final_screenshot: str | None = Field(default=None, description="URL of the final screenshot (PNG)")
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "success"
+
+
+class Cancellation(Model):
+    task_id: str
+    status: Status
+    message: str

@@ -1,0 +1,128 @@
+"""The synchronous client (the same methods as AsyncClient, blocking)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Unpack
+
+import httpx
+
+from rebrowse.client import _calls
+from rebrowse.client._calls import DEFAULT_POLL_S, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S, Call, Params, SubmitOptions
+from rebrowse.client.errors import WaitTimeout
+from rebrowse.client.models import Cancellation, Download, TaskStatus
+
+
+class Client:
+    """The rebrowse API from blocking code.
+
+    Usage:
+
+        with rebrowse.Client("http://127.0.0.1:8000", api_key) as client:
+            task = client.run("lookup", {"email": "ada@example.com"}, unique=["email"])
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(**_calls.client_options(base_url, api_key, timeout), transport=transport)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, call: Call) -> httpx.Response:
+        response = self._http.request(call.method, call.path, json=call.json, params=call.params)
+        return _calls.checked(response)
+
+    def submit(
+        self,
+        endpoint: str,
+        params: Params,
+        *,
+        secure: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        unique: Sequence[str] | None = None,
+        priority: int | None = None,
+        callback_url: str | None = None,
+        callback_api_key: str | None = None,
+        timeout_minutes: float | None = None,
+    ) -> str:
+        """Queue a run of the automation `endpoint`; returns its task id."""
+        call = _calls.submit(
+            endpoint,
+            params,
+            secure=secure,
+            unique=unique,
+            priority=priority,
+            callback_url=callback_url,
+            callback_api_key=callback_api_key,
+            timeout_minutes=timeout_minutes,
+        )
+        return _calls.task_id_of(self._send(call))
+
+    def status(self, task_id: str) -> TaskStatus:
+        """The task as it is now."""
+        return _calls.task_of(self._send(_calls.status(task_id)))
+
+    def wait(
+        self, task_id: str, *, timeout: float = DEFAULT_WAIT_S, poll_interval: float = DEFAULT_POLL_S
+    ) -> TaskStatus:
+        """The task once it has ended; WaitTimeout when it is still going after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not (task := self.status(task_id)).is_terminal:
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(task_id, task.status)
+            time.sleep(min(poll_interval, max(0.0, deadline - time.monotonic())))
+        return task
+
+    def run(
+        self,
+        endpoint: str,
+        params: Params,
+        *,
+        unique: Sequence[str] | None = None,
+        wait: bool = True,
+        timeout: float = DEFAULT_WAIT_S,
+        **options: Unpack[SubmitOptions],
+    ) -> TaskStatus:
+        """Submit a run and, with `wait`, return it once it has ended (else as it is just after submission)."""
+        task_id = self.submit(endpoint, params, unique=unique, **options)
+        return self.wait(task_id, timeout=timeout) if wait else self.status(task_id)
+
+    def cancel(self, task_id: str) -> Cancellation:
+        """Cancel the task: a waiting one at once, a running one within seconds (ConflictError once ended)."""
+        return _calls.cancellation_of(self._send(_calls.cancel(task_id)))
+
+    def outputs(self, task_id: str) -> list[dict[str, Any]]:
+        """The data the task extracted."""
+        return _calls.outputs_of(self._send(_calls.outputs(task_id)))
+
+    def downloads(self, task_id: str) -> list[Download]:
+        """The files the task downloaded."""
+        return _calls.downloads_of(self._send(_calls.downloads(task_id)))
+
+    def download(self, task_id: str, filename: str) -> bytes:
+        """The content of one file the task downloaded."""
+        return (self._send(_calls.download(task_id, filename))).content
+
+    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
+        """Any API call (see /docs); returns the decoded JSON body, or None for an empty one."""
+        return _calls.json_of(self._send(Call(method, path, json=json, params=params)))
+
+    def signing_secret(self) -> bytes:
+        """Your account's secret that signs callbacks (for rebrowse.verify_signature)."""
+        return _calls.secret_of(self._send(_calls.signing_secret()))

@@ -1,0 +1,177 @@
+"""Starting the control plane: database (embedded or given), secret key, first admin key, API, workers, sender."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import procrastinate
+import uvicorn
+
+from rebrowse.settings import ServerSettings
+from rebrowse.store import accounts
+from rebrowse.store.database import Database, migrate
+from rebrowse.store.embedded import EmbeddedPostgres, start_embedded
+from rebrowse.store.sealing import Sealer, key_from_file
+
+
+@dataclass
+class Runtime:
+    """What every rebrowse process shares: the settings, the database, the sealer and the queue."""
+
+    settings: ServerSettings
+    db: Database
+    sealer: Sealer
+    queue: procrastinate.App
+    embedded: EmbeddedPostgres | None = None
+
+
+def database_url(settings: ServerSettings) -> tuple[str, EmbeddedPostgres | None]:
+    """DATABASE_URL, or the embedded PostgreSQL in the data directory (started on demand)."""
+    if settings.database_url:
+        return settings.database_url, None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # PostgreSQL runs as its own user when we are root; it must be able to reach its directory.
+    settings.data_dir.chmod(0o755)
+    server = start_embedded(settings.data_dir.resolve())
+    return server.get_uri(), server
+
+
+def secret_key(settings: ServerSettings) -> bytes:
+    """REBROWSE_SECRET_KEY, or the key kept in the data directory (separate API and worker hosts must share it)."""
+    return settings.secret_key or key_from_file(settings.data_dir / "secret.key")
+
+
+@asynccontextmanager
+async def runtime(settings: ServerSettings, *, migrate_schema: bool = False) -> AsyncIterator[Runtime]:
+    """Open the database (and the embedded server), the queue and the sealer; close them all afterwards."""
+    from rebrowse.queue.app import make_queue
+
+    url, embedded = database_url(settings)
+    db = Database(url)
+    try:
+        await db.open()
+        if migrate_schema:
+            await migrate(db)
+        queue = make_queue(url)
+        async with queue.open_async():
+            yield Runtime(settings, db, Sealer(secret_key(settings)), queue, embedded)
+    finally:
+        await db.close()
+        if embedded is not None:
+            embedded.cleanup()
+
+
+async def ensure_admin_key(rt: Runtime) -> str | None:
+    """On first start, create the admin account and key (REBROWSE_API_KEY's value when set); returns a new key."""
+    async with rt.db.transaction() as conn:
+        await conn.execute("SELECT pg_advisory_xact_lock(72271002)")
+        if await accounts.any_admin_key(conn):
+            return None
+        account = await accounts.create_account(conn, rt.sealer, "admin")
+        _, value = await accounts.create_key(conn, account.id, "admin", is_admin=True, value=rt.settings.admin_api_key)
+    return value
+
+
+class CallerSignals(uvicorn.Server):
+    """A uvicorn server that leaves signals to its caller, who stops it through `should_exit`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def api_server(rt: Runtime) -> uvicorn.Server:
+    """The uvicorn server of the API app."""
+    from rebrowse.api.app import create_app
+
+    app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
+    config = uvicorn.Config(app, host=rt.settings.host, port=rt.settings.port, log_level="warning")
+    return CallerSignals(config)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set `stop`, so every component shuts down cleanly."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def run_until_stopped(stop: asyncio.Event, parts: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the parts until `stop` is set or one of them ends; then stop them all and raise the first error."""
+    tasks = [asyncio.create_task(part) for part in parts]
+    try:
+        await asyncio.wait([*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def serve_api(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """Serve HTTP until `stop` is set."""
+    serving = asyncio.create_task(server.serve())
+    await asyncio.wait([serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    await serving
+    if not server.started:
+        raise OSError(f"the API could not listen on {server.config.host}:{server.config.port}")
+
+
+async def run_api(rt: Runtime, stop: asyncio.Event) -> None:
+    """The API and the callback sender."""
+    from rebrowse.callbacks.sender import run_sender
+
+    await run_until_stopped(stop, [serve_api(api_server(rt), stop), run_sender(rt.db, rt.sealer, rt.settings, stop)])
+
+
+async def run_all(rt: Runtime, stop: asyncio.Event) -> None:
+    """`rebrowse serve`: the API, the callback sender and a worker in one process."""
+    from rebrowse.callbacks.sender import run_sender
+    from rebrowse.worker.process import run_worker
+
+    await run_until_stopped(
+        stop,
+        [
+            serve_api(api_server(rt), stop),
+            run_sender(rt.db, rt.sealer, rt.settings, stop),
+            run_worker(rt.settings, db=rt.db, queue=rt.queue, stop=stop, sealer=rt.sealer),
+        ],
+    )
+
+
+DEMO_KEY_NAME = "make-serve"
+
+
+async def demo_key(rt: Runtime) -> str:
+    """A fresh admin key for `make serve` to print; the one printed by the previous start is revoked."""
+    async with rt.db.transaction() as conn:
+        admin = await accounts.admin_account_id(conn)
+        await conn.execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL", (DEMO_KEY_NAME,)
+        )
+        _, value = await accounts.create_key(conn, admin, DEMO_KEY_NAME, is_admin=True)
+    return value
+
+
+async def register_demo(rt: Runtime, site_url: str) -> str:
+    """Store the demo automation, aimed at the demo site, in the admin account; returns its endpoint name."""
+    from rebrowse.demo.automation import DEMO_AUTOMATION, RECORDED_ORIGIN, rebase_urls
+    from rebrowse.store import automations
+
+    definition = rebase_urls(json.loads(DEMO_AUTOMATION.read_text()), RECORDED_ORIGIN, site_url)
+    name = str(definition.get("automation_endpoint") or "demo")
+    async with rt.db.transaction() as conn:
+        admin = await accounts.admin_account_id(conn)
+        current = await automations.get_automation(conn, admin, name)
+        if current is None or current.definition != definition:
+            await automations.put_automation(conn, admin, name, definition, "the bundled demo")
+    return name

@@ -1,0 +1,180 @@
+"""No stuck task: what dead or confused workers left behind is retried, failed or deferred again.
+
+Every worker runs these passes; a PostgreSQL advisory lock lets one worker at a time do one. A pass:
+* recovers the jobs of workers whose heartbeat is older than `stalled_after_s` (presumed dead);
+* frees the jobs that still hold a serialization lock although their task ended (a lost acknowledgement);
+* recovers tasks a live worker holds without a live job, or past every attempt's time limit;
+* defers again the queued tasks that have no job (the API stopped between storing and deferring).
+A lost attempt counts: the task is retried while the automation's max_retries allow, else it fails clearly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import procrastinate
+from procrastinate.exceptions import ConnectorException
+from procrastinate.jobs import Job, Status
+
+from rebrowse import lifecycle
+from rebrowse.automation.loading import load_automation
+from rebrowse.automation.schema import Automation
+from rebrowse.errors import AutomationInvalid
+from rebrowse.queue.app import JOB_NAME, enqueue
+from rebrowse.settings import ServerSettings
+from rebrowse.store import automations, tasks
+from rebrowse.store.database import Database
+from rebrowse.store.sealing import Sealer
+from rebrowse.store.tasks import Outcome, Task
+from rebrowse.worker.runner import OVERDUE_MARGIN_S, time_budget_s
+
+logger = logging.getLogger(__name__)
+
+RECOVERY_LOCK = 72_271_003  # pg_try_advisory_lock key: one recovery pass at a time across all workers
+LIVE_JOB = ("todo", "doing")
+
+
+@dataclass(frozen=True)
+class RecoveryOptions:
+    interval_s: float = 2.0  # between passes
+    settle_s: float = 30.0  # hand-overs younger than this are left alone (a job being deferred or acknowledged)
+    full_sweep_interval_s: float = 600.0  # between scans of every queued task for a job that ended
+
+
+class Recovery:
+    """Recovery passes for one worker process."""
+
+    def __init__(self, *, db: Database, sealer: Sealer, queue: procrastinate.App, settings: ServerSettings) -> None:
+        self._db = db
+        self._sealer = sealer
+        self._queue = queue
+        self._settings = settings
+
+    async def run(self, stop: asyncio.Event, options: RecoveryOptions) -> None:
+        """Pass after pass until `stop` is set; a failed pass is logged and the next one tries again."""
+        next_full = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            full = now >= next_full
+            try:
+                if await self.run_pass(options, full=full) and full:
+                    next_full = now + options.full_sweep_interval_s
+            except Exception:
+                logger.exception("recovery pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), options.interval_s)
+
+    async def run_pass(self, options: RecoveryOptions, *, full: bool = False) -> bool:
+        """One pass (`full` also scans every queued task); False when another worker is doing one."""
+        async with self._db.connection() as lock_conn:
+            row = await (await lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (RECOVERY_LOCK,))).fetchone()
+            if row is None or not row["got"]:
+                return False
+            try:
+                await self._recover_stalled()
+                await self._release_jobs_of_ended_tasks(options.settle_s)
+                await self._recover_taken(options.settle_s)
+                await self._defer_unqueued(options.settle_s, check_jobs=full)
+            finally:
+                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (RECOVERY_LOCK,))
+        return True
+
+    async def _recover_stalled(self) -> None:
+        manager = self._queue.job_manager
+        stalled = await manager.get_stalled_jobs(
+            task_name=JOB_NAME, seconds_since_heartbeat=self._settings.stalled_after_s
+        )
+        for job in stalled:
+            await self._recover_stalled_job(job)
+        await manager.prune_stalled_workers(self._settings.stalled_after_s)
+
+    async def _recover_stalled_job(self, job: Job) -> None:
+        assert job.id is not None
+        async with self._db.connection() as conn:
+            task = await tasks.get_task_by_job(conn, job.id)
+        if task is None or task.is_terminal:
+            await self._release(job.id)
+        elif task.status == "queued":
+            # The worker died before it took the task: no attempt was spent.
+            await self._queue.job_manager.retry_job(job)
+        else:
+            await self._lost(task, f"worker {task.worker_name} stopped responding", running_job=job.id)
+
+    async def _release_jobs_of_ended_tasks(self, settle_s: float) -> None:
+        async with self._db.connection() as conn:
+            job_ids = await tasks.list_jobs_of_ended_tasks(conn, JOB_NAME, settle_s)
+        for job_id in job_ids:
+            logger.warning("job %s outlived its task: releasing it", job_id)
+            await self._release(job_id)
+
+    async def _recover_taken(self, settle_s: float) -> None:
+        async with self._db.connection() as conn:
+            suspects = await tasks.list_taken_suspects(conn, settle_s, OVERDUE_MARGIN_S)
+        for task, job_status in suspects:
+            if job_status == "todo":
+                continue  # already given back: a worker takes it again
+            if job_status == "doing" and not await self._over_budget(task):
+                continue
+            running_job = task.job_id if job_status == "doing" else None
+            await self._lost(task, f"worker {task.worker_name} lost track of the task", running_job=running_job)
+
+    async def _defer_unqueued(self, settle_s: float, *, check_jobs: bool) -> None:
+        async with self._db.connection() as conn:
+            waiting = await tasks.list_unqueued(conn, settle_s, check_jobs=check_jobs)
+        for task in waiting:
+            logger.warning("task %s is queued without a job: deferring it", task.id)
+            await enqueue(self._queue, task)
+
+    async def _lost(self, task: Task, reason: str, *, running_job: int | None) -> None:
+        """An attempt of the task was lost: retry the task when attempts are left, else fail it."""
+        logger.warning("task %s: %s", task.id, reason)
+        automation = await self._automation(task)
+        if automation is not None and task.retry_count < automation.max_retries:
+            if running_job is not None:
+                async with self._db.transaction() as conn:
+                    # Requeued and retried together: a worker that takes the job at once waits for this commit.
+                    await tasks.requeue(conn, task.id, reason, task.retry_count + 1)
+                    await self._queue.job_manager.retry_job_by_id_async(running_job, retry_at=datetime.now(UTC))
+            else:
+                async with self._db.connection() as conn:
+                    await tasks.requeue(conn, task.id, reason, task.retry_count + 1)
+                await enqueue(self._queue, task)
+            return
+        await lifecycle.complete_task(
+            self._db, self._sealer, task.id, Outcome("failed", error=reason), public_url=self._settings.base_url
+        )
+        if running_job is not None:
+            await self._release(running_job)
+
+    async def _over_budget(self, task: Task) -> bool:
+        """Whether the task's holder has had it longer than all its attempts may take."""
+        automation = await self._automation(task)
+        if automation is None or task.allocated_at is None:
+            return True
+        held = (datetime.now(UTC) - task.allocated_at).total_seconds()
+        return held > time_budget_s(task, automation)
+
+    async def _automation(self, task: Task) -> Automation | None:
+        """The task's automation, for its max_retries (None when it is gone or no longer loads)."""
+        async with self._db.connection() as conn:
+            stored = await automations.get_automation(
+                conn, task.account_id, task.endpoint_name, task.automation_version
+            )
+        if stored is None:
+            return None
+        try:
+            # Only its retries and limits are read here: whether scripts may run is the runner's concern.
+            return load_automation(stored.definition, allow_python_scripts=True)
+        except AutomationInvalid:
+            return None
+
+    async def _release(self, job_id: int) -> None:
+        """End a job that no longer runs anything, freeing its serialization lock."""
+        # It may have ended meanwhile, which is as good.
+        with contextlib.suppress(ConnectorException):
+            await self._queue.job_manager.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)

@@ -1,0 +1,176 @@
+"""The job that runs one task: allocate it, replay its pinned automation in a slot, record how it ended.
+
+Every way out ends the task or gives it back to the queue: success, failure, time limit (the engine's
+`killed`), a cancel (asyncio cancellation of the job), an unexpected error, or the worker stopping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from procrastinate import JobContext
+from procrastinate.job_context import AbortReason
+from pydantic import ValidationError
+
+from rebrowse import lifecycle
+from rebrowse.automation.loading import load_automation
+from rebrowse.automation.parameters import SecureParameter
+from rebrowse.automation.schema import Automation
+from rebrowse.engine.options import RunOptions
+from rebrowse.engine.run import RunResult, run_automation
+from rebrowse.errors import AutomationInvalid, RebrowseError
+from rebrowse.queue.app import WorkerStopping
+from rebrowse.secrets.onepassword import OnePasswordResolver
+from rebrowse.secrets.resolver import SecretResolver
+from rebrowse.settings import ServerSettings
+from rebrowse.store import automations, tasks
+from rebrowse.store.database import Database
+from rebrowse.store.sealing import Sealer, SealingError
+from rebrowse.store.tasks import Outcome, Task
+from rebrowse.worker.slots import SlotPool
+from rebrowse.worker.state import WorkerState
+
+logger = logging.getLogger(__name__)
+
+CANCELLED = "Task cancelled by user"
+# A task is reported overdue (unhealthy worker) only past every attempt's limit plus this margin.
+OVERDUE_MARGIN_S = 60.0
+
+
+class TaskUnrunnable(RebrowseError):
+    """The task cannot start: its automation or its sealed parameters are not usable."""
+
+
+class TaskRunner:
+    """Runs tasks of this worker: the function behind the job "rebrowse.run_task"."""
+
+    def __init__(
+        self, *, db: Database, sealer: Sealer, settings: ServerSettings, slots: SlotPool, state: WorkerState
+    ) -> None:
+        self._db = db
+        self._sealer = sealer
+        self._settings = settings
+        self._slots = slots
+        self._state = state
+        token = settings.engine.onepassword_token
+        # One 1Password client per worker: it authenticates once and serves every task.
+        self._onepassword = OnePasswordResolver(token) if token else None
+
+    async def __call__(self, context: JobContext, task_id: str) -> None:
+        """Run the task to a terminal state (or back to the queue when this worker stops)."""
+        task_uuid = uuid.UUID(task_id)
+        try:
+            async with self._db.connection() as conn:
+                task = await tasks.mark_allocated(conn, task_uuid, self._state.name)
+            if task is not None:  # None: it ended while it waited (cancelled), nothing to run
+                await self._run(task)
+        except asyncio.CancelledError:
+            if context.abort_reason() is not AbortReason.USER_REQUEST:
+                await self._give_back(task_uuid)
+                raise WorkerStopping() from None
+            await self._finish(task_uuid, Outcome("cancelled", error=CANCELLED))
+            raise
+        except TaskUnrunnable as exc:
+            await self._finish(task_uuid, Outcome("failed", error=str(exc)))
+        except Exception as exc:
+            logger.exception("task %s: unexpected error in the worker", task_uuid)
+            await self._finish(task_uuid, Outcome("failed", error=f"the worker could not run the task: {exc}"))
+
+    async def _run(self, task: Task) -> None:
+        automation = await self._automation(task)
+        secure = self._secure_parameters(task)
+        secrets = SecretResolver(aws_endpoint_url=self._settings.engine.aws_endpoint_url, onepassword=self._onepassword)
+
+        async def on_attempt(number: int) -> None:
+            async with self._db.connection() as conn:
+                await tasks.mark_running(conn, task.id, task.retry_count + number - 1)
+
+        async with self._slots.take() as browser:
+            self._state.begin(task.id, time_budget_s(task, automation))
+            try:
+                result = await run_automation(
+                    browser,
+                    automation,
+                    options=self._run_options(task),
+                    inputs=task.input_parameters,
+                    secure=secure,
+                    secrets=secrets,
+                    on_attempt=on_attempt,
+                )
+            except Exception as exc:
+                # A crash (the browser died, a secret could not be fetched): its message and chain may hold
+                # secret values, so only the redacted message goes on.
+                raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
+            finally:
+                self._state.end(task.id)
+            await self._finish(task.id, outcome_of(result))
+
+    async def _automation(self, task: Task) -> Automation:
+        """The task's pinned automation version, with only the attempts it has left."""
+        async with self._db.connection() as conn:
+            stored = await automations.get_automation(
+                conn, task.account_id, task.endpoint_name, task.automation_version
+            )
+        if stored is None:
+            raise TaskUnrunnable(f"automation {task.endpoint_name} version {task.automation_version} does not exist")
+        try:
+            automation = load_automation(
+                stored.definition, allow_python_scripts=self._settings.engine.allow_python_scripts
+            )
+        except AutomationInvalid as exc:
+            raise TaskUnrunnable(f"automation {task.endpoint_name} cannot run here: {exc}") from None
+        # Attempts lost with a worker count against the automation's retries.
+        remaining = max(0, automation.max_retries - task.retry_count)
+        return automation.model_copy(update={"max_retries": remaining})
+
+    def _secure_parameters(self, task: Task) -> dict[str, list[SecureParameter]]:
+        if task.secure_parameters is None:
+            return {}
+        try:
+            sealed: dict[str, list[Any]] = self._sealer.open_json(task.secure_parameters)
+            return {name: [SecureParameter.model_validate(v) for v in values] for name, values in sealed.items()}
+        except (SealingError, ValidationError, ValueError, AttributeError, TypeError):
+            # Never say more: the details would be about secret values.
+            raise TaskUnrunnable("the task's secure parameters could not be opened") from None
+
+    def _run_options(self, task: Task) -> RunOptions:
+        engine = self._settings.engine
+        return RunOptions(
+            out_dir=self._settings.artifacts / str(task.id),
+            timeout_minutes=task.max_timeout_in_minutes,
+            screenshots=engine.screenshots,
+            trace=engine.trace,
+            allow_python_scripts=engine.allow_python_scripts,
+            upload_dirs=(),
+        )
+
+    async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:
+        await lifecycle.complete_task(self._db, self._sealer, task_id, outcome, public_url=self._settings.base_url)
+
+    async def _give_back(self, task_id: uuid.UUID) -> None:
+        """Back to the queue: the worker is stopping, which is not the task's fault (the attempt is not spent)."""
+        async with self._db.connection() as conn:
+            current = await tasks.get_task(conn, task_id)
+            if current is not None and not current.is_terminal:
+                await tasks.requeue(conn, task_id, f"worker {self._state.name} stopped", current.retry_count)
+
+
+def time_budget_s(task: Task, automation: Automation) -> float:
+    """How long the whole run may take: every attempt's limit, plus a margin for backoffs and artifacts."""
+    return (automation.max_retries + 1) * task.max_timeout_in_minutes * 60 + OVERDUE_MARGIN_S
+
+
+def outcome_of(result: RunResult) -> Outcome:
+    """The task's outcome from the engine's result (downloads without their paths on disk)."""
+    return Outcome(
+        status=result.status,
+        error=result.error,
+        output_data=result.output_data,
+        for_loop_status=result.for_loop_status,
+        downloads=[{"filename": d.filename, "size": d.size, "metadata": d.metadata} for d in result.downloads],
+        final_screenshot=result.final_screenshot,
+        steps_count=len(result.steps),
+    )
