@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import socket
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,30 +25,9 @@ from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
+from tests.waiting import eventually
 
 PUBLIC_URL = "http://rebrowse.test"
-
-
-async def eventually(
-    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 15.0, what: str = "condition"
-) -> None:
-    """Poll `predicate` (sync or async) until it holds; fail the test when the deadline passes first."""
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = predicate()
-        if await outcome if inspect.isawaitable(outcome) else outcome:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

@@ -12,7 +12,8 @@ from rebrowse.callbacks.signing import verify_signature
 from rebrowse.store import accounts, callbacks, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
-from tests.callbacks.conftest import Receiver, eventually, finished_task, free_port, running_sender
+from tests.callbacks.conftest import Receiver, finished_task, running_sender
+from tests.waiting import eventually, free_port
 
 
 async def history_of(db: Database, task: tasks.Task) -> callbacks.EventHistory:

@@ -12,8 +12,9 @@ from rebrowse import lifecycle
 from rebrowse.store import accounts, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
-from tests.callbacks.conftest import Receiver, eventually, running_sender
+from tests.callbacks.conftest import Receiver, running_sender
 from tests.client.conftest import Api, new_key
+from tests.waiting import eventually
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from rebrowse.client._calls import as_lists, checked
 from rebrowse.store import accounts, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
-from tests.callbacks.conftest import eventually
 from tests.client.conftest import Api, new_key
+from tests.waiting import eventually
 
 
 async def end_task(api: Api, db: Database, sealer: Sealer, task_id: str) -> None:

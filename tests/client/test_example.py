@@ -19,8 +19,9 @@ from rebrowse.demo.site import SiteServer
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.worker.process import run_worker
-from tests.callbacks.conftest import free_port, running_sender
+from tests.callbacks.conftest import running_sender
 from tests.client.conftest import Api
+from tests.waiting import free_port
 
 EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "orchestration.py"
 

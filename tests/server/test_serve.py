@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,15 +17,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.waiting import free_port
+
 ADMIN_KEY = "rb_test_admin_key_0123456789abcdefghijklmnop"
 START_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

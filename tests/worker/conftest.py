@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,18 +297,6 @@ def sealer_key() -> bytes:
 def sealer(sealer_key: bytes) -> Sealer:
     """The sealer of the tests and of every worker they start, in this process or another."""
     return Sealer(sealer_key)
-
-
-Waiter = Callable[[], Awaitable[bool]]
-
-
-async def eventually(check: Waiter, *, timeout_s: float = 30.0, what: str = "condition") -> None:
-    """Poll `check` until it returns True; fail when the deadline passes."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout_s} s")
-        await asyncio.sleep(0.05)
 
 
 async def callback_events(db: Database, task_id: uuid.UUID) -> int:

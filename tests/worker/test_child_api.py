@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from rebrowse.worker.child_api import (
 )
 from rebrowse.worker.process import WorkerOptions
 from rebrowse.worker.state import WorkerState
-from tests.worker.conftest import FAST_RECOVERY, Tenant, automation_json, eventually, worker_settings
+from tests.waiting import eventually, free_port
+from tests.worker.conftest import FAST_RECOVERY, Tenant, automation_json, worker_settings
 
 CHILD_NAME = "child0"
 KEYED: list[tuple[str, str, Any]] = [
@@ -42,13 +42,6 @@ KEYED: list[tuple[str, str, Any]] = [
     ("POST", "/kill_task", []),
     ("POST", "/set_child_process_id", {"new_child_process_id": "1", "new_unique_child_arn": "arn"}),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

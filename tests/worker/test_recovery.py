@@ -8,15 +8,8 @@ from rebrowse.demo.site import SiteServer
 from rebrowse.store import automations, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.tasks import NewTask
-from tests.worker.conftest import (
-    ProcessWorkers,
-    Tenant,
-    Workers,
-    automation_json,
-    callback_events,
-    eventually,
-    job_status,
-)
+from tests.waiting import eventually
+from tests.worker.conftest import ProcessWorkers, Tenant, Workers, automation_json, callback_events, job_status
 
 HOOK = "http://127.0.0.1:9/hook"
 

@@ -13,7 +13,8 @@ from rebrowse.queue.app import abort
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
 from rebrowse.store.tasks import Outcome, Task
-from tests.worker.conftest import Tenant, Workers, automation_json, callback_events, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Tenant, Workers, automation_json, callback_events
 
 PUBLIC_URL = "http://127.0.0.1:8000"
 

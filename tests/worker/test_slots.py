@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Playwright, async_playwright
 
 from rebrowse.worker.slots import BrowserUnavailable, SlotPool, browser_memory, launch_slot_browser
-from tests.worker.conftest import eventually
+from tests.waiting import eventually
 
 
 @pytest.fixture
