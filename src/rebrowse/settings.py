@@ -86,6 +86,23 @@ class ServerSettings:
                 h.strip() for h in env.get("REBROWSE_CALLBACK_ALLOW_HOSTS", "").split(",") if h.strip()
             ),
             "engine": Settings.from_env(env),
+            **seconds_from_env(
+                env, heartbeat_interval_s="REBROWSE_HEARTBEAT_INTERVAL", stalled_after_s="REBROWSE_STALLED_AFTER"
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
+    """Durations in seconds from the variables given (field=VARIABLE) that are set; ValueError names a bad one."""
+    found: dict[str, float] = {}
+    for field_name, variable in names.items():
+        if env.get(variable):
+            try:
+                found[field_name] = float(env[variable])
+            except ValueError:
+                raise ValueError(f"{variable} must be a number of seconds") from None
+            if found[field_name] <= 0:
+                raise ValueError(f"{variable} must be more than 0")
+    return found

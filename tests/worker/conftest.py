@@ -234,7 +234,7 @@ async def workers(database_url: str, db: Database, sealer: Sealer, tmp_path: Pat
 
 @dataclass
 class ProcessWorkers:
-    """Workers as real `python -m rebrowse.worker` processes, each in its own process group."""
+    """Workers as real `rebrowse worker` processes, each in its own process group."""
 
     database_url: str
     secret_key: bytes
@@ -249,15 +249,10 @@ class ProcessWorkers:
             "REBROWSE_DATA_DIR": str(self.data_dir),
             "REBROWSE_WORKER_NAME": name,
             "REBROWSE_SCREENSHOTS": "never",
+            "REBROWSE_HEARTBEAT_INTERVAL": str(FAST_HEARTBEAT_S),
+            "REBROWSE_STALLED_AFTER": str(FAST_STALLED_S),
         }
-        args = [
-            sys.executable,
-            "-m",
-            "rebrowse.worker",
-            f"--slots={slots}",
-            f"--heartbeat-interval={FAST_HEARTBEAT_S}",
-            f"--stalled-after={FAST_STALLED_S}",
-        ]
+        args = [sys.executable, "-m", "rebrowse.cli", "worker", f"--slots={slots}"]
         log = (self.data_dir / f"{name}.log").open("wb")
         # Its own session: killing the group by the worker's pid also ends its Playwright driver and Chromium.
         process = subprocess.Popen(
