@@ -15,9 +15,23 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from psycopg import sql
 
 from rebrowse.browser.launch import launch_chromium
+from rebrowse.demo.site import SiteServer
 from rebrowse.store.database import Database, migrate
 from rebrowse.store.embedded import start_embedded
 from rebrowse.store.sealing import Sealer, generate_key
+
+SITE_ROOT = Path(__file__).parent / "site"
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[SiteServer]:
+    """The fixture site (tests/site) on 127.0.0.1, with the shared dynamic routes."""
+    server = SiteServer(SITE_ROOT)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,9 @@ import pytest
 
 from rebrowse.demo.site import SiteServer
 
-SITE_ROOT = Path(__file__).parent / "site"
 FAST = {"max_tries": 1, "max_timeout_seconds_per_try": 0.5}
 # The operator's own settings must not change what these tests see.
 CLEARED_ENV = ("REBROWSE_ALLOW_PYTHON_SCRIPTS", "REBROWSE_SCREENSHOTS", "REBROWSE_TRACE", "OP_SERVICE_ACCOUNT_TOKEN")
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[SiteServer]:
-    server = SiteServer(SITE_ROOT)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def rebrowse(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

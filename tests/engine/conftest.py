@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +17,10 @@ from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.secrets.resolver import SecretResolver
 
-SITE_ROOT = Path(__file__).parent.parent / "site"
 # Automations in the engine tests are written against this origin; `replay` points them at the live server.
 ORIGIN = "http://site.test"
 
 Replay = Callable[..., Awaitable[RunResult]]
-
-
-@pytest.fixture(scope="session")
-def site() -> Iterator[SiteServer]:
-    server = SiteServer(SITE_ROOT)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def action(kind: str, payload: dict[str, Any], **node: Any) -> dict[str, Any]:

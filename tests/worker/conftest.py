@@ -29,22 +29,11 @@ from rebrowse.worker.process import WorkerOptions, run_worker
 from rebrowse.worker.recovery import RecoveryOptions
 from rebrowse.worker.state import WorkerState
 
-SITE_ROOT = Path(__file__).parent.parent / "site"
 REPO = Path(__file__).parent.parent.parent
 # Short enough for tests to see a dead worker quickly, long enough for a busy 2-core machine to keep beating.
 FAST_HEARTBEAT_S = 0.5
 FAST_STALLED_S = 3.0
 FAST_RECOVERY = RecoveryOptions(interval_s=0.3, settle_s=2.0, full_sweep_interval_s=1.0)
-
-
-@pytest.fixture(scope="session")
-def site() -> Iterator[SiteServer]:
-    server = SiteServer(SITE_ROOT)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def automation_json(site: SiteServer, *, sleep_s: float = 0.0, **fields: Any) -> dict[str, Any]:

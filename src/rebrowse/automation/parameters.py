@@ -11,12 +11,9 @@ from rebrowse.automation.base import StrictModel
 ParameterValue = str | int | float | bool
 
 
-class OnePasswordSecret(StrictModel):
-    """A field of a 1Password item, read with a service account token."""
+class StoredSecret(StrictModel):
+    """A secret kept in a vault: its value is used as it is, or (totp_secret) as the seed of a TOTP code."""
 
-    vault_name: str
-    item_name: str
-    field_name: str
     type: Literal["raw", "totp_secret"] = "raw"
     digits: int | None = None
 
@@ -29,20 +26,20 @@ class OnePasswordSecret(StrictModel):
         return self
 
 
-class AwsSecret(StrictModel):
+class OnePasswordSecret(StoredSecret):
+    """A field of a 1Password item, read with a service account token."""
+
+    vault_name: str
+    item_name: str
+    field_name: str
+
+
+class AwsSecret(StoredSecret):
     """A secret in AWS Secrets Manager; `key` picks one field of a JSON secret."""
 
     secret_name: str
     region_name: str
     key: str | None = None
-    type: Literal["raw", "totp_secret"] = "raw"
-    digits: int | None = None
-
-    @model_validator(mode="after")
-    def _digits_only_for_totp(self) -> Self:
-        if self.type == "totp_secret" and self.digits is None:
-            raise ValueError("digits is required when type is totp_secret")
-        return self
 
 
 class TotpSecret(StrictModel):
