@@ -57,6 +57,9 @@ class ServerSettings:
     slots: int = 1
     worker_name: str | None = None
     callback_allow_hosts: tuple[str, ...] = ()
+    live_view: bool = False  # REBROWSE_LIVE_VIEW=1: slots run headed on their own Xvfb display, watchable over VNC
+    screen: tuple[int, int] = (1920, 1080)  # REBROWSE_SCREEN=WIDTHxHEIGHT: the live-view display
+    stream_token_ttl_s: float = 60.0  # REBROWSE_STREAM_TOKEN_TTL: how long a live-view URL stays valid
     heartbeat_interval_s: float = 5.0
     stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
     engine: Settings = field(default_factory=Settings)
@@ -87,8 +90,13 @@ class ServerSettings:
             ),
             "engine": Settings.from_env(env),
             **seconds_from_env(
-                env, heartbeat_interval_s="REBROWSE_HEARTBEAT_INTERVAL", stalled_after_s="REBROWSE_STALLED_AFTER"
+                env,
+                heartbeat_interval_s="REBROWSE_HEARTBEAT_INTERVAL",
+                stalled_after_s="REBROWSE_STALLED_AFTER",
+                stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
             ),
+            "live_view": env.get("REBROWSE_LIVE_VIEW", "").lower() in TRUE_WORDS,
+            "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -106,3 +114,13 @@ def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
             if found[field_name] <= 0:
                 raise ValueError(f"{variable} must be more than 0")
     return found
+
+
+def screen_from_env(value: str | None) -> tuple[int, int]:
+    """REBROWSE_SCREEN as (width, height); ValueError when it is not WIDTHxHEIGHT."""
+    if not value:
+        return (1920, 1080)
+    width, sep, height = value.lower().partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and int(width) >= 320 and int(height) >= 240):
+        raise ValueError("REBROWSE_SCREEN must be WIDTHxHEIGHT, at least 320x240 (e.g. 1920x1080)")
+    return (int(width), int(height))

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from rebrowse import __version__
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
-from rebrowse.api.routes import automations, callbacks, health, inference, keys, tasks
+from rebrowse.api.routes import automations, callbacks, health, inference, keys, stream, tasks
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -26,9 +26,12 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         version=__version__,
         description="Replay recorded browser automations (Optexity format) on real Chromium.",
         max_body_size=MAX_BODY_BYTES,
+        # Nothing in rebrowse sets up OpenTelemetry; switched off, FastAPI no longer asks for its providers on
+        # every request (a few percent of a request's time).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
-    for module in (health, automations, inference, tasks, callbacks, keys):
+    for module in (health, automations, inference, tasks, callbacks, keys, stream):
         app.include_router(module.router)
     install_error_handlers(app)
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]

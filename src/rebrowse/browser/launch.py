@@ -36,15 +36,25 @@ def find_chromium(configured: str | None = None) -> str | None:
     return None
 
 
-async def launch_chromium(playwright: Playwright, *, executable: str | None = None, headless: bool = True) -> Browser:
-    """Launch Chromium with flags that suit a closed network and a root user."""
+async def launch_chromium(
+    playwright: Playwright,
+    *,
+    executable: str | None = None,
+    headless: bool = True,
+    display: str | None = None,
+    window_size: tuple[int, int] | None = None,
+) -> Browser:
+    """Launch Chromium with flags that suit a closed network and a root user; headed on an X display if given."""
     path = find_chromium(executable)
     args = list(QUIET_FLAGS)
     if os.geteuid() == 0:
         # Chromium's sandbox cannot start as root.
         args.append("--no-sandbox")
+    if window_size is not None:
+        args += ["--window-position=0,0", f"--window-size={window_size[0]},{window_size[1]}"]
+    env: dict[str, str | float | bool] | None = {**os.environ, "DISPLAY": display} if display else None
     try:
-        return await playwright.chromium.launch(executable_path=path, headless=headless, args=args)
+        return await playwright.chromium.launch(executable_path=path, headless=headless, args=args, env=env)
     except Exception as exc:
         if path is None and "Executable doesn't exist" in str(exc):
             raise ChromiumNotFound() from exc

@@ -18,6 +18,7 @@ from functools import partial
 import procrastinate
 from playwright.async_api import async_playwright
 
+from rebrowse.browser.display import live_view_available
 from rebrowse.queue.app import DEFAULT_QUEUE, register_worker_job, worker_queue
 from rebrowse.server import secret_key
 from rebrowse.settings import ServerSettings
@@ -70,7 +71,8 @@ async def run_worker(
     sealer = sealer or Sealer(secret_key(settings))
     async with async_playwright() as playwright:
         launch = partial(launch_slot_browser, playwright, settings.engine.chromium)
-        slots = SlotPool(launch, settings.slots, max_memory_mb=options.max_browser_memory_mb)
+        screen = live_view_screen(settings)
+        slots = SlotPool(launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, screen=screen)
         try:
             await slots.start()
             runner = TaskRunner(db=db, sealer=sealer, settings=settings, slots=slots, state=state)
@@ -85,6 +87,17 @@ async def run_worker(
                     await recovering
         finally:
             await slots.close()
+
+
+def live_view_screen(settings: ServerSettings) -> tuple[int, int] | None:
+    """The display size of live-view slots; None (headless slots) when live view is off or cannot run here."""
+    if not settings.live_view:
+        return None
+    reason = live_view_available()
+    if reason is not None:
+        logger.warning("live view is off: %s", reason)
+        return None
+    return settings.screen
 
 
 async def run_jobs(

@@ -22,6 +22,7 @@ from rebrowse.automation.schema import Automation
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
+from rebrowse.live import registry
 from rebrowse.queue.app import WorkerStopping
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
@@ -30,7 +31,7 @@ from rebrowse.store import automations, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task
-from rebrowse.worker.slots import SlotPool
+from rebrowse.worker.slots import Slot, SlotPool
 from rebrowse.worker.state import WorkerState
 
 logger = logging.getLogger(__name__)
@@ -88,25 +89,44 @@ class TaskRunner:
             async with self._db.connection() as conn:
                 await tasks.mark_running(conn, task.id, task.retry_count + number - 1)
 
-        async with self._slots.take() as browser:
-            self._state.begin(task.id, time_budget_s(task, automation))
+        async with self._slots.take_slot() as slot:
+            browser = await slot.ready()
+            # Before the task is marked running, so the stream endpoint always finds where to watch it.
+            await self._publish(slot, task.id)
             try:
-                result = await run_automation(
-                    browser,
-                    automation,
-                    options=self._run_options(task),
-                    inputs=task.input_parameters,
-                    secure=secure,
-                    secrets=secrets,
-                    on_attempt=on_attempt,
-                )
-            except Exception as exc:
-                # A crash (the browser died, a secret could not be fetched): its message and chain may hold
-                # secret values, so only the redacted message goes on.
-                raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
+                self._state.begin(task.id, time_budget_s(task, automation))
+                try:
+                    result = await run_automation(
+                        browser,
+                        automation,
+                        options=self._run_options(task),
+                        inputs=task.input_parameters,
+                        secure=secure,
+                        secrets=secrets,
+                        on_attempt=on_attempt,
+                    )
+                except Exception as exc:
+                    # A crash (the browser died, a secret could not be fetched): its message and chain may hold
+                    # secret values, so only the redacted message goes on.
+                    raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
+                finally:
+                    self._state.end(task.id)
+                await self._finish(task.id, outcome_of(result))
             finally:
-                self._state.end(task.id)
-            await self._finish(task.id, outcome_of(result))
+                await self._unpublish(slot)
+
+    async def _publish(self, slot: Slot, task_id: uuid.UUID) -> None:
+        """Record that the slot runs the task, and where its live view is (none when headless)."""
+        async with self._db.connection() as conn:
+            await registry.publish(conn, self._state.name, slot.index, task_id, slot.vnc)
+
+    async def _unpublish(self, slot: Slot) -> None:
+        """The slot runs nothing now; a failure here must not hide how the task ended (the API also checks status)."""
+        try:
+            async with self._db.connection() as conn:
+                await registry.publish(conn, self._state.name, slot.index, None, slot.vnc)
+        except Exception as exc:
+            logger.warning("slot %d: could not record that it is free: %s", slot.index, exc)
 
     async def _automation(self, task: Task) -> Automation:
         """The task's pinned automation version, with only the attempts it has left."""

@@ -1,5 +1,7 @@
 """Slots: each keeps one Chromium running between tasks; every task gets a fresh context in it.
 
+With live view, a slot also owns an Xvfb display with a view-only VNC server: its Chromium runs headed there.
+
 A browser that crashed (or never started) is launched again before the next task, and one that grew past
 the memory limit is restarted between tasks, so a long-lived worker does not drift.
 """
@@ -9,28 +11,45 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Protocol
 
 from playwright.async_api import Browser, Playwright
 from playwright.async_api import Error as PlaywrightError
 
+from rebrowse.browser.display import LiveDisplay, LiveViewUnavailable
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.errors import RebrowseError
+from rebrowse.live.registry import VncAddress
 
 logger = logging.getLogger(__name__)
 
 LAUNCH_ATTEMPTS = 2
-Launcher = Callable[[], Awaitable[Browser]]
+VNC_HOST = "127.0.0.1"  # x11vnc listens on loopback only, so the API must run on the worker's host for now
+ScreenSize = tuple[int, int]
+
+
+class Launcher(Protocol):
+    """Starts a slot's Chromium: headless, or headed on the display given."""
+
+    def __call__(self, display: LiveDisplay | None = None) -> Awaitable[Browser]: ...
 
 
 class BrowserUnavailable(RebrowseError):
     """Chromium could not be started for this task."""
 
 
-async def launch_slot_browser(playwright: Playwright, executable: str | None) -> Browser:
-    """The one place a slot's Chromium is launched (headless for now; live view will make it headed)."""
-    return await launch_chromium(playwright, executable=executable, headless=True)
+async def launch_slot_browser(
+    playwright: Playwright, executable: str | None, display: LiveDisplay | None = None
+) -> Browser:
+    """The one place a slot's Chromium is launched: headed, filling the slot's display when it has one."""
+    if display is None:
+        return await launch_chromium(playwright, executable=executable, headless=True)
+    size = (display.width, display.height)
+    return await launch_chromium(
+        playwright, executable=executable, headless=False, display=display.display, window_size=size
+    )
 
 
 def process_memory(pid: int) -> int:
@@ -60,15 +79,27 @@ async def browser_memory(browser: Browser) -> int:
 class Slot:
     """One Chromium, reused across tasks."""
 
-    def __init__(self, index: int, launch: Launcher, max_memory_bytes: int) -> None:
+    def __init__(self, index: int, launch: Launcher, max_memory_bytes: int, screen: ScreenSize | None = None) -> None:
         self.index = index
         self.browser: Browser | None = None
+        self.display: LiveDisplay | None = None
         self.launches = 0
         self._launch = launch
         self._max_memory = max_memory_bytes
+        self._screen = screen
+
+    @property
+    def vnc(self) -> VncAddress | None:
+        """Where the slot's live view can be watched; None when the slot runs headless."""
+        return VncAddress(VNC_HOST, self.display.vnc_port) if self.display else None
 
     async def ready(self) -> Browser:
         """A connected browser: the running one, or a new one when it crashed or never started."""
+        if self.display is not None and not self.display.running:
+            logger.warning("slot %d: its display stopped; starting a new one and a new Chromium on it", self.index)
+            await self.shutdown()
+        if self._screen is not None and self.display is None:
+            await self._start_display(self._screen)
         if self.browser is None or not self.browser.is_connected():
             await self.restart("it is not running")
         assert self.browser is not None
@@ -82,7 +113,7 @@ class Slot:
         error: Exception | None = None
         for _ in range(LAUNCH_ATTEMPTS):
             try:
-                self.browser = await self._launch()
+                self.browser = await self._launch(self.display)
             except Exception as exc:  # a launch can fail for many reasons; the next attempt may succeed
                 error = exc
                 continue
@@ -107,6 +138,17 @@ class Slot:
             # The next task's ready() tries again; this slot must go back to the pool either way.
             logger.warning("slot %d: could not prepare Chromium for the next task: %s", self.index, exc)
 
+    async def _start_display(self, screen: ScreenSize) -> None:
+        display = LiveDisplay(*screen)
+        try:
+            await display.start()
+        except LiveViewUnavailable as exc:
+            # The slot still runs tasks, headless; the stream endpoint says there is no live view.
+            logger.warning("slot %d: running headless: %s", self.index, exc)
+            self._screen = None
+            return
+        self.display = display
+
     async def close(self) -> None:
         """Close the browser; the next ready() launches a new one."""
         browser, self.browser = self.browser, None
@@ -114,12 +156,20 @@ class Slot:
             with contextlib.suppress(PlaywrightError):
                 await browser.close()
 
+    async def shutdown(self) -> None:
+        """Close the browser, then stop the slot's display and VNC server."""
+        await self.close()
+        display, self.display = self.display, None
+        if display is not None:
+            await display.stop()
+
 
 class SlotPool:
     """N slots; a task takes a free one for its whole run."""
 
-    def __init__(self, launch: Launcher, count: int, *, max_memory_mb: float) -> None:
-        self.slots = [Slot(index, launch, int(max_memory_mb * 2**20)) for index in range(count)]
+    def __init__(self, launch: Launcher, count: int, *, max_memory_mb: float, screen: ScreenSize | None = None) -> None:
+        """With a screen size, each slot runs headed on its own live-view display of that size."""
+        self.slots = [Slot(index, launch, int(max_memory_mb * 2**20), screen) for index in range(count)]
         self._free: asyncio.Queue[Slot] = asyncio.Queue()
         for slot in self.slots:
             self._free.put_nowait(slot)
@@ -131,9 +181,16 @@ class SlotPool:
     @contextlib.asynccontextmanager
     async def take(self) -> AsyncIterator[Browser]:
         """A free slot's browser for one task; afterwards its leftovers are closed and the slot is freed."""
+        async with self.take_slot() as slot:
+            yield await slot.ready()
+
+    @contextlib.asynccontextmanager
+    async def take_slot(self) -> AsyncIterator[Slot]:
+        """A free slot, its browser ready, for one task; afterwards its leftovers are closed and it is freed."""
         slot = await self._free.get()
         try:
-            yield await slot.ready()
+            await slot.ready()
+            yield slot
         finally:
             try:
                 await slot.recycle()
@@ -141,5 +198,5 @@ class SlotPool:
                 self._free.put_nowait(slot)
 
     async def close(self) -> None:
-        """Close every slot's browser."""
-        await asyncio.gather(*(slot.close() for slot in self.slots))
+        """Close every slot's browser and stop its display."""
+        await asyncio.gather(*(slot.shutdown() for slot in self.slots))

@@ -1,0 +1,205 @@
+"""Live-view benchmark: how fast a viewer sees a task, how many frames it gets, and what watching costs the slot.
+
+Everything runs in this process on 127.0.0.1 with a temporary data directory (removed at the end): an embedded
+PostgreSQL, the API under uvicorn, and one slot as a worker runs it (Xvfb + view-only x11vnc + headed Chromium,
+1920x1080 by default) showing a page that animates. The task is recorded as running in that slot, as a worker
+records it. The viewer is rebrowse.live.rfb over the API's WebSocket bridge, raw encoding. Measured:
+
+1. stream request → first framebuffer update: GET /api/v1/tasks/{id}/stream, WebSocket connect, RFB
+   handshake, a full framebuffer update read (p50 and p90 over --samples connections).
+2. frames per second: incremental updates received in --seconds while the page animates.
+3. CPU of the slot (Xvfb, x11vnc, Chromium and its children) in --seconds unwatched, then watched.
+
+Usage: python bench/live_view.py [--samples N] [--seconds S] [--width W] [--height H]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from playwright.async_api import Browser, async_playwright
+from rich.console import Console
+from rich.table import Table
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
+
+from rebrowse.api.app import create_app
+from rebrowse.browser.display import LiveDisplay, free_port
+from rebrowse.live import registry, rfb
+from rebrowse.server import Runtime, runtime
+from rebrowse.settings import ServerSettings
+from rebrowse.store import accounts, automations, tasks
+from rebrowse.store.tasks import NewTask
+from rebrowse.worker.slots import launch_slot_browser
+
+ANIMATED_PAGE = (
+    "data:text/html,<style>html,body{margin:0;height:100%}"
+    "@keyframes shift{from{background:rgb(30,144,255)}to{background:rgb(255,140,0)}}"
+    "body{animation:shift 1s linear infinite alternate}</style>"
+)
+BINARY = Subprotocol("binary")
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes (and their reaped children) have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / TICKS_PER_S
+
+
+async def chromium_pids(browser: Browser) -> list[int]:
+    session = await browser.new_browser_cdp_session()
+    try:
+        info = await session.send("SystemInfo.getProcessInfo")
+    finally:
+        await session.detach()
+    return [int(process["id"]) for process in info["processInfo"]]
+
+
+@asynccontextmanager
+async def serving(rt: Runtime) -> AsyncIterator[str]:
+    """The API under uvicorn on a free port; yields its http:// base."""
+    port = free_port()
+    app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                raise RuntimeError("the API did not start")
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def running_task(rt: Runtime, vnc: registry.VncAddress) -> tuple[uuid.UUID, str]:
+    """An account's task recorded as running in a live slot; returns its id and the account's API key."""
+    async with rt.db.transaction() as conn:
+        account = await accounts.create_account(conn, rt.sealer, "bench")
+        _, key = await accounts.create_key(conn, account.id, "bench")
+        stored = await automations.put_automation(conn, account.id, "watched", {"url": "about:blank"}, None)
+        task = await tasks.create_task(
+            conn, NewTask(account.id, "watched", stored.version, {}, None, [], None, 10.0, None, None)
+        )
+        await tasks.mark_allocated(conn, task.id, "bench-worker")
+        await tasks.mark_running(conn, task.id, 0)
+        await registry.publish(conn, "bench-worker", 0, task.id, vnc)
+    return task.id, key
+
+
+async def stream_url(api: str, task_id: uuid.UUID, key: str) -> str:
+    async with httpx.AsyncClient(base_url=api, headers={"x-api-key": key}) as client:
+        response = await client.get(f"/api/v1/tasks/{task_id}/stream")
+    response.raise_for_status()
+    url: str = response.json()["stream_url"]
+    return url
+
+
+async def time_to_first_frame(api: str, task_id: uuid.UUID, key: str) -> float:
+    started = time.perf_counter()
+    async with connect(await stream_url(api, task_id, key), subprotocols=[BINARY], max_size=None) as connection:
+        stream = rfb.WebSocketStream(connection)
+        framebuffer = await rfb.handshake(stream)
+        await rfb.request_update(stream, framebuffer)
+        await rfb.read_update(stream, framebuffer)
+        return time.perf_counter() - started
+
+
+async def watch(api: str, task_id: uuid.UUID, key: str, seconds: float) -> int:
+    """Incremental updates received in `seconds`."""
+    async with connect(await stream_url(api, task_id, key), subprotocols=[BINARY], max_size=None) as connection:
+        stream = rfb.WebSocketStream(connection)
+        framebuffer = await rfb.handshake(stream)
+        await rfb.request_update(stream, framebuffer)
+        await rfb.read_update(stream, framebuffer)
+        frames = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            await rfb.request_update(stream, framebuffer, incremental=True)
+            await rfb.read_update(stream, framebuffer)
+            frames += 1
+        return frames
+
+
+async def slot_cpu(pids: list[int], seconds: float, during: Awaitable[object] | None = None) -> float:
+    """CPU cores the slot used on average over `seconds` (or while `during` runs)."""
+    before = cpu_seconds(pids)
+    started = time.perf_counter()
+    if during is None:
+        await asyncio.sleep(seconds)
+    else:
+        await during
+    return (cpu_seconds(pids) - before) / (time.perf_counter() - started)
+
+
+async def measure(args: argparse.Namespace, data_dir: Path) -> Table:
+    settings = ServerSettings(data_dir=data_dir)
+    async with (
+        runtime(settings, migrate_schema=True) as rt,
+        serving(rt) as api,
+        LiveDisplay(args.width, args.height) as display,
+        async_playwright() as playwright,
+    ):
+        browser = await launch_slot_browser(playwright, None, display)
+        try:
+            page = await (await browser.new_context(no_viewport=True)).new_page()
+            await page.goto(ANIMATED_PAGE)
+            task_id, key = await running_task(rt, registry.VncAddress("127.0.0.1", display.vnc_port))
+            first = [await time_to_first_frame(api, task_id, key) for _ in range(args.samples)]
+            pids = [*display.pids, *await chromium_pids(browser)]
+            unwatched = await slot_cpu(pids, args.seconds)
+            watching = asyncio.ensure_future(watch(api, task_id, key, args.seconds))
+            watched = await slot_cpu(pids, args.seconds, watching)
+            frames = watching.result()
+        finally:
+            await browser.close()
+    table = Table(title=f"Live view, {args.width}x{args.height}, raw encoding over the API's WebSocket bridge")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    quantiles = statistics.quantiles(first, n=10) if len(first) > 1 else first * 9
+    table.add_row(f"stream request → first frame, p50 ({args.samples} samples)", f"{statistics.median(first):.3f} s")
+    table.add_row("stream request → first frame, p90", f"{quantiles[8]:.3f} s")
+    table.add_row(f"frames per second, animating page ({args.seconds:g} s)", f"{frames / args.seconds:.1f}")
+    table.add_row("slot CPU unwatched (cores)", f"{unwatched:.2f}")
+    table.add_row("slot CPU watched (cores)", f"{watched:.2f}")
+    table.add_row("cost of one viewer (cores)", f"{watched - unwatched:+.2f}")
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--width", type=int, default=1920)
+    parser.add_argument("--height", type=int, default=1080)
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-bench-live-"))
+    data_dir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root
+    try:
+        Console().print(asyncio.run(measure(args, data_dir)))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Live view: a short-lived stream URL for a running task, and the WebSocket that bridges it to the slot's VNC."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Coroutine
+from typing import Any, cast
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, WebSocket
+from pydantic import BaseModel
+from starlette.websockets import WebSocketState
+
+from rebrowse.api.auth import CallerDep
+from rebrowse.api.deps import Services, ServicesDep, find_task, parse_uuid
+from rebrowse.api.errors import Conflict
+from rebrowse.api.schemas import ERRORS, ErrorBody
+from rebrowse.live import registry, tokens
+from rebrowse.live.registry import VncAddress
+from rebrowse.store import tasks
+
+logger = logging.getLogger("rebrowse.api.stream")
+
+router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
+
+SUBPROTOCOL = "binary"  # what noVNC asks for, after websockify
+CHUNK = 64 * 1024
+WATCH_INTERVAL_S = 1.0
+POLICY_VIOLATION, NORMAL, SERVER_ERROR = 1008, 1000, 1011
+NOT_RUNNING = "Stream not available: task is not running"
+NO_LIVE_VIEW = "Stream not available: the task's worker runs without live view"
+
+
+class StreamUrl(BaseModel):
+    stream_url: str
+
+
+@router.get(
+    "/tasks/{task_id}/stream",
+    operation_id="get_task_stream",
+    responses={409: {"model": ErrorBody, "description": "The task is not running, or runs without live view"}},
+)
+async def stream(task_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> StreamUrl:
+    """A WebSocket URL (noVNC wire protocol) showing the running task's browser; valid for a minute."""
+    task = await find_task(services, caller.account.id, task_id)
+    if task.status != "running":
+        raise Conflict(NOT_RUNNING)
+    async with services.db.connection() as conn:
+        slot = await registry.task_slot(conn, task.id)
+    if slot is None or slot.vnc is None:
+        raise Conflict(NO_LIVE_VIEW)
+    token = tokens.issue(services.sealer, task.id, caller.account.id, ttl_s=services.settings.stream_token_ttl_s)
+    base = services.settings.public_url or str(request.base_url)
+    return StreamUrl(stream_url=f"{websocket_base(base)}/api/v1/tasks/{task.id}/websockify?token={quote(token)}")
+
+
+def websocket_base(http_base: str) -> str:
+    """ws://host or wss://host for the API's http:// or https:// address."""
+    base = http_base.rstrip("/")
+    if base.startswith("https://"):
+        return "wss://" + base.removeprefix("https://")
+    return "ws://" + base.removeprefix("http://")
+
+
+@router.websocket("/tasks/{task_id}/websockify")
+async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> None:
+    """Relay the task's VNC stream to a viewer holding a valid token, until either side closes or the task ends."""
+    services = cast(Services, websocket.app.state.services)
+    offered = websocket.scope.get("subprotocols") or []
+    # Accepted before the token is checked, so that a refusal reaches the viewer as a close code, not a failed upgrade.
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    parsed = parse_uuid(task_id)
+    try:
+        if parsed is None:
+            raise tokens.TokenRefused("Invalid stream token")
+        grant = tokens.verify(services.sealer, token, parsed)
+    except tokens.TokenRefused as refused:
+        await websocket.close(POLICY_VIOLATION, str(refused))
+        return
+    vnc = await live_address(services, grant)
+    if vnc is None:
+        await websocket.close(NORMAL, NOT_RUNNING)
+        return
+    try:
+        reader, writer = await asyncio.open_connection(vnc.host, vnc.port)
+    except OSError:
+        await websocket.close(SERVER_ERROR, "Stream not available: the live view cannot be reached")
+        return
+    try:
+        code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+    if websocket.client_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, OSError):
+            await websocket.close(code, reason)
+
+
+async def live_address(services: Services, grant: tokens.StreamGrant) -> VncAddress | None:
+    """Where the task's live view is, while it runs in the grant's account; None otherwise."""
+    async with services.db.connection() as conn:
+        if await tasks.get_task(conn, grant.task_id, grant.account_id) is None:
+            return None
+        slot = await registry.task_slot(conn, grant.task_id)
+    return slot.vnc if slot else None
+
+
+async def watch_task(services: Services, task_id: uuid.UUID, vnc: VncAddress) -> tuple[int, str]:
+    """Returns once the task no longer runs on that VNC server (it ended, or moved after a retry)."""
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL_S)
+        async with services.db.connection() as conn:
+            slot = await registry.task_slot(conn, task_id)
+        if slot is None or slot.vnc != vnc:
+            return NORMAL, "The task is no longer running"
+
+
+async def relay(
+    websocket: WebSocket,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    watcher: Coroutine[Any, Any, tuple[int, str]],
+) -> tuple[int, str]:
+    """Copy bytes both ways until one side closes or the watcher returns; the close code and reason to send."""
+    jobs = {
+        asyncio.create_task(viewer_to_vnc(websocket, writer)),
+        asyncio.create_task(vnc_to_viewer(reader, websocket)),
+        asyncio.create_task(watcher),
+    }
+    done, pending = await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
+    for job in pending:
+        job.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    finished = done.pop()
+    if finished.cancelled() or finished.exception() is not None:
+        return SERVER_ERROR, "The live view failed"
+    result: tuple[int, str] = finished.result()
+    return result
+
+
+async def viewer_to_vnc(websocket: WebSocket, writer: asyncio.StreamWriter) -> tuple[int, str]:
+    """The viewer's RFB messages to the VNC server (which is view-only: input is ignored there)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return NORMAL, ""
+        data = message.get("bytes") or (message.get("text") or "").encode()
+        writer.write(data)
+        await writer.drain()
+
+
+async def vnc_to_viewer(reader: asyncio.StreamReader, websocket: WebSocket) -> tuple[int, str]:
+    """The VNC server's bytes to the viewer, one binary message per read."""
+    while data := await reader.read(CHUNK):
+        await websocket.send_bytes(data)
+    return SERVER_ERROR, "The live view's VNC server closed the connection"

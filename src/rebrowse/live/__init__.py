@@ -1,0 +1,1 @@
+"""Live view of running tasks: stream tokens and an RFB viewer."""

@@ -1,0 +1,164 @@
+"""A minimal RFB 3.8 viewer (security None, raw encoding, 32-bit true colour): enough to check and measure a stream."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from websockets.asyncio.client import ClientConnection
+
+from rebrowse.errors import RebrowseError
+
+VERSION = b"RFB 003.008\n"
+SECURITY_NONE = 1
+RAW = 0
+FRAMEBUFFER_UPDATE, COLOUR_MAP, BELL, CUT_TEXT = 0, 1, 2, 3
+# 32 bits per pixel, depth 24, little-endian, true colour, 8 bits a channel: pixels arrive as B, G, R, padding.
+PIXEL_FORMAT = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
+
+
+class RfbError(RebrowseError):
+    """The VNC server answered something this viewer does not understand."""
+
+
+class ByteStream(Protocol):
+    """A bidirectional byte stream: a TCP connection or a WebSocket."""
+
+    async def read_exactly(self, n: int) -> bytes: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+
+class TcpStream:
+    """An asyncio TCP connection as a byte stream."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def read_exactly(self, n: int) -> bytes:
+        return await self.reader.readexactly(n)
+
+    async def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+
+class WebSocketStream:
+    """The bytes of a binary WebSocket (as websockify and noVNC speak it) as one stream."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+        self._buffer = bytearray()
+
+    async def read_exactly(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            message = await self.connection.recv()
+            self._buffer += message.encode() if isinstance(message, str) else message
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    async def write(self, data: bytes) -> None:
+        await self.connection.send(data)
+
+
+@dataclass
+class Framebuffer:
+    """The remote screen as the viewer knows it, 4 bytes a pixel (B, G, R, padding)."""
+
+    width: int
+    height: int
+    name: str
+    pixels: bytearray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pixels = bytearray(self.width * self.height * 4)
+
+    def paint(self, x: int, y: int, w: int, h: int, data: bytes) -> None:
+        """Copy a raw rectangle into the framebuffer."""
+        for row in range(h):
+            start = ((y + row) * self.width + x) * 4
+            self.pixels[start : start + w * 4] = data[row * w * 4 : (row + 1) * w * 4]
+
+    def share(self, matches: Callable[[int, int, int], bool]) -> float:
+        """The fraction of pixels whose (red, green, blue) satisfies `matches`."""
+        total = self.width * self.height
+        view = memoryview(self.pixels)
+        hits = sum(1 for i in range(0, total * 4, 4) if matches(view[i + 2], view[i + 1], view[i]))
+        return hits / total if total else 0.0
+
+
+def near(rgb: tuple[int, int, int], tolerance: int = 8) -> Callable[[int, int, int], bool]:
+    """A pixel test: within `tolerance` of the colour on every channel."""
+    red, green, blue = rgb
+    return lambda r, g, b: abs(r - red) <= tolerance and abs(g - green) <= tolerance and abs(b - blue) <= tolerance
+
+
+async def handshake(stream: ByteStream) -> Framebuffer:
+    """Version 3.8, security None, shared ClientInit, ServerInit; then ask for raw 32-bit true-colour pixels."""
+    version = await stream.read_exactly(12)
+    if not version.startswith(b"RFB 003."):
+        raise RfbError(f"not an RFB server: {version!r}")
+    await stream.write(VERSION)
+    (count,) = await stream.read_exactly(1)
+    if count == 0:
+        raise RfbError(f"the server refused the connection: {await read_reason(stream)}")
+    if SECURITY_NONE not in await stream.read_exactly(count):
+        raise RfbError("the server requires authentication")
+    await stream.write(bytes([SECURITY_NONE]))
+    (result,) = struct.unpack(">I", await stream.read_exactly(4))
+    if result != 0:
+        raise RfbError(f"security handshake failed: {await read_reason(stream)}")
+    await stream.write(b"\x01")  # shared: other viewers of the same task stay connected
+    width, height = struct.unpack(">HH", await stream.read_exactly(4))
+    await stream.read_exactly(16)  # the server's pixel format; we set ours next
+    (name_length,) = struct.unpack(">I", await stream.read_exactly(4))
+    name = (await stream.read_exactly(name_length)).decode(errors="replace")
+    await stream.write(b"\x00\x00\x00\x00" + PIXEL_FORMAT)
+    await stream.write(struct.pack(">BxHi", 2, 1, RAW))
+    return Framebuffer(width, height, name)
+
+
+async def read_reason(stream: ByteStream) -> str:
+    (length,) = struct.unpack(">I", await stream.read_exactly(4))
+    return (await stream.read_exactly(length)).decode(errors="replace")
+
+
+async def request_update(stream: ByteStream, framebuffer: Framebuffer, *, incremental: bool = False) -> None:
+    """Ask for the whole screen (or only what changed, when incremental)."""
+    await stream.write(struct.pack(">BBHHHH", 3, int(incremental), 0, 0, framebuffer.width, framebuffer.height))
+
+
+async def read_update(stream: ByteStream, framebuffer: Framebuffer) -> int:
+    """Read server messages until a framebuffer update has been painted; returns how many rectangles it had."""
+    while True:
+        (kind,) = await stream.read_exactly(1)
+        if kind == FRAMEBUFFER_UPDATE:
+            return await read_rectangles(stream, framebuffer)
+        await skip_message(stream, kind)
+
+
+async def read_rectangles(stream: ByteStream, framebuffer: Framebuffer) -> int:
+    (count,) = struct.unpack(">xH", await stream.read_exactly(3))
+    for _ in range(count):
+        x, y, w, h, encoding = struct.unpack(">HHHHi", await stream.read_exactly(12))
+        if encoding != RAW:
+            raise RfbError(f"unexpected encoding {encoding}")
+        framebuffer.paint(x, y, w, h, await stream.read_exactly(w * h * 4))
+    return int(count)
+
+
+async def skip_message(stream: ByteStream, kind: int) -> None:
+    """Consume a server message the viewer has no use for."""
+    if kind == COLOUR_MAP:
+        _, entries = struct.unpack(">xHH", await stream.read_exactly(5))
+        await stream.read_exactly(entries * 6)
+    elif kind == CUT_TEXT:
+        (length,) = struct.unpack(">3xI", await stream.read_exactly(7))
+        await stream.read_exactly(length)
+    elif kind != BELL:
+        raise RfbError(f"unexpected server message {kind}")

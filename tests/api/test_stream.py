@@ -1,0 +1,171 @@
+"""Live view through the API: stream URLs, their tokens, and the WebSocket bridge to a real x11vnc."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.async_api import Page
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from rebrowse.api.routes.stream import NO_LIVE_VIEW, NOT_RUNNING
+from rebrowse.browser.display import LiveDisplay, live_view_available
+from rebrowse.live import registry, rfb, tokens
+from rebrowse.live.registry import VncAddress
+from rebrowse.store import tasks
+from rebrowse.store.database import Database
+from rebrowse.store.sealing import Sealer, generate_key
+from tests.api.conftest import BASE_URL, Account, submit_ok
+from tests.browser.test_display import DODGER_BLUE, HEIGHT, SOLID_PAGE, WIDTH, launch_headed
+from tests.waiting import eventually, free_port
+
+WORKER = "worker-1"
+BINARY = Subprotocol("binary")
+
+
+@pytest.fixture
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The API on a real port (WebSockets need a real server); yields its ws:// base."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or serving.done(), what="the API server to start")
+        assert server.started
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def running_task(db: Database, account: Account, vnc: VncAddress | None) -> uuid.UUID:
+    """A submitted task that a worker's slot (with or without live view) is running."""
+    task_id = uuid.UUID(await submit_ok(account))
+    async with db.connection() as conn:
+        assert await tasks.mark_allocated(conn, task_id, WORKER) is not None
+        await tasks.mark_running(conn, task_id, 0)
+        await registry.publish(conn, WORKER, 0, task_id, vnc)
+    return task_id
+
+
+async def finish(db: Database, task_id: uuid.UUID) -> None:
+    async with db.connection() as conn:
+        await tasks.finish_task(conn, task_id, tasks.Outcome("success"))
+
+
+def on_server(stream_url: str, served: str) -> str:
+    """The stream URL as the test reaches it: the same path and token on the real server."""
+    parts = urlsplit(stream_url)
+    return f"{served}{parts.path}?{parts.query}"
+
+
+async def close_code(connection: ClientConnection) -> int | None:
+    """Read until the server closes; the code it closed with."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await connection.recv()
+    assert connection.close_code is not None
+    return connection.close_code
+
+
+@pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
+@pytest.mark.usefixtures("login")
+async def test_the_stream_url_shows_the_running_task_page(acme: Account, db: Database, served: str) -> None:
+    async with LiveDisplay(WIDTH, HEIGHT) as display, launch_headed(display) as browser:
+        page: Page = await (await browser.new_context(no_viewport=True)).new_page()
+        await page.goto(SOLID_PAGE)
+        task_id = await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_port))
+
+        response = await acme.client.get(f"/api/v1/tasks/{task_id}/stream")
+        assert response.status_code == 200, response.text
+        stream_url = response.json()["stream_url"]
+        assert stream_url.startswith(f"ws://{urlsplit(BASE_URL).netloc}/api/v1/tasks/{task_id}/websockify?token=")
+
+        async with connect(on_server(stream_url, served), subprotocols=[BINARY]) as connection:
+            assert connection.subprotocol == "binary"
+            stream = rfb.WebSocketStream(connection)
+            framebuffer = await rfb.handshake(stream)
+            assert (framebuffer.width, framebuffer.height) == (WIDTH, HEIGHT)
+
+            async def page_dominates() -> bool:
+                await rfb.request_update(stream, framebuffer)
+                await rfb.read_update(stream, framebuffer)
+                return framebuffer.share(rfb.near(DODGER_BLUE)) > 0.7
+
+            await eventually(page_dominates, timeout_s=30, what="the task's page in the stream")
+
+            await finish(db, task_id)
+            assert await close_code(connection) == 1000  # a clean end: noVNC shows "Stream ended"
+
+
+async def test_without_a_valid_api_key_it_is_401(anonymous: httpx.AsyncClient) -> None:
+    assert (await anonymous.get(f"/api/v1/tasks/{uuid.uuid4()}/stream")).status_code == 401
+    bad = await anonymous.get(f"/api/v1/tasks/{uuid.uuid4()}/stream", headers={"x-api-key": "rb_wrong"})
+    assert bad.status_code == 401
+
+
+@pytest.mark.usefixtures("login")
+async def test_another_account_task_and_an_unknown_one_are_404(acme: Account, other: Account, db: Database) -> None:
+    task_id = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
+    assert (await other.client.get(f"/api/v1/tasks/{task_id}/stream")).status_code == 404
+    assert (await acme.client.get(f"/api/v1/tasks/{uuid.uuid4()}/stream")).status_code == 404
+    assert (await acme.client.get(f"/api/v1/tasks/{task_id}/stream")).status_code == 200
+
+
+@pytest.mark.usefixtures("login")
+async def test_a_queued_or_ended_task_has_no_stream(acme: Account, db: Database) -> None:
+    queued = await submit_ok(acme)
+    response = await acme.client.get(f"/api/v1/tasks/{queued}/stream")
+    assert (response.status_code, response.json()["detail"]) == (409, NOT_RUNNING)
+
+    ended = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
+    await finish(db, ended)
+    response = await acme.client.get(f"/api/v1/tasks/{ended}/stream")
+    assert (response.status_code, response.json()["detail"]) == (409, NOT_RUNNING)
+
+
+@pytest.mark.usefixtures("login")
+async def test_a_worker_without_live_view_says_so(acme: Account, db: Database) -> None:
+    task_id = await running_task(db, acme, None)
+    response = await acme.client.get(f"/api/v1/tasks/{task_id}/stream")
+    assert (response.status_code, response.json()["detail"]) == (409, NO_LIVE_VIEW)
+
+
+@pytest.mark.usefixtures("login")
+@pytest.mark.parametrize("kind", ["expired", "forged", "other task", "missing"])
+async def test_a_bad_token_is_refused_with_policy_violation(
+    kind: str, acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    task_id = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
+    other_task = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
+    token = {
+        "expired": tokens.issue(sealer, task_id, acme.id, now=time.time() - 2 * tokens.DEFAULT_TTL_S),
+        "forged": tokens.issue(Sealer(generate_key()), task_id, acme.id),
+        "other task": tokens.issue(sealer, other_task, acme.id),
+        "missing": "",
+    }[kind]
+    url = f"{served}/api/v1/tasks/{task_id}/websockify?token={token}"
+    async with connect(url, subprotocols=[BINARY]) as connection:
+        assert await close_code(connection) == 1008
+
+
+@pytest.mark.usefixtures("login")
+async def test_a_valid_token_for_an_ended_task_gets_a_clean_close(
+    acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    task_id = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
+    token = tokens.issue(sealer, task_id, acme.id)
+    await finish(db, task_id)
+    url = f"{served}/api/v1/tasks/{task_id}/websockify?token={token}"
+    async with connect(url, subprotocols=[BINARY]) as connection:
+        assert await close_code(connection) == 1000
+        assert connection.close_reason == NOT_RUNNING

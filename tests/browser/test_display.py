@@ -1,0 +1,135 @@
+"""LiveDisplay: a real Xvfb and x11vnc, a headed Chromium on it, and the page's pixels read back over RFB."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from rebrowse.browser.display import LiveDisplay, LiveViewUnavailable, live_view_available
+from rebrowse.browser.launch import launch_chromium
+from rebrowse.live import rfb
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
+
+WIDTH, HEIGHT = 1280, 720
+DODGER_BLUE = (30, 144, 255)
+SOLID_PAGE = "data:text/html,<style>html,body{margin:0;height:100%;background:rgb(30,144,255)}</style>"
+
+
+def alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (an orphan's zombie waits for whoever reaps it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@asynccontextmanager
+async def launch_headed(display: LiveDisplay) -> AsyncIterator[Browser]:
+    """Chromium with a window filling the display's screen."""
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(
+            playwright, headless=False, display=display.display, window_size=(display.width, display.height)
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def page_share(port: int, colour: tuple[int, int, int]) -> float:
+    """The share of the VNC screen showing the colour, read with our own RFB viewer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        stream = rfb.TcpStream(reader, writer)
+        framebuffer = await rfb.handshake(stream)
+        assert (framebuffer.width, framebuffer.height) == (WIDTH, HEIGHT)
+        await rfb.request_update(stream, framebuffer)
+        await rfb.read_update(stream, framebuffer)
+        return framebuffer.share(rfb.near(colour))
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_the_page_of_a_headed_chromium_is_served_over_vnc() -> None:
+    async with LiveDisplay(WIDTH, HEIGHT) as display:
+        pids = display.pids
+        assert display.display.startswith(":")
+        assert len(pids) == 2
+        async with launch_headed(display) as browser:
+            context = await browser.new_context(no_viewport=True)
+            page = await context.new_page()
+            await page.goto(SOLID_PAGE)
+
+            async def page_dominates() -> bool:
+                return await page_share(display.vnc_port, DODGER_BLUE) > 0.7
+
+            await eventually(page_dominates, timeout_s=30, what="the page's colour on the VNC screen")
+    assert not any(alive(pid) for pid in pids)
+
+
+async def test_the_vnc_server_listens_on_localhost_only() -> None:
+    address = outside_address()
+    if address is None:
+        pytest.skip("this machine has no address other than loopback")
+    async with LiveDisplay(WIDTH, HEIGHT) as display:
+        reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_port)
+        assert (await reader.readexactly(12)).startswith(b"RFB ")
+        writer.close()
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection(address, display.vnc_port)
+
+
+def outside_address() -> str | None:
+    """An address of this machine other than loopback, if it has one."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
+            address: str = sock.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+async def test_without_xvfb_the_reason_is_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert live_view_available() == "Xvfb is not installed"
+    with pytest.raises(LiveViewUnavailable, match="Xvfb is not installed"):
+        async with LiveDisplay():
+            pass
+
+
+CRASHING_WORKER = """
+import asyncio, sys
+from rebrowse.browser.display import LiveDisplay
+
+async def main():
+    async with LiveDisplay(640, 480) as display:
+        print(*display.pids, flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_the_display_dies_with_a_killed_worker() -> None:
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-c", CRASHING_WORKER, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert worker.stdout is not None
+        line = await asyncio.wait_for(worker.stdout.readline(), 30)
+        pids = [int(pid) for pid in line.split()]
+        assert len(pids) == 2 and all(alive(pid) for pid in pids)
+    finally:
+        worker.kill()
+        await worker.wait()
+    await eventually(lambda: not any(alive(pid) for pid in pids), timeout_s=15, what="Xvfb and x11vnc to stop")

@@ -1,0 +1,98 @@
+"""Live view in the worker: headed slots on their own display, and worker_slots telling where a task runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from functools import partial
+
+import pytest
+from playwright.async_api import Playwright, async_playwright
+
+from rebrowse.browser.display import live_view_available
+from rebrowse.demo.site import SiteServer
+from rebrowse.live import registry
+from rebrowse.store.database import Database
+from rebrowse.worker.slots import Slot, SlotPool, launch_slot_browser
+from tests.browser.test_display import DODGER_BLUE, SOLID_PAGE, alive, page_share
+from tests.waiting import eventually
+from tests.worker.conftest import Tenant, Workers, automation_json
+
+SCREEN = (1280, 720)  # page_share checks the screen has this size
+live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
+
+
+@pytest.fixture
+async def playwright() -> AsyncIterator[Playwright]:
+    async with async_playwright() as driver:
+        yield driver
+
+
+async def shows_the_page(slot: Slot) -> None:
+    """Load the solid page in the slot's browser and wait until its VNC screen shows it."""
+    assert slot.vnc is not None and slot.vnc.host == "127.0.0.1"
+    page = await (await (await slot.ready()).new_context()).new_page()
+    await page.goto(SOLID_PAGE)
+    port = slot.vnc.port
+
+    async def page_dominates() -> bool:
+        return await page_share(port, DODGER_BLUE) > 0.5
+
+    await eventually(page_dominates, timeout_s=30, what="the slot's page on its VNC screen")
+
+
+@live_view
+async def test_a_live_slot_shows_its_browser_over_vnc_and_stops_everything_with_the_pool(
+    playwright: Playwright,
+) -> None:
+    pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096, screen=SCREEN)
+    try:
+        async with pool.take_slot() as slot:
+            assert slot.display is not None
+            pids = slot.display.pids
+            await shows_the_page(slot)
+    finally:
+        await pool.close()
+    assert not any(alive(pid) for pid in pids)
+
+
+@live_view
+async def test_a_slot_whose_display_died_gets_a_new_one(playwright: Playwright) -> None:
+    pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096, screen=SCREEN)
+    try:
+        async with pool.take_slot() as slot:
+            display = slot.display
+            assert display is not None
+            os.kill(display.pids[0], signal.SIGKILL)  # Xvfb
+        await eventually(lambda: not display.running, what="the display to be seen stopped")
+        async with pool.take_slot() as slot:
+            assert slot.display is not None and slot.display is not display and slot.display.running
+            assert not any(alive(pid) for pid in display.pids)
+            await shows_the_page(slot)
+    finally:
+        await pool.close()
+
+
+async def test_a_running_task_is_recorded_in_its_slot_and_cleared_after(
+    tenant: Tenant, workers: Workers, site: SiteServer, db: Database
+) -> None:
+    await tenant.put("slow", automation_json(site, sleep_s=2.0))
+    worker = await workers.start("w1")
+    task = await tenant.submit("slow", {"who": ["ada"]})
+
+    await tenant.wait_for(task.id, lambda t: t.status == "running")
+    async with db.connection() as conn:
+        slot = await registry.task_slot(conn, task.id)
+    # The test workers run headless: the slot is known, without a live view.
+    assert slot == registry.TaskSlot(worker.name, 0, None)
+
+    assert (await tenant.wait_terminal(task.id)).status == "success"
+
+    async def slot_cleared() -> bool:
+        async with db.connection() as conn:
+            query = "SELECT task_id FROM worker_slots WHERE worker_name = %s"
+            row = await (await conn.execute(query, (worker.name,))).fetchone()
+        return row == {"task_id": None}
+
+    await eventually(slot_cleared, what="the slot to be recorded free")
