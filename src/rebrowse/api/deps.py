@@ -10,6 +10,7 @@ from typing import Annotated, cast
 import procrastinate
 from fastapi import Depends, Request
 
+from rebrowse.api.batching import TaskWriter
 from rebrowse.api.errors import NotFound
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
@@ -57,9 +58,11 @@ class Services:
     queue: procrastinate.App
     sealer: Sealer
     automations: AutomationCache = field(init=False)
+    task_writer: TaskWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.automations = AutomationCache(allow_python_scripts=self.settings.engine.allow_python_scripts)
+        self.task_writer = TaskWriter(self.db)
 
 
 async def get_services(request: Request) -> Services:
@@ -81,10 +84,15 @@ async def find_automation(conn: Connection, account_id: uuid.UUID, endpoint_name
     return stored
 
 
-async def runnable_automation(services: Services, account_id: uuid.UUID, endpoint_name: str) -> tuple[Automation, int]:
-    """The newest version of the account's automation and its number, loaded once per version."""
+async def runnable_automation(
+    services: Services, account_id: uuid.UUID, endpoint_name: str, latest: int | None = None
+) -> tuple[Automation, int]:
+    """The newest version of the account's automation and its number (`latest` when the caller has already
+    looked it up), loaded once per version."""
+    if latest is not None and (cached := services.automations.get((account_id, endpoint_name, latest))):
+        return cached, latest
     async with services.db.connection() as conn:
-        version = await automations.latest_version(conn, account_id, endpoint_name)
+        version = latest or await automations.latest_version(conn, account_id, endpoint_name)
         if version is None:
             raise automation_not_found(endpoint_name)
         cached = services.automations.get((account_id, endpoint_name, version))

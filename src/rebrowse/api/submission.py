@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 
 from rebrowse import lifecycle
+from rebrowse.api.auth import Submitter
 from rebrowse.api.deps import Services, runnable_automation
 from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.schemas import InferenceRequest
 from rebrowse.automation.loading import check_run_parameters
 from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid, FieldError
-from rebrowse.queue.app import abort, enqueue
+from rebrowse.queue.app import abort
 from rebrowse.store import tasks
 from rebrowse.store.accounts import Caller
 
-logger = logging.getLogger("rebrowse.api")
 CANCELLED_BY_USER = "Task cancelled by user"
 
 
@@ -70,21 +69,16 @@ def new_task(
 
 
 async def submit(
-    services: Services, caller: Caller, request: InferenceRequest, *, pinned_worker: str | None = None
+    services: Services, submitter: Submitter, request: InferenceRequest, *, pinned_worker: str | None = None
 ) -> tasks.Task:
     """Check the request against the newest version of its automation, store the task and queue its job."""
-    automation, version = await runnable_automation(services, caller.account.id, request.endpoint_name)
+    caller = submitter.caller
+    latest = submitter.version_of(request.endpoint_name)
+    automation, version = await runnable_automation(services, caller.account.id, request.endpoint_name, latest)
     if problems := request_problems(automation, request):
         raise BadRequest.of_fields(problems)
-    async with services.db.connection() as conn:
-        task = await tasks.create_task(conn, new_task(services, caller, request, version, pinned_worker))
-    try:
-        await enqueue(services.queue, task)
-    except Exception:
-        # The task is stored, so it is accepted: the workers' recovery defers queued tasks that have no job.
-        # Answering 500 here would make clients submit it twice.
-        logger.exception("task %s is stored but its job could not be deferred", task.id)
-    return task
+    # The task and its job are written together: a 202 means both exist, an error means neither does.
+    return await services.task_writer.create(new_task(services, caller, request, version, pinned_worker))
 
 
 async def cancel(services: Services, task: tasks.Task) -> tasks.Task:

@@ -7,7 +7,9 @@ tasks go to their worker's own queue.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import procrastinate
 import psycopg
@@ -16,7 +18,8 @@ from procrastinate.jobs import Job
 
 from rebrowse.errors import RebrowseError
 from rebrowse.store import tasks
-from rebrowse.store.tasks import Task
+from rebrowse.store.database import Connection
+from rebrowse.store.tasks import NewTask, Task
 
 JOB_NAME = "rebrowse.run_task"
 DEFAULT_QUEUE = "default"
@@ -26,7 +29,29 @@ PRIORITY_OF_NONE = -(2**31)
 MAX_DATABASE_BACKOFF_S = 60
 
 JobFunction = Callable[[JobContext, str], Awaitable[None]]
+JOB_COLUMNS = {"job_queue": "text", "job_priority": "integer"}  # per task, beside the task's own columns
 
+
+def queued_tasks_statement() -> str:
+    """New tasks and their jobs in one statement, each column given as an array with one value per task.
+
+    The jobs are inserted the way procrastinate's defer does (`procrastinate_defer_jobs_v1` is this INSERT; the
+    table's triggers notify the workers), in a CTE whose RETURNING gives each task its job's id.
+    """
+    arrays = ", ".join(f"%({name})s::{kind}[]" for name, kind in {**tasks.NEW_TASK_COLUMNS, **JOB_COLUMNS}.items())
+    names = ", ".join([*tasks.NEW_TASK_COLUMNS, *JOB_COLUMNS])
+    columns = ", ".join(f"new.{name}" for name in tasks.NEW_TASK_COLUMNS)
+    return (
+        f"WITH new AS (SELECT * FROM unnest({arrays}) AS new({names})),"
+        " job AS (INSERT INTO procrastinate_jobs (queue_name, task_name, priority, lock, args)"
+        "  SELECT job_queue, %(job_name)s, job_priority, serialization_key, jsonb_build_object('task_id', id::text)"
+        "  FROM new RETURNING id, (args->>'task_id')::uuid AS task_id)"
+        f" INSERT INTO tasks ({', '.join(tasks.NEW_TASK_COLUMNS)}, job_id)"
+        f" SELECT {columns}, job.id FROM new JOIN job ON job.task_id = new.id RETURNING *"
+    )
+
+
+QUEUED_TASKS = queued_tasks_statement()
 WAITING_JOBS = "SELECT count(*) AS n FROM procrastinate_jobs WHERE status = 'todo' AND queue_name = ANY(%(queues)s)"
 
 
@@ -76,9 +101,24 @@ def worker_queue(worker_name: str) -> str:
     return f"worker.{worker_name}"
 
 
-def queue_of(task: Task) -> str:
+def queue_of(task: Task | NewTask) -> str:
     """The queue of the task's job."""
     return worker_queue(task.pinned_worker) if task.pinned_worker else DEFAULT_QUEUE
+
+
+async def create_queued_tasks(conn: Connection, news: Sequence[NewTask]) -> list[Task]:
+    """Store new tasks with their jobs deferred (what `tasks.create_task` then `enqueue` do for each) in one
+    statement, so each task exists with its job or not at all; the tasks are returned in the order given."""
+    rows = [tasks.new_task_values(uuid.uuid4(), new) | job_values(new) for new in news]
+    columns = {name: [row[name] for row in rows] for name in [*tasks.NEW_TASK_COLUMNS, *JOB_COLUMNS]}
+    created = await (await conn.execute(QUEUED_TASKS, {**columns, "job_name": JOB_NAME})).fetchall()
+    by_id = {row["id"]: tasks.task_of(row) for row in created}
+    return [by_id[row["id"]] for row in rows]
+
+
+def job_values(new: NewTask) -> dict[str, Any]:
+    """The values of JOB_COLUMNS: where the task's job waits, and its priority."""
+    return {"job_queue": queue_of(new), "job_priority": job_priority(new.priority)}
 
 
 async def enqueue(app: procrastinate.App, task: Task) -> int:

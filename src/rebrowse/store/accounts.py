@@ -6,13 +6,15 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from rebrowse.store.database import Connection
 from rebrowse.store.sealing import Sealer
 
 KEY_PREFIX = "rb_"
 PREFIX_SHOWN = 10  # characters of a key kept in clear to tell keys apart in listings
+LAST_USED_PRECISION = timedelta(minutes=1)  # a key's last_used_at is written at most this often
 
 
 @dataclass(frozen=True)
@@ -89,19 +91,45 @@ def api_key_of(row: dict[str, object]) -> ApiKey:
     return ApiKey(**{field: row[field] for field in ApiKey.__dataclass_fields__})  # type: ignore[arg-type]
 
 
+# The caller of a key, as the CTE `found`. Writing last_used_at on every request made each one a write
+# transaction queued on the key's row lock; now most requests only read, and a key's row is written at most
+# once per LAST_USED_PRECISION.
+AUTHENTICATE = (
+    "WITH found AS ("
+    "  SELECT k.id AS key_id, k.is_admin, a.id AS account_id, a.name AS account_name"
+    "  FROM api_keys k JOIN accounts a ON a.id = k.account_id"
+    "  WHERE k.key_hash = %(key_hash)s AND k.revoked_at IS NULL"
+    "), touched AS ("
+    "  UPDATE api_keys k SET last_used_at = now() FROM found"
+    "  WHERE k.id = found.key_id AND (k.last_used_at IS NULL OR k.last_used_at < now() - %(precision)s)"
+    ")"
+)
+
+
+def caller_of(row: dict[str, Any]) -> Caller:
+    return Caller(Account(row["account_id"], row["account_name"]), row["key_id"], row["is_admin"])
+
+
 async def authenticate(conn: Connection, value: str) -> Caller | None:
-    """The caller a key belongs to, or None for an unknown or revoked key."""
+    """The caller a key belongs to, or None for an unknown or revoked key; notes the key's use (to the minute)."""
+    params = {"key_hash": key_hash(value), "precision": LAST_USED_PRECISION}
+    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", params)).fetchone()
+    return None if row is None else caller_of(row)
+
+
+async def authenticate_submission(conn: Connection, value: str, endpoint_name: str) -> tuple[Caller, int | None] | None:
+    """authenticate(), and the newest live version of the caller's automation `endpoint_name` (None when it has
+    none), in one round trip: a submission's first query."""
+    params = {"key_hash": key_hash(value), "precision": LAST_USED_PRECISION, "endpoint_name": endpoint_name}
     row = await (
         await conn.execute(
-            "UPDATE api_keys k SET last_used_at = now() FROM accounts a"
-            " WHERE k.key_hash = %s AND k.revoked_at IS NULL AND a.id = k.account_id"
-            " RETURNING k.id AS key_id, k.is_admin, a.id AS account_id, a.name AS account_name",
-            (key_hash(value),),
+            AUTHENTICATE + " SELECT found.*, (SELECT max(version) FROM automations"
+            " WHERE account_id = found.account_id AND endpoint_name = %(endpoint_name)s AND deleted_at IS NULL)"
+            " AS version FROM found",
+            params,
         )
     ).fetchone()
-    if row is None:
-        return None
-    return Caller(Account(row["account_id"], row["account_name"]), row["key_id"], row["is_admin"])
+    return None if row is None else (caller_of(row), row["version"])
 
 
 async def list_keys(conn: Connection, account_id: uuid.UUID) -> list[ApiKey]:

@@ -99,13 +99,15 @@ async def claim_due(conn: Connection, *, limit: int, lease_s: float) -> list[Cal
 
 async def seconds_until_due(conn: Connection) -> float | None:
     """How long until the next pending event is due (0 when one is due now); None when none is pending."""
+    # Not greatest(0, ...) in SQL: greatest ignores NULL, which turned "none pending" into "one due now" and
+    # had the sender query the database in a busy loop.
     row = await (
         await conn.execute(
-            "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()))::float8 AS wait"
+            "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 AS wait"
             " FROM callback_events WHERE state = 'pending'"
         )
     ).fetchone()
-    return None if row is None or row["wait"] is None else float(row["wait"])
+    return None if row is None or row["wait"] is None else max(0.0, float(row["wait"]))
 
 
 async def record_attempt(

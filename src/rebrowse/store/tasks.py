@@ -100,32 +100,53 @@ def task_of(row: dict[str, Any]) -> Task:
     return Task(**{name: row[name] for name in Task.__dataclass_fields__})
 
 
-async def create_task(conn: Connection, new: NewTask) -> Task:
-    """Store a queued task."""
+# The columns a submission fills, with their types (the queue's batch insert passes each as an array).
+NEW_TASK_COLUMNS: dict[str, str] = {
+    "id": "uuid",
+    "account_id": "uuid",
+    "endpoint_name": "text",
+    "automation_version": "integer",
+    "input_parameters": "jsonb",
+    "secure_parameters": "bytea",
+    "unique_parameter_names": "jsonb",
+    "serialization_key": "text",
+    "priority": "integer",
+    "max_timeout_in_minutes": "double precision",
+    "callback_url": "text",
+    "callback_api_key": "bytea",
+    "pinned_worker": "text",
+}
+
+
+def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
+    """The values of NEW_TASK_COLUMNS for a new queued task."""
     unique = {name: new.input_parameters.get(name, []) for name in new.unique_parameter_names}
-    row = await (
-        await conn.execute(
-            "INSERT INTO tasks (id, account_id, endpoint_name, automation_version, input_parameters,"
-            " secure_parameters, unique_parameter_names, serialization_key, priority, max_timeout_in_minutes,"
-            " callback_url, callback_api_key, pinned_worker)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (
-                uuid.uuid4(),
-                new.account_id,
-                new.endpoint_name,
-                new.automation_version,
-                Jsonb(new.input_parameters),
-                new.secure_parameters,
-                Jsonb(new.unique_parameter_names),
-                serialization_key(new.account_id, unique),
-                new.priority,
-                new.max_timeout_in_minutes,
-                new.callback_url,
-                new.callback_api_key,
-                new.pinned_worker,
-            ),
-        )
-    ).fetchone()
+    return {
+        "id": task_id,
+        "account_id": new.account_id,
+        "endpoint_name": new.endpoint_name,
+        "automation_version": new.automation_version,
+        "input_parameters": Jsonb(new.input_parameters),
+        "secure_parameters": new.secure_parameters,
+        "unique_parameter_names": Jsonb(new.unique_parameter_names),
+        "serialization_key": serialization_key(new.account_id, unique),
+        "priority": new.priority,
+        "max_timeout_in_minutes": new.max_timeout_in_minutes,
+        "callback_url": new.callback_url,
+        "callback_api_key": new.callback_api_key,
+        "pinned_worker": new.pinned_worker,
+    }
+
+
+INSERT_TASK = (
+    f"INSERT INTO tasks ({', '.join(NEW_TASK_COLUMNS)})"
+    f" VALUES ({', '.join(f'%({name})s' for name in NEW_TASK_COLUMNS)}) RETURNING *"
+)
+
+
+async def create_task(conn: Connection, new: NewTask) -> Task:
+    """Store a queued task (without its job: rebrowse.queue.app.create_queued_tasks writes both)."""
+    row = await (await conn.execute(INSERT_TASK, new_task_values(uuid.uuid4(), new))).fetchone()
     assert row is not None
     return task_of(row)
 

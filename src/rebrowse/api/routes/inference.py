@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from rebrowse.api.auth import CallerDep
+from rebrowse.api.auth import CallerDep, SubmitterDep
 from rebrowse.api.deps import ServicesDep, find_task
 from rebrowse.api.schemas import ERRORS, NAME_PATTERN, CallStatus, InferenceAccepted, InferenceRequest, TaskIdRequest
 from rebrowse.api.submission import submit
@@ -18,18 +18,18 @@ WorkerName = Annotated[str, Path(pattern=NAME_PATTERN)]
 
 
 @router.post("/inference", operation_id="submit_inference", status_code=202)
-async def submit_inference(body: InferenceRequest, services: ServicesDep, caller: CallerDep) -> InferenceAccepted:
+async def submit_inference(body: InferenceRequest, services: ServicesDep, submitter: SubmitterDep) -> InferenceAccepted:
     """Queue a run of a named automation with these parameters."""
-    task = await submit(services, caller, body)
+    task = await submit(services, submitter, body)
     return InferenceAccepted(message=ACCEPTED, task_id=task.id)
 
 
 @router.post("/workers/{worker_name}/inference", operation_id="submit_worker_inference", status_code=202)
 async def submit_worker_inference(
-    worker_name: WorkerName, body: InferenceRequest, services: ServicesDep, caller: CallerDep
+    worker_name: WorkerName, body: InferenceRequest, services: ServicesDep, submitter: SubmitterDep
 ) -> InferenceAccepted:
     """Queue a run that only this worker takes (a worker's local `POST /inference`)."""
-    task = await submit(services, caller, body, pinned_worker=worker_name)
+    task = await submit(services, submitter, body, pinned_worker=worker_name)
     return InferenceAccepted(message=ACCEPTED, task_id=task.id)
 
 
