@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.actions import (
     CloseAllButLastTabAction,
@@ -20,6 +23,7 @@ from rebrowse.errors import StepFailed
 
 MAX_SCROLLS = 50  # scrolling "to the end" of an infinite page stops after this many screens
 SCROLL_SETTLE_S = 2.0
+SCROLL_MOVE_S = 1.0  # how long a wheel may take to move the page
 READ_SCROLL = "() => [window.scrollY, document.documentElement.scrollHeight]"
 
 
@@ -105,7 +109,12 @@ async def scroll(step: Step, action: ScrollAction, wrapper: InteractionAction) -
     """Scroll by `amount` pixels, or (-1) until the page stops growing."""
     sign = 1 if action.down else -1
     if action.amount != -1:
+        before = await step.page.evaluate("() => window.scrollY")
         await step.page.mouse.wheel(0, sign * action.amount)
+        # The wheel scrolls on a later frame; the page's scroll handlers run only then, so settling earlier
+        # would miss the work they start. At the top or bottom nothing moves: the wait is bounded.
+        with contextlib.suppress(PlaywrightError):
+            await step.page.wait_for_function("y => window.scrollY !== y", arg=before, timeout=SCROLL_MOVE_S * 1000)
         await settle(step.page, SCROLL_SETTLE_S)
         return
     previous: list[int] = []
