@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import procrastinate
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from rebrowse import __version__
 from rebrowse.api.deps import Services
@@ -17,6 +19,8 @@ from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # large recorded automations fit; anything bigger is refused with 413
+# Browser assets shipped in the package (the noVNC client, the dashboard): public, like any page's scripts.
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App, sealer: Sealer) -> FastAPI:
@@ -33,6 +37,7 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
     for module in (health, automations, inference, tasks, callbacks, keys, stream):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
