@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -38,9 +39,11 @@ from websockets.typing import Subprotocol
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, free_port
 from rebrowse.live import registry, rfb
+from rebrowse.live.vnc_auth import vnc_password
 from rebrowse.server import Runtime, runtime
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, automations, tasks
+from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import NewTask
 from rebrowse.worker.slots import launch_slot_browser
 
@@ -152,12 +155,16 @@ async def slot_cpu(pids: list[int], seconds: float, during: Awaitable[object] | 
     return (cpu_seconds(pids) - before) / (time.perf_counter() - started)
 
 
+def vnc_password_at(sealer: Sealer, port: int) -> str:
+    return vnc_password(sealer, registry.VncAddress("127.0.0.1", port))
+
+
 async def measure(args: argparse.Namespace, data_dir: Path) -> Table:
     settings = ServerSettings(data_dir=data_dir)
     async with (
         runtime(settings, migrate_schema=True) as rt,
         serving(rt) as api,
-        LiveDisplay(args.width, args.height) as display,
+        LiveDisplay(args.width, args.height, password=partial(vnc_password_at, rt.sealer)) as display,
         async_playwright() as playwright,
     ):
         browser = await launch_slot_browser(playwright, None, display)

@@ -92,7 +92,8 @@ def api_server(rt: Runtime) -> uvicorn.Server:
     from rebrowse.api.app import create_app
 
     app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
-    config = uvicorn.Config(app, host=rt.settings.host, port=rt.settings.port, log_level="warning")
+    # At level "warning" uvicorn drops its access lines anyway, but only after formatting each one's arguments.
+    config = uvicorn.Config(app, host=rt.settings.host, port=rt.settings.port, log_level="warning", access_log=False)
     return CallerSignals(config)
 
 

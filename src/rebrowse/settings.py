@@ -12,6 +12,8 @@ from rebrowse.engine.options import ScreenshotMode
 
 SCREENSHOT_MODES = ("never", "on_failure", "every_step")
 TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+WILDCARD_ADDRESSES = ("0.0.0.0", "::")
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,12 @@ class ServerSettings:
     slots: int = 1
     worker_name: str | None = None
     callback_allow_hosts: tuple[str, ...] = ()
-    live_view: bool = False  # REBROWSE_LIVE_VIEW=1: slots run headed on their own Xvfb display, watchable over VNC
-    screen: tuple[int, int] = (1920, 1080)  # REBROWSE_SCREEN=WIDTHxHEIGHT: the live-view display
+    # REBROWSE_LIVE_VIEW (on unless 0/false/no/off): slots run headed on their own Xvfb display, watchable over
+    # VNC, wherever Xvfb and x11vnc are installed; headless elsewhere.
+    live_view: bool = True
+    screen: tuple[int, int] = (1920, 1080)  # REBROWSE_SCREEN=WIDTHxHEIGHT: the live-view display and page size
+    vnc_listen: str = "127.0.0.1"  # REBROWSE_VNC_LISTEN: the address each slot's VNC server binds
+    vnc_advertise: str = "127.0.0.1"  # REBROWSE_VNC_ADVERTISE: the host the API reaches them by (default: listen)
     stream_token_ttl_s: float = 60.0  # REBROWSE_STREAM_TOKEN_TTL: how long a live-view URL stays valid
     heartbeat_interval_s: float = 5.0
     stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
@@ -95,8 +101,9 @@ class ServerSettings:
                 stalled_after_s="REBROWSE_STALLED_AFTER",
                 stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
             ),
-            "live_view": env.get("REBROWSE_LIVE_VIEW", "").lower() in TRUE_WORDS,
+            "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
+            **vnc_addresses(env.get("REBROWSE_VNC_LISTEN"), env.get("REBROWSE_VNC_ADVERTISE")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -113,6 +120,20 @@ def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
                 raise ValueError(f"{variable} must be a number of seconds") from None
             if found[field_name] <= 0:
                 raise ValueError(f"{variable} must be more than 0")
+    return found
+
+
+def vnc_addresses(listen: str | None, advertise: str | None) -> dict[str, str]:
+    """vnc_listen and vnc_advertise from their variables; ValueError when the API could not find the servers."""
+    found = {"vnc_listen": listen} if listen else {}
+    if advertise:
+        found["vnc_advertise"] = advertise
+    elif listen in WILDCARD_ADDRESSES:
+        raise ValueError(
+            f"REBROWSE_VNC_LISTEN={listen} needs REBROWSE_VNC_ADVERTISE: the address the API reaches this worker by"
+        )
+    elif listen:
+        found["vnc_advertise"] = listen
     return found
 
 

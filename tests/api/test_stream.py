@@ -21,6 +21,7 @@ from rebrowse.api.routes.stream import NO_LIVE_VIEW, NOT_RUNNING
 from rebrowse.browser.display import LiveDisplay, live_view_available
 from rebrowse.live import registry, rfb, tokens
 from rebrowse.live.registry import VncAddress
+from rebrowse.live.vnc_auth import vnc_password
 from rebrowse.store import tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
@@ -79,8 +80,13 @@ async def close_code(connection: ClientConnection) -> int | None:
 
 @pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
 @pytest.mark.usefixtures("login")
-async def test_the_stream_url_shows_the_running_task_page(acme: Account, db: Database, served: str) -> None:
-    async with LiveDisplay(WIDTH, HEIGHT) as display, launch_headed(display) as browser:
+async def test_the_stream_url_shows_the_running_task_page(
+    acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    def password(port: int) -> str:
+        return vnc_password(sealer, VncAddress("127.0.0.1", port))
+
+    async with LiveDisplay(WIDTH, HEIGHT, password=password) as display, launch_headed(display) as browser:
         page: Page = await (await browser.new_context(no_viewport=True)).new_page()
         await page.goto(SOLID_PAGE)
         task_id = await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_port))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,13 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
 
 WIDTH, HEIGHT = 1280, 720
+PASSWORD = "s3cretPw"
+
+
+def password(port: int) -> str:
+    return PASSWORD
+
+
 DODGER_BLUE = (30, 144, 255)
 SOLID_PAGE = "data:text/html,<style>html,body{margin:0;height:100%;background:rgb(30,144,255)}</style>"
 
@@ -46,12 +54,14 @@ async def launch_headed(display: LiveDisplay) -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def page_share(port: int, colour: tuple[int, int, int]) -> float:
+async def page_share(
+    port: int, colour: tuple[int, int, int], *, host: str = "127.0.0.1", secret: str = PASSWORD
+) -> float:
     """The share of the VNC screen showing the colour, read with our own RFB viewer."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection(host, port)
     try:
         stream = rfb.TcpStream(reader, writer)
-        framebuffer = await rfb.handshake(stream)
+        framebuffer = await rfb.handshake(stream, secret)
         assert (framebuffer.width, framebuffer.height) == (WIDTH, HEIGHT)
         await rfb.request_update(stream, framebuffer)
         await rfb.read_update(stream, framebuffer)
@@ -62,7 +72,7 @@ async def page_share(port: int, colour: tuple[int, int, int]) -> float:
 
 
 async def test_the_page_of_a_headed_chromium_is_served_over_vnc() -> None:
-    async with LiveDisplay(WIDTH, HEIGHT) as display:
+    async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
         pids = display.pids
         assert display.display.startswith(":")
         assert len(pids) == 2
@@ -78,16 +88,39 @@ async def test_the_page_of_a_headed_chromium_is_served_over_vnc() -> None:
     assert not any(alive(pid) for pid in pids)
 
 
-async def test_the_vnc_server_listens_on_localhost_only() -> None:
+async def test_the_vnc_server_listens_on_localhost_only_by_default() -> None:
     address = outside_address()
     if address is None:
         pytest.skip("this machine has no address other than loopback")
-    async with LiveDisplay(WIDTH, HEIGHT) as display:
+    async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
         reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_port)
         assert (await reader.readexactly(12)).startswith(b"RFB ")
         writer.close()
         with pytest.raises(ConnectionRefusedError):
             await asyncio.open_connection(address, display.vnc_port)
+
+
+async def test_the_vnc_server_can_listen_on_another_address() -> None:
+    address = outside_address()
+    if address is None:
+        pytest.skip("this machine has no address other than loopback")
+    async with LiveDisplay(WIDTH, HEIGHT, password=password, listen=address) as display:
+        assert await page_share(display.vnc_port, (0, 0, 0), host=address) >= 0.0  # the handshake succeeded
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", display.vnc_port)
+
+
+async def test_the_vnc_server_wants_its_password_and_keeps_no_file_of_it(tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("rebrowse-vnc-*"))
+    async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
+        assert set(Path(tempfile.gettempdir()).glob("rebrowse-vnc-*")) == before
+        for wrong in (None, "wrong-pw"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_port)
+            try:
+                with pytest.raises(rfb.RfbError):
+                    await rfb.handshake(rfb.TcpStream(reader, writer), wrong)
+            finally:
+                writer.close()
 
 
 def outside_address() -> str | None:
@@ -105,7 +138,7 @@ async def test_without_xvfb_the_reason_is_given(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("PATH", str(tmp_path))
     assert live_view_available() == "Xvfb is not installed"
     with pytest.raises(LiveViewUnavailable, match="Xvfb is not installed"):
-        async with LiveDisplay():
+        async with LiveDisplay(WIDTH, HEIGHT, password=password):
             pass
 
 
@@ -114,7 +147,7 @@ import asyncio, sys
 from rebrowse.browser.display import LiveDisplay
 
 async def main():
-    async with LiveDisplay(640, 480) as display:
+    async with LiveDisplay(640, 480, password=lambda port: 'pw') as display:
         print(*display.pids, flush=True)
         await asyncio.Event().wait()
 

@@ -3,79 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.waiting import free_port
-
-ADMIN_KEY = "rb_test_admin_key_0123456789abcdefghijklmnop"
-START_DEADLINE_S = 90.0
-STOP_DEADLINE_S = 60.0
-
-
-@dataclass
-class Served:
-    url: str
-    data_dir: Path
-    process: subprocess.Popen[str]
-    env: dict[str, str]
-
-    def cli(self, *args: str, key: str = ADMIN_KEY) -> subprocess.CompletedProcess[str]:
-        env = {**self.env, "REBROWSE_URL": self.url, "REBROWSE_API_KEY": key}
-        return subprocess.run(
-            [sys.executable, "-m", "rebrowse.cli", *args], env=env, capture_output=True, text=True, timeout=120
-        )
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + START_DEADLINE_S
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"rebrowse serve exited with {process.returncode}"
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)  # polling a condition with a deadline
-    raise AssertionError("rebrowse serve did not become healthy in time")
+from tests.serving import ADMIN_KEY, STOP_DEADLINE_S, Served, serve
 
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-serve-test-"))
-    port = free_port()
-    env = {**os.environ, "REBROWSE_API_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1"}
-    env.pop("DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rebrowse.cli", "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, process)
-        yield Served(url, data_dir, process, env)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        if process.stdout:
-            process.stdout.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with serve("--demo") as running:
+        yield running
 
 
 def test_first_start_takes_the_admin_key_from_the_environment_and_stores_only_its_hash(served: Served) -> None:

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 import pytest
-from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
-from rebrowse.worker.slots import BrowserUnavailable, SlotPool, browser_memory, launch_slot_browser
+from rebrowse.engine.contexts import ContextSpec, first_page
+from rebrowse.worker.slots import BrowserUnavailable, Slot, SlotPool, browser_memory, launch_slot_browser
 from tests.waiting import eventually
 
 
@@ -40,26 +41,32 @@ async def browser_pid(browser: Browser) -> int:
     return next(int(p["id"]) for p in info["processInfo"] if p["type"] == "browser")
 
 
-async def test_a_slot_reuses_its_browser_and_closes_what_a_task_left_open(pool: SlotPool) -> None:
-    async with pool.take() as browser:
-        context = await browser.new_context()
-        page = await context.new_page()
-        await page.set_content("<p>task one</p>")
-    first = browser
-    assert first.contexts == []
+async def task_context(slot: Slot) -> BrowserContext:
+    """A context as a task gets it."""
+    return await (await slot.for_task()).new_run_context(ContextSpec())
 
-    async with pool.take() as browser:
-        assert browser is first
-        assert browser.contexts == []
+
+async def test_a_slot_reuses_its_browser_and_closes_what_a_task_left_open(pool: SlotPool) -> None:
+    async with pool.take_slot() as slot:
+        browser = await slot.ready()
+        context = await task_context(slot)
+        await (await first_page(context)).set_content("<p>task one</p>")
+        extra = await browser.new_context()  # something else the task opened
+    assert context not in browser.contexts and extra not in browser.contexts
+
+    async with pool.take_slot() as slot:
+        assert await slot.ready() is browser
     assert pool.slots[0].launches == 1
 
 
 async def test_a_task_cancelled_in_a_slot_leaves_no_context_behind(pool: SlotPool) -> None:
     opened = asyncio.Event()
 
+    contexts: list[BrowserContext] = []
+
     async def task() -> None:
-        async with pool.take() as browser:
-            await browser.new_context()
+        async with pool.take_slot() as slot:
+            contexts.append(await task_context(slot))
             opened.set()
             await asyncio.Event().wait()  # until cancelled
 
@@ -69,13 +76,13 @@ async def test_a_task_cancelled_in_a_slot_leaves_no_context_behind(pool: SlotPoo
     with pytest.raises(asyncio.CancelledError):
         await running
 
-    async with pool.take() as browser:
-        assert browser.contexts == []
+    async with pool.take_slot() as slot:
+        assert contexts[0] not in (await slot.ready()).contexts
 
 
 async def test_a_crashed_browser_is_replaced_before_the_next_task(pool: SlotPool) -> None:
-    async with pool.take() as browser:
-        crashed = browser
+    async with pool.take_slot() as slot:
+        crashed = await slot.ready()
     os.kill(await browser_pid(crashed), signal.SIGKILL)
 
     async def disconnected() -> bool:
@@ -83,10 +90,11 @@ async def test_a_crashed_browser_is_replaced_before_the_next_task(pool: SlotPool
 
     await eventually(disconnected, timeout_s=10, what="Playwright noticing the crash")
 
-    async with pool.take() as browser:
+    async with pool.take_slot() as slot:
+        browser = await slot.ready()
         assert browser is not crashed
         assert browser.is_connected()
-        page = await (await browser.new_context()).new_page()
+        page = await first_page(await task_context(slot))
         await page.set_content("<p id='ok'>alive</p>")
         assert await page.text_content("#ok") == "alive"
     assert pool.slots[0].launches == 2
@@ -96,10 +104,11 @@ async def test_a_browser_over_the_memory_limit_is_restarted_between_tasks(playwr
     pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=1)
     try:
         await pool.start()
-        async with pool.take() as browser:
-            first = browser
-            assert await browser_memory(browser) > 2**20
-        async with pool.take() as browser:
+        async with pool.take_slot() as slot:
+            first = await slot.ready()
+            assert await browser_memory(first) > 2**20
+        async with pool.take_slot() as slot:
+            browser = await slot.ready()
             assert browser is not first
             assert browser.is_connected()
         assert not first.is_connected()
@@ -111,9 +120,9 @@ async def test_a_browser_over_the_memory_limit_is_restarted_between_tasks(playwr
 async def test_a_browser_that_cannot_start_makes_the_task_fail_clearly(playwright: Playwright) -> None:
     pool = SlotPool(partial(launch_slot_browser, playwright, "/nonexistent/chromium"), 1, max_memory_mb=4096)
     with pytest.raises(BrowserUnavailable, match="Chromium could not be started"):
-        async with pool.take():
+        async with pool.take_slot():
             pass
     # The slot went back to the pool: the next task gets the same clear error rather than waiting forever.
     with pytest.raises(BrowserUnavailable):
-        async with pool.take():
+        async with pool.take_slot():
             pass

@@ -1,4 +1,4 @@
-"""A virtual screen to run Chromium headed on, served read-only over VNC on 127.0.0.1 (the live view)."""
+"""A virtual screen to run Chromium headed on, served view-only over password-protected VNC (the live view)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ import os
 import shutil
 import signal
 import socket
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 
 from rebrowse.errors import RebrowseError
@@ -18,12 +21,25 @@ STOP_DEADLINE_S = 5.0
 PORT_ATTEMPTS = 3  # a free port can be taken between choosing it and x11vnc binding it
 PORT_LINE = b"PORT="
 PR_SET_PDEATHSIG = 1
+DEFAULT_LISTEN = "127.0.0.1"
 
 
 def die_with_parent() -> None:
     """In the child, before exec: ask Linux to terminate it when the worker dies, even by SIGKILL."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def password_file(password: str) -> Iterator[Path]:
+    """A file only the owner can read, holding the password; removed on exit if its reader has not done so."""
+    fd, name = tempfile.mkstemp(prefix="rebrowse-vnc-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 class LiveViewUnavailable(RebrowseError):
@@ -38,10 +54,10 @@ def live_view_available() -> str | None:
     return None
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nothing listens on right now."""
+def free_port(host: str = DEFAULT_LISTEN) -> int:
+    """A TCP port on `host` nothing listens on right now."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
@@ -61,11 +77,17 @@ async def stop_process(process: asyncio.subprocess.Process, deadline_s: float = 
 
 
 class LiveDisplay:
-    """An Xvfb display with a view-only x11vnc on it; both are stopped on exit, also when starting fails."""
+    """An Xvfb display with a view-only, password-protected x11vnc on it; both are stopped on exit, also when
+    starting fails."""
 
-    def __init__(self, width: int = 1920, height: int = 1080) -> None:
+    def __init__(
+        self, width: int, height: int, *, password: Callable[[int], str], listen: str = DEFAULT_LISTEN
+    ) -> None:
+        """`password` gives the VNC password for the port x11vnc will listen on; `listen` the address it binds."""
         self.width = width
         self.height = height
+        self.listen = listen
+        self._password = password
         self.display = ""
         self.vnc_port = 0
         self._xvfb: asyncio.subprocess.Process | None = None
@@ -141,25 +163,19 @@ class LiveDisplay:
 
     async def _start_vnc(self) -> None:
         for _ in range(PORT_ATTEMPTS):
-            port = free_port()
-            self._vnc = await asyncio.create_subprocess_exec(
-                "x11vnc",
-                "-display",
-                self.display,
-                "-rfbport",
-                str(port),
-                "-localhost",
-                "-nopw",
-                "-forever",
-                "-shared",
-                "-viewonly",
-                "-quiet",
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-                preexec_fn=die_with_parent,
-            )
-            announced = await self._announced_port(self._vnc)
+            port = free_port(self.listen)
+            with password_file(self._password(port)) as path:
+                self._vnc = await asyncio.create_subprocess_exec(
+                    "x11vnc",
+                    *("-display", self.display, "-rfbport", str(port), "-listen", self.listen, "-noipv6"),
+                    # "rm:": x11vnc deletes the file once it has read the password.
+                    *("-passwdfile", f"rm:{path}", "-forever", "-shared", "-viewonly", "-quiet"),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                    preexec_fn=die_with_parent,
+                )
+                announced = await self._announced_port(self._vnc)
             if announced is not None:
                 self.vnc_port = announced
                 self._drain = asyncio.create_task(drain(self._vnc))

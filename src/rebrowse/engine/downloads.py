@@ -128,7 +128,7 @@ def pdf_name(step: Step, action: DownloadUrlAsPdfAction, url: str, response: API
 
 
 async def render_pdf(step: Step, url: str) -> bytes:
-    """Print a web page to PDF in a scratch tab of the same context (Chromium prints only when headless)."""
+    """Print a web page to PDF in a scratch tab of the same context."""
     page = await step.state.context.new_page()
     try:
         await page.goto(url, timeout=step.state.options.navigation_timeout_s * 1000)

@@ -22,3 +22,4 @@ class RunOptions:
     download_timeout_s: float = 120.0
     retry_backoff_s: float = 1.0  # doubled after every failed attempt
     navigation_timeout_s: float = 30.0
+    fills_window: bool = False  # headed browsers: pages take the window's size, not Playwright's default 1280x720

@@ -16,6 +16,7 @@ from playwright.async_api import Error as PlaywrightError
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
+from rebrowse.engine.contexts import BrowserContexts, ContextSource, ContextSpec, context_spec, first_page
 from rebrowse.engine.flow import SCREENSHOT_TIMEOUT_MS, message_of, run_nodes
 from rebrowse.engine.misc import FailState
 from rebrowse.engine.navigation import check_web_url
@@ -26,14 +27,9 @@ from rebrowse.errors import StepFailed
 from rebrowse.secrets.resolver import SecretResolver
 
 Status = Literal["success", "failed", "killed"]
+
+
 # os_emulation presents a desktop Chrome of that operating system, as Optexity does.
-EMULATED_USER_AGENTS = {
-    "windows": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36",
-    "linux": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-}
-
-
 @dataclass
 class RunResult:
     """How a run ended and what it produced (secrets already redacted)."""
@@ -73,7 +69,7 @@ def merged_parameters(
 
 
 async def run_automation(
-    browser: Browser,
+    browser: Browser | ContextSource,
     automation: Automation,
     *,
     options: RunOptions,
@@ -83,7 +79,8 @@ async def run_automation(
     listener: StepListener | None = None,
     on_attempt: Callable[[int], Awaitable[None]] | None = None,
 ) -> RunResult:
-    """Replay `automation` in fresh contexts of `browser`, with `automation.max_retries` extra attempts.
+    """Replay `automation` in fresh contexts of `browser` (or from a context source such as a worker slot), with
+    `automation.max_retries` extra attempts.
 
     `on_attempt(n)` is awaited before attempt n (1-based) starts, so a worker can record its progress.
     """
@@ -93,15 +90,17 @@ async def run_automation(
     run_inputs = merged_parameters(params.input_parameters, inputs)
     run_secure = merged_parameters(params.secure_parameters, secure)
     started = time.perf_counter()
+    contexts = BrowserContexts(browser) if isinstance(browser, Browser) else browser
+    spec = context_spec(automation, options)
     total = automation.max_retries + 1
     for number in range(1, total + 1):
         if on_attempt is not None:
             await on_attempt(number)
-        context = await new_context(browser, automation, options)
+        context = await new_context(contexts, spec, options)
         try:
             state = RunState(
                 context,
-                await context.new_page(),
+                await first_page(context),
                 run_inputs,
                 run_secure,
                 resolver,
@@ -121,10 +120,9 @@ async def run_automation(
     raise AssertionError("unreachable: the last attempt always finishes the run")
 
 
-async def new_context(browser: Browser, automation: Automation, options: RunOptions) -> BrowserContext:
+async def new_context(contexts: ContextSource, spec: ContextSpec, options: RunOptions) -> BrowserContext:
     """A fresh context: nothing shared with other runs, the activity tracker in every page."""
-    user_agent = EMULATED_USER_AGENTS.get(automation.os_emulation or "")
-    context = await browser.new_context(accept_downloads=True, user_agent=user_agent)
+    context = await contexts.new_run_context(spec)
     await context.add_init_script(ACTIVITY_TRACKER)
     if options.trace:
         await context.tracing.start(screenshots=True, snapshots=True)

@@ -1,4 +1,5 @@
-"""A minimal RFB 3.8 viewer (security None, raw encoding, 32-bit true colour): enough to check and measure a stream."""
+"""RFB 3.8: the handshakes the stream bridge does, and a minimal viewer (raw encoding, 32-bit true colour) that
+checks and measures a stream."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from websockets.asyncio.client import ClientConnection
 
 from rebrowse.errors import RebrowseError
 
 VERSION = b"RFB 003.008\n"
-SECURITY_NONE = 1
+SECURITY_NONE, SECURITY_VNC = 1, 2
+CHALLENGE_BYTES = 16
+PASSWORD_LENGTH = 8  # VNC authentication uses the first 8 characters of a password, no more
+OK = struct.pack(">I", 0)
 RAW = 0
 FRAMEBUFFER_UPDATE, COLOUR_MAP, BELL, CUT_TEXT = 0, 1, 2, 3
 # 32 bits per pixel, depth 24, little-endian, true colour, 8 bits a channel: pixels arrive as B, G, R, padding.
@@ -98,21 +104,10 @@ def near(rgb: tuple[int, int, int], tolerance: int = 8) -> Callable[[int, int, i
     return lambda r, g, b: abs(r - red) <= tolerance and abs(g - green) <= tolerance and abs(b - blue) <= tolerance
 
 
-async def handshake(stream: ByteStream) -> Framebuffer:
-    """Version 3.8, security None, shared ClientInit, ServerInit; then ask for raw 32-bit true-colour pixels."""
-    version = await stream.read_exactly(12)
-    if not version.startswith(b"RFB 003."):
-        raise RfbError(f"not an RFB server: {version!r}")
-    await stream.write(VERSION)
-    (count,) = await stream.read_exactly(1)
-    if count == 0:
-        raise RfbError(f"the server refused the connection: {await read_reason(stream)}")
-    if SECURITY_NONE not in await stream.read_exactly(count):
-        raise RfbError("the server requires authentication")
-    await stream.write(bytes([SECURITY_NONE]))
-    (result,) = struct.unpack(">I", await stream.read_exactly(4))
-    if result != 0:
-        raise RfbError(f"security handshake failed: {await read_reason(stream)}")
+async def handshake(stream: ByteStream, password: str | None = None) -> Framebuffer:
+    """Version 3.8, security (None, or VNC authentication with a password), shared ClientInit, ServerInit; then
+    ask for raw 32-bit true-colour pixels."""
+    await log_in(stream, password)
     await stream.write(b"\x01")  # shared: other viewers of the same task stay connected
     width, height = struct.unpack(">HH", await stream.read_exactly(4))
     await stream.read_exactly(16)  # the server's pixel format; we set ours next
@@ -121,6 +116,45 @@ async def handshake(stream: ByteStream) -> Framebuffer:
     await stream.write(b"\x00\x00\x00\x00" + PIXEL_FORMAT)
     await stream.write(struct.pack(">BxHi", 2, 1, RAW))
     return Framebuffer(width, height, name)
+
+
+async def log_in(server: ByteStream, password: str | None = None) -> None:
+    """Take a server through RFB 3.8's handshake up to a successful security result."""
+    version = await server.read_exactly(len(VERSION))
+    if not version.startswith(b"RFB 003."):
+        raise RfbError(f"not an RFB server: {version!r}")
+    await server.write(VERSION)
+    (count,) = await server.read_exactly(1)
+    if count == 0:
+        raise RfbError(f"the server refused the connection: {await read_reason(server)}")
+    wanted = SECURITY_NONE if password is None else SECURITY_VNC
+    if wanted not in await server.read_exactly(count):
+        raise RfbError("the server does not offer " + ("VNC authentication" if password else "security type None"))
+    await server.write(bytes([wanted]))
+    if password is not None:
+        await server.write(challenge_response(password, await server.read_exactly(CHALLENGE_BYTES)))
+    if await server.read_exactly(4) != OK:
+        raise RfbError(f"security handshake failed: {await read_reason(server)}")
+
+
+def challenge_response(password: str, challenge: bytes) -> bytes:
+    """The challenge encrypted with DES under the password, bits of each key byte reversed (the RFB convention)."""
+    key = bytes(int(f"{byte:08b}"[::-1], 2) for byte in password.encode()[:PASSWORD_LENGTH].ljust(8, b"\0"))
+    # Three copies of one key make triple DES single DES, which is what RFB specifies (ECB over one 16-byte
+    # challenge).
+    encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()
+    return encryptor.update(challenge) + encryptor.finalize()
+
+
+async def welcome(viewer: ByteStream) -> None:
+    """Serve a viewer RFB 3.8's handshake with security type None, up to (not including) its ClientInit."""
+    await viewer.write(VERSION)
+    if await viewer.read_exactly(len(VERSION)) != VERSION:
+        raise RfbError("the viewer does not speak RFB 3.8")
+    await viewer.write(bytes([1, SECURITY_NONE]))
+    if await viewer.read_exactly(1) != bytes([SECURITY_NONE]):
+        raise RfbError("the viewer chose a security type that was not offered")
+    await viewer.write(OK)
 
 
 async def read_reason(stream: ByteStream) -> str:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rebrowse.store.database import Connection
@@ -14,7 +14,7 @@ from rebrowse.store.sealing import Sealer
 
 KEY_PREFIX = "rb_"
 PREFIX_SHOWN = 10  # characters of a key kept in clear to tell keys apart in listings
-LAST_USED_PRECISION = timedelta(minutes=1)  # a key's last_used_at is written at most this often
+LAST_USED_PRECISION = "1 minute"  # a key's last_used_at is written at most this often (a PostgreSQL interval)
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,11 @@ AUTHENTICATE = (
     "WITH found AS ("
     "  SELECT k.id AS key_id, k.is_admin, a.id AS account_id, a.name AS account_name"
     "  FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-    "  WHERE k.key_hash = %(key_hash)s AND k.revoked_at IS NULL"
+    "  WHERE k.key_hash = %s AND k.revoked_at IS NULL"
     "), touched AS ("
     "  UPDATE api_keys k SET last_used_at = now() FROM found"
-    "  WHERE k.id = found.key_id AND (k.last_used_at IS NULL OR k.last_used_at < now() - %(precision)s)"
+    "  WHERE k.id = found.key_id"
+    f"   AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '{LAST_USED_PRECISION}')"
     ")"
 )
 
@@ -112,21 +113,19 @@ def caller_of(row: dict[str, Any]) -> Caller:
 
 async def authenticate(conn: Connection, value: str) -> Caller | None:
     """The caller a key belongs to, or None for an unknown or revoked key; notes the key's use (to the minute)."""
-    params = {"key_hash": key_hash(value), "precision": LAST_USED_PRECISION}
-    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", params)).fetchone()
+    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", (key_hash(value),))).fetchone()
     return None if row is None else caller_of(row)
 
 
 async def authenticate_submission(conn: Connection, value: str, endpoint_name: str) -> tuple[Caller, int | None] | None:
     """authenticate(), and the newest live version of the caller's automation `endpoint_name` (None when it has
     none), in one round trip: a submission's first query."""
-    params = {"key_hash": key_hash(value), "precision": LAST_USED_PRECISION, "endpoint_name": endpoint_name}
     row = await (
         await conn.execute(
             AUTHENTICATE + " SELECT found.*, (SELECT max(version) FROM automations"
-            " WHERE account_id = found.account_id AND endpoint_name = %(endpoint_name)s AND deleted_at IS NULL)"
+            " WHERE account_id = found.account_id AND endpoint_name = %s AND deleted_at IS NULL)"
             " AS version FROM found",
-            params,
+            (key_hash(value), endpoint_name),
         )
     ).fetchone()
     return None if row is None else (caller_of(row), row["version"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -20,7 +22,12 @@ class Sealer:
     """Encrypts and decrypts small values with the deployment's secret key (Fernet: AES-128-CBC + HMAC)."""
 
     def __init__(self, key: bytes) -> None:
+        self._key = key
         self._fernet = Fernet(key)
+
+    def derive(self, purpose: str) -> bytes:
+        """A secret for one purpose, computed from the deployment's key by every process that holds it."""
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
 
     def seal(self, value: bytes) -> bytes:
         return self._fernet.encrypt(value)

@@ -26,7 +26,7 @@ from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.worker.recovery import Recovery, RecoveryOptions
 from rebrowse.worker.runner import TaskRunner
-from rebrowse.worker.slots import SlotPool, launch_slot_browser
+from rebrowse.worker.slots import LiveView, SlotPool, launch_slot_browser
 from rebrowse.worker.state import WorkerState
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,8 @@ async def run_worker(
     sealer = sealer or Sealer(secret_key(settings))
     async with async_playwright() as playwright:
         launch = partial(launch_slot_browser, playwright, settings.engine.chromium)
-        screen = live_view_screen(settings)
-        slots = SlotPool(launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, screen=screen)
+        live = live_view(settings, sealer)
+        slots = SlotPool(launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, live=live)
         try:
             await slots.start()
             runner = TaskRunner(db=db, sealer=sealer, settings=settings, slots=slots, state=state)
@@ -89,15 +89,15 @@ async def run_worker(
             await slots.close()
 
 
-def live_view_screen(settings: ServerSettings) -> tuple[int, int] | None:
-    """The display size of live-view slots; None (headless slots) when live view is off or cannot run here."""
+def live_view(settings: ServerSettings, sealer: Sealer) -> LiveView | None:
+    """How slots run with live view; None (headless slots) when it is off or cannot run here."""
     if not settings.live_view:
         return None
     reason = live_view_available()
     if reason is not None:
         logger.warning("live view is off: %s", reason)
         return None
-    return settings.screen
+    return LiveView(settings.screen, sealer, listen=settings.vnc_listen, advertise=settings.vnc_advertise)
 
 
 async def run_jobs(

@@ -90,16 +90,16 @@ class TaskRunner:
                 await tasks.mark_running(conn, task.id, task.retry_count + number - 1)
 
         async with self._slots.take_slot() as slot:
-            browser = await slot.ready()
+            contexts = await slot.for_task()
             # Before the task is marked running, so the stream endpoint always finds where to watch it.
             await self._publish(slot, task.id)
             try:
                 self._state.begin(task.id, time_budget_s(task, automation))
                 try:
                     result = await run_automation(
-                        browser,
+                        contexts,
                         automation,
-                        options=self._run_options(task),
+                        options=self._run_options(task, fills_window=slot.headed),
                         inputs=task.input_parameters,
                         secure=secure,
                         secrets=secrets,
@@ -156,7 +156,7 @@ class TaskRunner:
             # Never say more: the details would be about secret values.
             raise TaskUnrunnable("the task's secure parameters could not be opened") from None
 
-    def _run_options(self, task: Task) -> RunOptions:
+    def _run_options(self, task: Task, *, fills_window: bool) -> RunOptions:
         engine = self._settings.engine
         return RunOptions(
             out_dir=self._settings.artifacts / str(task.id),
@@ -165,6 +165,7 @@ class TaskRunner:
             trace=engine.trace,
             allow_python_scripts=engine.allow_python_scripts,
             upload_dirs=(),
+            fills_window=fills_window,
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:

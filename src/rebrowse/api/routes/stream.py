@@ -18,8 +18,9 @@ from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import Services, ServicesDep, find_task, parse_uuid
 from rebrowse.api.errors import Conflict
 from rebrowse.api.schemas import ERRORS, ErrorBody
-from rebrowse.live import registry, tokens
+from rebrowse.live import registry, rfb, tokens, vnc_auth
 from rebrowse.live.registry import VncAddress
+from rebrowse.live.rfb import TcpStream
 from rebrowse.store import tasks
 
 logger = logging.getLogger("rebrowse.api.stream")
@@ -29,6 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
 SUBPROTOCOL = "binary"  # what noVNC asks for, after websockify
 CHUNK = 64 * 1024
 WATCH_INTERVAL_S = 1.0
+HANDSHAKE_DEADLINE_S = 10.0
 POLICY_VIOLATION, NORMAL, SERVER_ERROR = 1008, 1000, 1011
 NOT_RUNNING = "Stream not available: task is not running"
 NO_LIVE_VIEW = "Stream not available: the task's worker runs without live view"
@@ -90,6 +92,16 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
         await websocket.close(SERVER_ERROR, "Stream not available: the live view cannot be reached")
         return
     try:
+        viewer = ViewerStream(websocket)
+        try:
+            async with asyncio.timeout(HANDSHAKE_DEADLINE_S):
+                await rfb.log_in(TcpStream(reader, writer), vnc_auth.vnc_password(services.sealer, vnc))
+                await rfb.welcome(viewer)
+        except (rfb.RfbError, asyncio.IncompleteReadError, OSError, TimeoutError) as failed:
+            logger.warning("live view of task %s: handshake failed: %s", grant.task_id, failed)
+            await websocket.close(SERVER_ERROR, "Stream not available: the live view's handshake failed")
+            return
+        writer.write(viewer.take_buffered())
         code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
     finally:
         writer.close()
@@ -98,6 +110,33 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
     if websocket.client_state == WebSocketState.CONNECTED:
         with contextlib.suppress(RuntimeError, OSError):
             await websocket.close(code, reason)
+
+
+class ViewerStream:
+    """The viewer's WebSocket as a byte stream, for the handshake before the relay."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self._buffer = bytearray()
+
+    async def read_exactly(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise asyncio.IncompleteReadError(bytes(self._buffer), n)
+            self._buffer += message.get("bytes") or (message.get("text") or "").encode()
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
+
+    async def write(self, data: bytes) -> None:
+        await self.websocket.send_bytes(data)
+
+    def take_buffered(self) -> bytes:
+        """What the viewer sent beyond the handshake (for the VNC server)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
 
 
 async def live_address(services: Services, grant: tokens.StreamGrant) -> VncAddress | None:
