@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,10 +28,11 @@ from rebrowse.store import tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
 from tests.api.conftest import BASE_URL, Account, submit_ok
-from tests.browser.test_display import DODGER_BLUE, HEIGHT, SOLID_PAGE, WIDTH, launch_headed
+from tests.browser.test_display import DODGER_BLUE, HEIGHT, WIDTH, launch_headed
 from tests.waiting import eventually, free_port
 
 WORKER = "worker-1"
+KEY_EVENT, POINTER_EVENT = 4, 5  # RFB client message types
 BINARY = Subprotocol("binary")
 
 
@@ -78,22 +81,49 @@ async def close_code(connection: ClientConnection) -> int | None:
     return connection.close_code
 
 
-@pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
-@pytest.mark.usefixtures("login")
-async def test_the_stream_url_shows_the_running_task_page(
-    acme: Account, db: Database, sealer: Sealer, served: str
-) -> None:
+COUNTING_PAGE = (
+    "data:text/html,<style>html,body{margin:0;height:100%;background:rgb(30,144,255)}</style>"
+    "<script>window.inputs=0;for(const e of ['mousedown','click','keydown'])addEventListener(e,()=>inputs++)</script>"
+)
+live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
+
+
+@asynccontextmanager
+async def watched_task(acme: Account, db: Database, sealer: Sealer) -> AsyncIterator[tuple[uuid.UUID, Page]]:
+    """A running task whose slot shows COUNTING_PAGE in a headed Chromium on a real display."""
+
     def password(port: int) -> str:
         return vnc_password(sealer, VncAddress("127.0.0.1", port))
 
     async with LiveDisplay(WIDTH, HEIGHT, password=password) as display, launch_headed(display) as browser:
         page: Page = await (await browser.new_context(no_viewport=True)).new_page()
-        await page.goto(SOLID_PAGE)
-        task_id = await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_port))
+        await page.goto(COUNTING_PAGE)
+        yield await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_port)), page
 
-        response = await acme.client.get(f"/api/v1/tasks/{task_id}/stream")
-        assert response.status_code == 200, response.text
-        stream_url = response.json()["stream_url"]
+
+async def stream_of(acme: Account, task_id: uuid.UUID) -> str:
+    response = await acme.client.get(f"/api/v1/tasks/{task_id}/stream")
+    assert response.status_code == 200, response.text
+    stream_url: str = response.json()["stream_url"]
+    return stream_url
+
+
+async def page_shown(stream: rfb.WebSocketStream, framebuffer: rfb.Framebuffer) -> None:
+    async def page_dominates() -> bool:
+        await rfb.request_update(stream, framebuffer)
+        await rfb.read_update(stream, framebuffer)
+        return framebuffer.share(rfb.near(DODGER_BLUE)) > 0.7
+
+    await eventually(page_dominates, timeout_s=30, what="the task's page in the stream")
+
+
+@live_view
+@pytest.mark.usefixtures("login")
+async def test_the_stream_url_shows_the_running_task_page(
+    acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    async with watched_task(acme, db, sealer) as (task_id, _):
+        stream_url = await stream_of(acme, task_id)
         assert stream_url.startswith(f"ws://{urlsplit(BASE_URL).netloc}/api/v1/tasks/{task_id}/websockify?token=")
 
         async with connect(on_server(stream_url, served), subprotocols=[BINARY]) as connection:
@@ -101,16 +131,33 @@ async def test_the_stream_url_shows_the_running_task_page(
             stream = rfb.WebSocketStream(connection)
             framebuffer = await rfb.handshake(stream)
             assert (framebuffer.width, framebuffer.height) == (WIDTH, HEIGHT)
-
-            async def page_dominates() -> bool:
-                await rfb.request_update(stream, framebuffer)
-                await rfb.read_update(stream, framebuffer)
-                return framebuffer.share(rfb.near(DODGER_BLUE)) > 0.7
-
-            await eventually(page_dominates, timeout_s=30, what="the task's page in the stream")
+            await page_shown(stream, framebuffer)
 
             await finish(db, task_id)
             assert await close_code(connection) == 1000  # a clean end: noVNC shows "Stream ended"
+
+
+@live_view
+@pytest.mark.usefixtures("login")
+async def test_a_viewer_cannot_click_or_type_into_the_task_browser(
+    acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    async with watched_task(acme, db, sealer) as (task_id, page):
+        async with connect(on_server(await stream_of(acme, task_id), served), subprotocols=[BINARY]) as connection:
+            stream = rfb.WebSocketStream(connection)
+            framebuffer = await rfb.handshake(stream)
+            await page_shown(stream, framebuffer)
+            middle = (WIDTH // 2, HEIGHT // 2)
+            for buttons in (1, 0, 1, 0):  # two left clicks in the middle of the page
+                await stream.write(struct.pack(">BBHH", POINTER_EVENT, buttons, *middle))
+            for down in (1, 0):  # the key "a"
+                await stream.write(struct.pack(">BBxxI", KEY_EVENT, down, ord("a")))
+            # The server handles a client's messages in order: once this update arrives, it has seen the input.
+            await rfb.request_update(stream, framebuffer)
+            await rfb.read_update(stream, framebuffer)
+        assert await page.evaluate("window.inputs") == 0
+        await page.mouse.click(*middle)  # the page does count input that really reaches it
+        assert await page.evaluate("window.inputs") == 2
 
 
 async def test_without_a_valid_api_key_it_is_401(anonymous: httpx.AsyncClient) -> None:
