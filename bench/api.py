@@ -51,8 +51,8 @@ from typing import Any
 from procrastinate.types import JSONDict
 from psycopg.types.json import Jsonb
 from rich.console import Console
-from rich.table import Table
 
+from bench.report import Measure, measures_table, ms, percentile, wide_console
 from rebrowse.demo.site import SiteServer, SiteState
 from rebrowse.queue.app import DEFAULT_QUEUE, JOB_NAME, job_priority, worker_queue
 from rebrowse.server import Runtime, ensure_admin_key, runtime
@@ -570,19 +570,6 @@ async def key_held(deployment: Deployment, conn: Connection) -> AsyncIterator[st
 # Report
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms"
-
-
-def verdict(met: bool) -> str:
-    return "[green]met[/]" if met else "[red]missed[/]"
-
-
 @dataclass
 class Results:
     health: Throughput | None = None
@@ -593,54 +580,43 @@ class Results:
     held: DispatchResult | None = None
 
 
-def summary_table(results: Results, queued: int) -> Table:
+def measures(results: Results, queued: int) -> list[Measure]:
     """One row per measure: its figure against its target, and the baseline it is compared with."""
-    table = Table(title=f"Control-plane benchmark ({os.cpu_count()} cores; {API_DEPLOYMENT})")
-    for column in ("measure", "target", "figure", "baseline", "ratio", "verdict"):
-        table.add_column(column, justify="left" if column in ("measure", "baseline") else "right")
+    rows = []
     if results.inference and results.health:
         rps, ceiling = results.inference.requests_per_s, results.health.requests_per_s
-        table.add_row(
-            f"POST /api/v1/inference, {CLIENTS} clients",
-            f"≥ {TARGET_RPS:,.0f}/s",
-            f"{rps:,.0f}/s",
-            f"GET /api/v1/health {ceiling:,.0f}/s",
-            f"{rps / ceiling:.2f}",
-            verdict(rps >= TARGET_RPS),
+        rows.append(
+            Measure(
+                f"POST /api/v1/inference, {CLIENTS} clients",
+                f"≥ {TARGET_RPS:,.0f}/s",
+                f"{rps:,.0f}/s",
+                f"GET /api/v1/health {ceiling:,.0f}/s",
+                rps / ceiling,
+                rps >= TARGET_RPS,
+            )
         )
-    if results.first_action:
-        p50, p95 = percentile(results.first_action, 50), percentile(results.first_action, 95)
-        table.add_row(
-            "submit → first browser action, idle worker",
-            f"p50 ≤ {ms(TARGET_FIRST_ACTION_S)}",
-            f"p50 {ms(p50)}, p95 {ms(p95)}",
-            "—",
-            "—",
-            verdict(p50 <= TARGET_FIRST_ACTION_S),
-        )
-    if results.callbacks:
-        p50, p95 = percentile(results.callbacks, 50), percentile(results.callbacks, 95)
-        table.add_row(
-            "submit → callback received, one-step automation",
-            f"p50 ≤ {TARGET_CALLBACK_S:g} s",
-            f"p50 {ms(p50)}, p95 {ms(p95)}",
-            "—",
-            "—",
-            verdict(p50 <= TARGET_CALLBACK_S),
-        )
+    for name, samples, target in (
+        ("submit → first browser action, idle worker", results.first_action, TARGET_FIRST_ACTION_S),
+        ("submit → callback received, one-step automation", results.callbacks, TARGET_CALLBACK_S),
+    ):
+        if samples:
+            p50, p95 = percentile(samples, 50), percentile(samples, 95)
+            rows.append(Measure(name, f"p50 ≤ {ms(target)}", f"p50 {ms(p50)}, p95 {ms(p95)}", met=p50 <= target))
     for label, result in (("pinned to an absent worker", results.pinned), ("behind a held key", results.held)):
         if result is None:
             continue
         deep, shallow = percentile(result.deep, 50), percentile(result.shallow, 50)
-        table.add_row(
-            f"dispatch p50, {queued:,} queued {label}",
-            f"ratio ≤ {TARGET_DISPATCH_RATIO:g}",
-            ms(deep),
-            f"{SHALLOW_QUEUE:,} queued: {ms(shallow)}",
-            f"{deep / shallow:.2f}",
-            verdict(deep / shallow <= TARGET_DISPATCH_RATIO),
+        rows.append(
+            Measure(
+                f"dispatch p50, {queued:,} queued {label}",
+                f"ratio ≤ {TARGET_DISPATCH_RATIO:g}",
+                ms(deep),
+                f"{SHALLOW_QUEUE:,} queued: {ms(shallow)}",
+                deep / shallow,
+                deep / shallow <= TARGET_DISPATCH_RATIO,
+            )
         )
-    return table
+    return rows
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -725,23 +701,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str]) -> int:
-    """Run the benchmark; 1 when something failed, else 0 (a missed target is reported, not an error)."""
+def collect(argv: list[str], console: Console) -> list[Measure]:
+    """Run the benchmark and return its measures; BenchFailed when something failed."""
     args = parse_args(argv)
     # The embedded server's helper library warns about a desktop-session variable servers never have.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    console = Console()
-    console.width = max(console.width, 132)  # the table's rows stay on one line also when the output is a file
-    data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-bench-api-"))
+    with scratch_dir("rebrowse-bench-api-") as data_dir:
+        return measures(asyncio.run(run(args, data_dir, console)), args.queued)
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory the embedded PostgreSQL can use, removed afterwards."""
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     data_dir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root
     try:
-        results = asyncio.run(run(args, data_dir, console))
+        yield data_dir
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark; 1 when something failed, else 0 (a missed target is reported, not an error)."""
+    console = wide_console()
+    try:
+        rows = collect(argv, console)
     except BenchFailed as exc:
         Console(stderr=True).print(f"[red]FAILED[/] {exc}", highlight=False)
         return 1
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    console.print(summary_table(results, args.queued))
+    console.print(measures_table(f"Control-plane benchmark ({os.cpu_count()} cores; {API_DEPLOYMENT})", rows))
     return 0
 
 

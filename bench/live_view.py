@@ -6,11 +6,12 @@ PostgreSQL, the API under uvicorn, and one slot as a worker runs it (Xvfb + view
 records it. The viewer is rebrowse.live.rfb over the API's WebSocket bridge, raw encoding. Measured:
 
 1. stream request → first framebuffer update: GET /api/v1/tasks/{id}/stream, WebSocket connect, RFB
-   handshake, a full framebuffer update read (p50 and p90 over --samples connections).
-2. frames per second: incremental updates received in --seconds while the page animates.
-3. CPU of the slot (Xvfb, x11vnc, Chromium and its children) in --seconds unwatched, then watched.
+   handshake, a full framebuffer update read (p50 over --samples connections). Baseline: a viewer connected
+   straight to the slot's VNC server, measured alternately.
+2. frames per second: incremental updates received in --seconds while the page animates (same baseline).
+3. CPU of the slot (Xvfb, x11vnc, Chromium and its children) in --seconds watched; baseline: unwatched.
 
-Usage: python bench/live_view.py [--samples N] [--seconds S] [--width W] [--height H]
+Usage: python -m bench.live_view [--samples N] [--seconds S] [--width W] [--height H]
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import tempfile
+import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -32,10 +33,11 @@ import httpx
 import uvicorn
 from playwright.async_api import Browser, async_playwright
 from rich.console import Console
-from rich.table import Table
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from bench.api import scratch_dir
+from bench.report import Measure, measures_table, wide_console
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, free_port
 from rebrowse.live import registry, rfb
@@ -118,21 +120,47 @@ async def stream_url(api: str, task_id: uuid.UUID, key: str) -> str:
     return url
 
 
-async def time_to_first_frame(api: str, task_id: uuid.UUID, key: str) -> float:
+Viewer = Callable[[], AbstractAsyncContextManager[tuple[rfb.ByteStream, rfb.Framebuffer]]]
+
+
+def through_api(api: str, task_id: uuid.UUID, key: str) -> Viewer:
+    """A viewer as users get one: the stream URL from the API, then its WebSocket bridge."""
+
+    @asynccontextmanager
+    async def viewer() -> AsyncIterator[tuple[rfb.ByteStream, rfb.Framebuffer]]:
+        async with connect(await stream_url(api, task_id, key), subprotocols=[BINARY], max_size=None) as connection:
+            stream = rfb.WebSocketStream(connection)
+            yield stream, await rfb.handshake(stream)
+
+    return viewer
+
+
+def direct(port: int, password: str) -> Viewer:
+    """The baseline: a viewer connected straight to the slot's VNC server, with its password."""
+
+    @asynccontextmanager
+    async def viewer() -> AsyncIterator[tuple[rfb.ByteStream, rfb.Framebuffer]]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        stream = rfb.TcpStream(reader, writer)
+        try:
+            yield stream, await rfb.handshake(stream, password)
+        finally:
+            writer.close()
+
+    return viewer
+
+
+async def time_to_first_frame(viewer: Viewer) -> float:
     started = time.perf_counter()
-    async with connect(await stream_url(api, task_id, key), subprotocols=[BINARY], max_size=None) as connection:
-        stream = rfb.WebSocketStream(connection)
-        framebuffer = await rfb.handshake(stream)
+    async with viewer() as (stream, framebuffer):
         await rfb.request_update(stream, framebuffer)
         await rfb.read_update(stream, framebuffer)
         return time.perf_counter() - started
 
 
-async def watch(api: str, task_id: uuid.UUID, key: str, seconds: float) -> int:
-    """Incremental updates received in `seconds`."""
-    async with connect(await stream_url(api, task_id, key), subprotocols=[BINARY], max_size=None) as connection:
-        stream = rfb.WebSocketStream(connection)
-        framebuffer = await rfb.handshake(stream)
+async def watch(viewer: Viewer, seconds: float) -> float:
+    """Incremental updates received per second over `seconds`."""
+    async with viewer() as (stream, framebuffer):
         await rfb.request_update(stream, framebuffer)
         await rfb.read_update(stream, framebuffer)
         frames = 0
@@ -141,7 +169,7 @@ async def watch(api: str, task_id: uuid.UUID, key: str, seconds: float) -> int:
             await rfb.request_update(stream, framebuffer, incremental=True)
             await rfb.read_update(stream, framebuffer)
             frames += 1
-        return frames
+        return frames / seconds
 
 
 async def slot_cpu(pids: list[int], seconds: float, during: Awaitable[object] | None = None) -> float:
@@ -159,7 +187,17 @@ def vnc_password_at(sealer: Sealer, port: int) -> str:
     return vnc_password(sealer, registry.VncAddress("127.0.0.1", port))
 
 
-async def measure(args: argparse.Namespace, data_dir: Path) -> Table:
+@dataclass
+class Figures:
+    bridged_first: list[float]
+    direct_first: list[float]
+    bridged_fps: float
+    direct_fps: float
+    unwatched_cpu: float
+    watched_cpu: float
+
+
+async def measure(args: argparse.Namespace, data_dir: Path) -> Figures:
     settings = ServerSettings(data_dir=data_dir)
     async with (
         runtime(settings, migrate_schema=True) as rt,
@@ -172,41 +210,72 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> Table:
             page = await (await browser.new_context(no_viewport=True)).new_page()
             await page.goto(ANIMATED_PAGE)
             task_id, key = await running_task(rt, registry.VncAddress("127.0.0.1", display.vnc_port))
-            first = [await time_to_first_frame(api, task_id, key) for _ in range(args.samples)]
+            bridged = through_api(api, task_id, key)
+            baseline = direct(display.vnc_port, vnc_password_at(rt.sealer, display.vnc_port))
+            bridged_first, direct_first = [], []
+            for _ in range(args.samples):  # alternately, so that both see the same machine
+                bridged_first.append(await time_to_first_frame(bridged))
+                direct_first.append(await time_to_first_frame(baseline))
+            direct_fps = await watch(baseline, args.seconds)
             pids = [*display.pids, *await chromium_pids(browser)]
             unwatched = await slot_cpu(pids, args.seconds)
-            watching = asyncio.ensure_future(watch(api, task_id, key, args.seconds))
+            watching = asyncio.ensure_future(watch(bridged, args.seconds))
             watched = await slot_cpu(pids, args.seconds, watching)
-            frames = watching.result()
         finally:
             await browser.close()
-    table = Table(title=f"Live view, {args.width}x{args.height}, raw encoding over the API's WebSocket bridge")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    quantiles = statistics.quantiles(first, n=10) if len(first) > 1 else first * 9
-    table.add_row(f"stream request → first frame, p50 ({args.samples} samples)", f"{statistics.median(first):.3f} s")
-    table.add_row("stream request → first frame, p90", f"{quantiles[8]:.3f} s")
-    table.add_row(f"frames per second, animating page ({args.seconds:g} s)", f"{frames / args.seconds:.1f}")
-    table.add_row("slot CPU unwatched (cores)", f"{unwatched:.2f}")
-    table.add_row("slot CPU watched (cores)", f"{watched:.2f}")
-    table.add_row("cost of one viewer (cores)", f"{watched - unwatched:+.2f}")
-    return table
+    return Figures(bridged_first, direct_first, watching.result(), direct_fps, unwatched, watched)
 
 
-def main() -> None:
+def measures(figures: Figures, args: argparse.Namespace) -> list[Measure]:
+    """The viewer's experience through the API against a viewer on the VNC server itself, and watching's cost."""
+    bridged, plain = statistics.median(figures.bridged_first), statistics.median(figures.direct_first)
+    return [
+        Measure(
+            f"live view {args.width}x{args.height}: stream request → first frame, p50",
+            "—",
+            f"{bridged:.3f} s",
+            f"straight to VNC: {plain:.3f} s",
+            bridged / plain,
+        ),
+        Measure(
+            "live view: frames/s of an animating page",
+            "—",
+            f"{figures.bridged_fps:.1f}",
+            f"straight to VNC: {figures.direct_fps:.1f}",
+            figures.bridged_fps / figures.direct_fps,
+        ),
+        Measure(
+            "live view: slot CPU while watched (cores)",
+            "—",
+            f"{figures.watched_cpu:.2f}",
+            f"unwatched: {figures.unwatched_cpu:.2f}",
+            figures.watched_cpu / figures.unwatched_cpu if figures.unwatched_cpu else None,
+        ),
+    ]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--height", type=int, default=1080)
-    args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-bench-live-"))
-    data_dir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root
-    try:
-        Console().print(asyncio.run(measure(args, data_dir)))
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    return parser.parse_args(argv)
+
+
+def collect(argv: list[str], console: Console) -> list[Measure]:
+    """Run the benchmark and return its measures."""
+    args = parse_args(argv)
+    console.print("measuring the live view…", style="dim")
+    with scratch_dir("rebrowse-bench-live-") as data_dir:
+        return measures(asyncio.run(measure(args, data_dir)), args)
+
+
+def main(argv: list[str]) -> int:
+    console = wide_console()
+    console.print(measures_table("Live view over the API's WebSocket bridge", collect(argv, console)))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

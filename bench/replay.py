@@ -6,7 +6,7 @@ to the end of the flow. The table shows the medians and their ratio; the target 
 Playwright. The exit status is non-zero when a run fails or the two sides extract different texts (a
 missed target is reported, not an error).
 
-Usage: python bench/replay.py [--runs N] [--warmup N] [--flow NAME ...]
+Usage: python -m bench.replay [--runs N] [--warmup N] [--flow NAME ...]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 from playwright.async_api import Browser, async_playwright
 from rich.console import Console
-from rich.table import Table
 
+from bench.baselines import ATTACHMENT_BYTES, BASELINES, INPUTS
+from bench.report import Measure, measures_table, wide_console
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.launch import launch_chromium
@@ -34,11 +35,7 @@ from rebrowse.demo.site import SiteServer
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import run_automation
 
-# `make bench` runs this file as a script; the repository root makes `bench` importable as a package.
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-from bench.baselines import ATTACHMENT_BYTES, BASELINES, INPUTS  # noqa: E402
-
 FLOWS_DIR = Path(__file__).parent / "flows"
 SITE_ROOT = REPO_ROOT / "tests" / "site"
 PLACEHOLDER_ORIGIN = "http://127.0.0.1:0"  # the flows' URLs point here; the real server's URL replaces it
@@ -127,28 +124,23 @@ async def measure_flow(
     return measurements
 
 
-def seconds_text(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-def summary_table(results: list[FlowMeasurements], runs: int, browser_version: str) -> Table:
-    """One row per flow: medians, their ratio and whether the target holds."""
-    table = Table(title=f"Replay benchmark ({runs} runs per side, Chromium {browser_version})")
-    for column in (
-        "flow",
-        "rebrowse median (s)",
-        "Playwright median (s)",
-        "ratio",
-        f"target ≤ {TARGET_RATIO:.2f}",
-    ):
-        table.add_column(column, justify="left" if column == "flow" else "right")
+def measures(results: list[FlowMeasurements]) -> list[Measure]:
+    """One row per flow: rebrowse's median against hand-written Playwright's, measured alternately."""
+    rows = []
     for flow in results:
         engine, baseline = flow.median("rebrowse"), flow.median("playwright")
         ratio = engine / baseline if engine is not None and baseline else None
-        verdict = "—" if ratio is None else "[green]met[/]" if ratio <= TARGET_RATIO else "[red]missed[/]"
-        ratio_text = "—" if ratio is None else f"{ratio:.2f}"
-        table.add_row(flow.name, seconds_text(engine), seconds_text(baseline), ratio_text, verdict)
-    return table
+        rows.append(
+            Measure(
+                f"replay {flow.name}, median",
+                f"ratio ≤ {TARGET_RATIO:.2f}",
+                "—" if engine is None else f"{engine:.3f} s",
+                "—" if baseline is None else f"Playwright {baseline:.3f} s",
+                ratio,
+                None if ratio is None else ratio <= TARGET_RATIO,
+            )
+        )
+    return rows
 
 
 async def benchmark(flows: list[str], runs: int, warmup: int) -> list[FlowMeasurements]:
@@ -162,7 +154,6 @@ async def benchmark(flows: list[str], runs: int, warmup: int) -> list[FlowMeasur
             try:
                 for name in flows:
                     results.append(await measure_flow(browser, name, site.url, upload_dir, runs, warmup))
-                Console().print(summary_table(results, runs, browser.version))
             finally:
                 await browser.close()
     return results
@@ -176,15 +167,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str]) -> int:
-    """Run the benchmark; 1 when any run failed or the two sides disagree, else 0."""
+def collect(argv: list[str], console: Console) -> list[Measure]:
+    """Run the benchmark and return its measures; RunFailed when a run failed or the two sides disagree."""
     args = parse_args(argv)
+    console.print("measuring replay speed against hand-written Playwright…", style="dim")
     results = asyncio.run(benchmark(args.flow or list(BASELINES), args.runs, args.warmup))
     failures = [f"{flow.name}: {failure}" for flow in results for failure in flow.failures]
-    console = Console(stderr=True)
-    for failure in failures:
-        console.print(f"[red]FAILED[/] {failure}", markup=True, highlight=False)
-    return 1 if failures else 0
+    if failures:
+        raise RunFailed("; ".join(failures))
+    return measures(results)
+
+
+def main(argv: list[str]) -> int:
+    """Run the benchmark; 1 when any run failed or the two sides disagree, else 0."""
+    console = wide_console()
+    try:
+        rows = collect(argv, console)
+    except RunFailed as exc:
+        Console(stderr=True).print(f"[red]FAILED[/] {exc}", markup=True, highlight=False)
+        return 1
+    console.print(measures_table("Replay benchmark: rebrowse against hand-written Playwright", rows))
+    return 0
 
 
 if __name__ == "__main__":
