@@ -114,9 +114,13 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 async def dashboard(browser: Browser) -> AsyncIterator[Page]:
-    """A page at 1280x800 in its own browser context (its own cookies)."""
+    """A page at 1280x800 in its own browser context (its own cookies); fails the test on any script error."""
     context = await browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    errors: list[str] = []
     try:
-        yield await context.new_page()
+        page = await context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page
     finally:
         await context.close()
+    assert errors == [], f"uncaught errors in the dashboard's scripts: {errors}"

@@ -123,7 +123,10 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_role("alert")).to_contain_text("not valid JSON")
 
-    await page.get_by_label("…or paste the automation JSON").fill(json.dumps(automation(site, pause_s=RUNNING_S)))
+    valid = json.dumps(automation(site, pause_s=RUNNING_S)).encode()
+    await page.get_by_label("Automation JSON file").set_input_files(
+        {"name": "table.json", "mimeType": "application/json", "buffer": valid}
+    )
     await page.get_by_role("button", name="Save").click()
     await expect(page).to_have_url(re.compile(f"/automations/{name}$"))
     await expect(page.get_by_role("heading", level=1)).to_contain_text(name)
