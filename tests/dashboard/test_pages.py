@@ -14,15 +14,32 @@ from tests.dashboard.conftest import Receiver, Served
 from tests.server.test_serve import ADMIN_KEY
 from tests.waiting import eventually
 
-RUNNING_S = 12  # the automation's explicit pause: long enough to watch it live on a busy machine
+EXAMPLE_SEED = "JBSWY3DPEHPK3PXP"
+SEED = "GEZDGNBVGY3TQOJQ"  # typed into the run form: it must never come back to the browser
+RUNNING_S = 20  # the automation's explicit pause: long enough to watch it live on a busy machine
 LONG_S = 120  # a task that keeps the worker's one slot busy
+# Keeps the page's WebSockets (noVNC's) where the test can reach them.
+KEEP_SOCKETS = """
+const NativeWebSocket = window.WebSocket;
+window.liveSockets = [];
+window.WebSocket = function (...args) {
+    const socket = new NativeWebSocket(...args);  // a real one: noVNC checks its prototype's methods
+    window.liveSockets.push(socket);
+    return socket;
+};
+Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+window.WebSocket.prototype = NativeWebSocket.prototype;
+"""
 
 
 def automation(site: SiteServer, *, pause_s: float) -> dict[str, Any]:
     """Reads a row of the fixture table, pauses, downloads the row's file named after the input."""
     return {
         "url": f"{site.url}/table.html",
-        "parameters": {"input_parameters": {"who": ["nobody"]}},
+        "parameters": {
+            "input_parameters": {"who": ["nobody"]},
+            "secure_parameters": {"otp": [{"totp": {"totp_secret": EXAMPLE_SEED}}]},
+        },
         "nodes": [
             {
                 "type": "action_node",
@@ -93,7 +110,12 @@ async def test_sign_in_refuses_a_wrong_key_and_sign_out_ends_the_session(dashboa
     await dashboard.get_by_label("API key").fill("rb_not_a_key")
     await dashboard.get_by_role("button", name="Sign in").click()
     await expect(dashboard.get_by_role("alert")).to_contain_text("Invalid API key")
-    await sign_in(dashboard, served)
+    # By keyboard alone: the key field has the focus, Enter submits.
+    await expect(dashboard.get_by_label("API key")).to_be_focused()
+    await dashboard.keyboard.press("Control+A")
+    await dashboard.keyboard.type(ADMIN_KEY)
+    await dashboard.keyboard.press("Enter")
+    await expect(dashboard).to_have_url(re.compile(r"/tasks$"))
     await expect(dashboard.locator("#who")).to_have_text("admin")
     cookies = await dashboard.context.cookies()
     session = next(c for c in cookies if c["name"] == "rebrowse_session")
@@ -110,6 +132,7 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
 ) -> None:
     page = dashboard
     name = f"table_{uuid.uuid4().hex[:8]}"
+    await page.add_init_script(KEEP_SOCKETS)
     await sign_in(page, served)
     await page.get_by_role("link", name="Automations").click()
     await page.get_by_label("Endpoint name").fill(name)
@@ -131,6 +154,9 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     await expect(page).to_have_url(re.compile(f"/automations/{name}$"))
     await expect(page.get_by_role("heading", level=1)).to_contain_text(name)
 
+    secret = page.get_by_label("otp · totp.totp_secret")
+    assert await secret.get_attribute("type") == "password"
+    await secret.fill(SEED)
     await page.get_by_label("who", exact=True).fill("ada")
     await page.get_by_label(re.compile("^ unique")).check()
     await page.get_by_text("More options").click()
@@ -140,7 +166,14 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     await page.evaluate("() => { window.notReloaded = true; }")
 
     # While it runs: the task's browser in the live view (a white page, where the screen starts black).
-    await expect(page.locator("#live-status")).to_contain_text("Live", timeout=60_000)
+    live_status = page.locator("#live-status")
+    await expect(live_status).to_contain_text("Live", timeout=60_000)
+    # A dropped connection is replaced by a new one, with a fresh stream URL (its token is short-lived).
+    await page.evaluate("() => window.liveSockets[0].close()")
+    await eventually(lambda: _sockets(page, 2), timeout_s=30, what="the live view to reconnect")
+    first, second = await page.evaluate("() => window.liveSockets.map((socket) => socket.url)")
+    assert "/websockify?token=" in second and second != first
+    await expect(live_status).to_contain_text("Live", timeout=30_000)
     await eventually(lambda: _bright(page), timeout_s=60, what="the task's page in the live-view canvas")
 
     # When it ends, the page shows the result by itself.
@@ -150,6 +183,8 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     await expect(page.get_by_role("region", name="Live view")).to_be_hidden()
     await expect(page.locator("#task-outputs pre")).to_contain_text('"invoice": "Invoice 1"')
     await expect(page.locator("#task-inputs")).to_contain_text('"ada"')
+    await expect(page.locator("#task-inputs tr", has_text="otp")).to_contain_text("••••")
+    assert SEED not in await page.content()
     await expect(page.locator("#task-timeline")).to_contain_text("Attempt 1")
     await expect(page.locator("#task-steps tr.step")).to_have_count(3)
     await expect(page.locator("#task-steps img.thumb").first).to_have_js_property("complete", True)
@@ -169,9 +204,25 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     await eventually(lambda: len(receiver.bodies) == 2, what="the redelivered callback")
     assert receiver.bodies[1]["event_id"] == receiver.bodies[0]["event_id"]
 
+    # Re-run: the form comes back filled with the task's inputs (not its secrets), and opens the new task.
+    first_task = page.url
+    await page.get_by_role("link", name="Re-run").click()
+    await expect(page.get_by_label("who", exact=True)).to_have_value("ada")
+    await expect(page.get_by_label(re.compile("^ unique"))).to_be_checked()
+    await expect(page.get_by_label("otp · totp.totp_secret")).to_have_value("")
+    await page.get_by_role("button", name="Run", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/tasks/[0-9a-f-]{36}$"), timeout=15_000)
+    assert page.url != first_task
+    await page.get_by_role("button", name="Cancel task").click()
+    await expect(header.locator(".badge")).to_have_text("cancelled", timeout=30_000)
+
 
 async def _bright(page: Page) -> bool:
     return await canvas_brightness(page) > 200
+
+
+async def _sockets(page: Page, count: int) -> bool:
+    return bool(await page.evaluate(f"() => window.liveSockets.length === {count}"))
 
 
 async def test_cancel_a_queued_task_and_find_it_by_its_status(

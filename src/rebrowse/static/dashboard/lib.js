@@ -66,6 +66,12 @@ export function local(url) {
   return parsed.pathname + parsed.search;
 }
 
+/** A table row's cells, each named by its column (a phone shows the row as a card of "column: value" lines);
+ * the cells at the `numeric` positions are aligned as numbers. */
+export function cells(columns, values, numeric = []) {
+  return values.map((value, i) => h("td", { "data-label": columns[i], class: numeric.includes(i) && "num" }, value));
+}
+
 export function badge(status) {
   return h("span", { class: `badge badge-${status}` }, status);
 }

@@ -1,6 +1,6 @@
 // One task: inputs, timeline, steps, outputs, files, callbacks; its live view while it runs; updated in place.
 import { LiveView } from "../live.js";
-import { ACTIVE, api, badge, bytes, duration, errorBox, fill, h, local, poll, section, time } from "../lib.js";
+import { ACTIVE, api, badge, bytes, cells, duration, errorBox, fill, h, local, poll, section, time } from "../lib.js";
 
 const REFRESH_MS = 1500;
 const MASK = "••••••••";
@@ -45,7 +45,7 @@ function inputs(task, secure) {
     h("td", { class: "mono" }, values.map((v) => JSON.stringify(v)).join(", "))));
   const masked = secure.map((name) =>
     h("tr", {}, h("th", { scope: "row" }, name, h("span", { class: "chip" }, "secure")),
-      h("td", { class: "mono masked", "aria-label": "hidden" }, MASK)));
+      h("td", { class: "mono masked", title: "A secure value: never shown" }, MASK)));
   if (rows.length + masked.length === 0) return h("p", { class: "muted" }, "No parameters.");
   return h("table", { class: "kv" }, h("tbody", {}, rows, masked));
 }
@@ -85,28 +85,33 @@ function timeline(task, steps) {
     e.problem && h("div", { class: "note" }, e.problem))));
 }
 
+const STEP_COLUMNS = ["#", "Attempt", "Node", "Action", "Locator", "Started", "Duration", "Outcome", "Screenshot"];
+
+function stepScreenshot(step) {
+  if (!step.screenshot) return "—";
+  const url = local(step.screenshot);
+  return h("a", { href: url, target: "_blank" },
+    h("img", { src: url, alt: `Screenshot after step ${step.index}`, class: "thumb", loading: "lazy" }));
+}
+
 function stepRows(steps) {
   if (steps.length === 0) return h("p", { class: "muted" }, "No steps recorded yet.");
-  const head = ["#", "Attempt", "Node", "Action", "Locator", "Started", "Duration", "Outcome", "Screenshot"];
-  return h("div", { class: "table-wrap" }, h("table", { class: "steps" },
-    h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
+  return h("div", { class: "table-wrap" }, h("table", { class: "steps cards" },
+    h("thead", {}, h("tr", {}, STEP_COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, steps.map((step) => [
-      h("tr", { class: "step" },
-        h("td", { class: "num" }, step.index),
-        h("td", { class: "num" }, step.attempt),
-        h("td", { class: "mono" }, step.path, step.iteration !== null && ` (iteration ${step.iteration})`),
-        h("td", {}, step.action),
-        h("td", { class: "mono wrap" }, step.locator || "—"),
-        h("td", {}, time(step.started_at)),
-        h("td", { class: "num" }, `${Math.round(step.duration_ms)} ms`),
-        h("td", {}, badge(step.outcome)),
-        h("td", {}, step.screenshot
-          ? h("a", { href: local(step.screenshot), target: "_blank" },
-            h("img", { src: local(step.screenshot), alt: `Screenshot after step ${step.index}`, class: "thumb", loading: "lazy" }))
-          : "—"),
-      ),
+      h("tr", { class: "step" }, cells(STEP_COLUMNS, [
+        step.index,
+        step.attempt,
+        h("span", { class: "mono" }, step.path, step.iteration !== null && ` (iteration ${step.iteration})`),
+        step.action,
+        h("span", { class: "mono wrap" }, step.locator || "—"),
+        time(step.started_at),
+        `${Math.round(step.duration_ms)} ms`,
+        badge(step.outcome),
+        stepScreenshot(step),
+      ], [0, 1, 6])),
       (step.error || step.detail) && h("tr", { class: "step-note" },
-        h("td", { colSpan: head.length }, step.error ? h("span", { class: "note" }, step.error) : step.detail)),
+        h("td", { colSpan: STEP_COLUMNS.length }, step.error ? h("span", { class: "note" }, step.error) : step.detail)),
     ])),
   ));
 }

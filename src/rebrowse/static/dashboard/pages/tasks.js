@@ -1,5 +1,5 @@
 // The account's tasks, newest first: filters, cursor pages, and a refresh while any task shown is active.
-import { ACTIVE, STATUSES, api, badge, duration, errorBox, fill, h, poll, time } from "../lib.js";
+import { ACTIVE, STATUSES, api, badge, cells, duration, errorBox, fill, h, poll, time } from "../lib.js";
 
 const REFRESH_MS = 2000;
 const COLUMNS = ["Task", "Status", "Endpoint", "Unique values", "Created", "Started", "Completed", "Duration"];
@@ -11,7 +11,7 @@ function uniqueValues(task) {
 }
 
 function row(task) {
-  const cells = [
+  return h("tr", { "data-task-id": task.task_id }, cells(COLUMNS, [
     h("a", { href: `/tasks/${task.task_id}`, class: "mono" }, task.task_id.slice(0, 8)),
     badge(task.status),
     task.endpoint_name,
@@ -20,9 +20,7 @@ function row(task) {
     time(task.started_at),
     time(task.completed_at),
     duration(task.started_at, task.completed_at),
-  ];
-  // data-label names the column where a phone shows each row as a card
-  return h("tr", { "data-task-id": task.task_id }, cells.map((cell, i) => h("td", { "data-label": COLUMNS[i] }, cell)));
+  ], [7]));
 }
 
 function filterForm(query, endpoints) {
@@ -80,7 +78,7 @@ export async function render(root) {
     status,
     problem,
     h("div", { class: "table-wrap" },
-      h("table", { class: "tasks" },
+      h("table", { class: "tasks cards" },
         h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
         body,
       ),
