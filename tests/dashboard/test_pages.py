@@ -125,6 +125,16 @@ async def test_sign_in_refuses_a_wrong_key_and_sign_out_ends_the_session(dashboa
     await expect(dashboard).to_have_url(re.compile(r"/sign-in$"))
     await dashboard.goto(f"{served.url}/keys")
     await expect(dashboard).to_have_url(re.compile(r"/sign-in\?next=%2Fkeys$"))
+    await dashboard.get_by_label("API key").fill(ADMIN_KEY)
+    await dashboard.get_by_role("button", name="Sign in").click()
+    await expect(dashboard).to_have_url(f"{served.url}/keys")  # back where the session ran out
+
+    await dashboard.get_by_role("button", name="Sign out").click()
+    await expect(dashboard).to_have_url(re.compile(r"/sign-in$"))
+    await dashboard.goto(f"{served.url}/sign-in?next=%2F%5Cexample.com%2F")  # "/\\example.com/" is another site
+    await dashboard.get_by_label("API key").fill(ADMIN_KEY)
+    await dashboard.get_by_role("button", name="Sign in").click()
+    await expect(dashboard).to_have_url(f"{served.url}/tasks")
 
 
 async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callback(

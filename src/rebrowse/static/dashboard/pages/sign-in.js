@@ -1,9 +1,10 @@
 // Sign in with an API key: the server keeps a sealed session cookie, never the key.
 import { api, errorBox, fill, h } from "../lib.js";
 
+/** Where to go once signed in: the page that asked for it, never another site. */
 function nextPage() {
-  const next = new URLSearchParams(location.search).get("next") || "/tasks";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/tasks";
+  const next = new URL(new URLSearchParams(location.search).get("next") || "/tasks", location.origin);
+  return next.origin === location.origin ? next.pathname + next.search : "/tasks";
 }
 
 export function render(root) {
