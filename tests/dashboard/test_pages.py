@@ -168,7 +168,7 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     assert await secret.get_attribute("type") == "password"
     await secret.fill(SEED)
     await page.get_by_label("who", exact=True).fill("ada")
-    await page.get_by_label(re.compile("^ unique")).check()
+    await page.get_by_label("who is unique").check()
     await page.get_by_text("More options").click()
     await page.get_by_label("Callback URL").fill(receiver.url)
     await page.get_by_role("button", name="Run", exact=True).click()
@@ -218,7 +218,7 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     first_task = page.url
     await page.get_by_role("link", name="Re-run").click()
     await expect(page.get_by_label("who", exact=True)).to_have_value("ada")
-    await expect(page.get_by_label(re.compile("^ unique"))).to_be_checked()
+    await expect(page.get_by_label("who is unique")).to_be_checked()
     await expect(page.get_by_label("otp · totp.totp_secret")).to_have_value("")
     await page.get_by_role("button", name="Run", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/tasks/[0-9a-f-]{36}$"), timeout=15_000)

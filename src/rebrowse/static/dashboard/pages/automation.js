@@ -62,7 +62,7 @@ function runForm(stored, rerun) {
     Object.entries(inputsDeclared).map(([name, examples]) => h("div", { class: "parameter" },
       inputFields(name, examples, rerun?.input_parameters?.[name]),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "unique", value: name, checked: unique.has(name) }),
-        " unique (runs one at a time per value, like a login)"))),
+        ` ${name} is unique: one task at a time per value, like a login`))),
     Object.entries(secureDeclared).map(([name, references]) => h("fieldset", {},
       h("legend", {}, `${name} (secure)`),
       secretFields(name, references[0] ?? {}))),
