@@ -14,6 +14,7 @@ from rebrowse import __version__
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
 from rebrowse.api.routes import automations, callbacks, health, inference, keys, stream, tasks
+from rebrowse.dashboard import routes as dashboard
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -35,8 +36,9 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
-    for module in (health, automations, inference, tasks, callbacks, keys, stream):
+    for module in (health, automations, inference, tasks, callbacks, keys, stream, dashboard):
         app.include_router(module.router)
+    app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]

@@ -1,4 +1,4 @@
-"""Who is calling: the `x-api-key` header resolved to an account."""
+"""Who is calling: the `x-api-key` header (or else the dashboard's session cookie) resolved to an account."""
 
 from __future__ import annotations
 
@@ -6,15 +6,20 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.errors import Forbidden, Unauthorized
+from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, open_session, session_caller
 from rebrowse.store import accounts
 
 API_KEY_HEADER = "x-api-key"
 T = TypeVar("T")
 api_key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="An API key of your account")
+session_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="The dashboard's session (POST /session)")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+KeyDep = Annotated[str | None, Depends(api_key_header)]
+CookieDep = Annotated[str | None, Depends(session_cookie)]
 
 
 def require_key(key: str | None) -> str:
@@ -29,8 +34,25 @@ def known_caller(found: T | None) -> T:
     return found
 
 
-async def authenticated(services: ServicesDep, key: Annotated[str | None, Depends(api_key_header)]) -> accounts.Caller:
-    """The caller the key belongs to; 401 when the key is missing, unknown or revoked."""
+async def cookie_caller(request: Request, services: ServicesDep, cookie: str) -> accounts.Caller:
+    """The caller of a dashboard session: 401 when it expired or its key was revoked, 403 for an unsafe method
+    without the CSRF header."""
+    session = open_session(services.sealer, cookie)
+    if session is None:
+        raise Unauthorized("Your session has expired: sign in again")
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
+        raise Forbidden(f"A request signed in by cookie must send the header {CSRF_HEADER}: 1")
+    async with services.db.connection() as conn:
+        caller = await session_caller(conn, session)
+    if caller is None:
+        raise Unauthorized("The API key of this session is no longer valid: sign in again")
+    return caller
+
+
+async def authenticated(request: Request, services: ServicesDep, key: KeyDep, cookie: CookieDep) -> accounts.Caller:
+    """The caller the key (or the session cookie, without a key) belongs to; 401 when missing, unknown or revoked."""
+    if not key and cookie:
+        return await cookie_caller(request, services, cookie)
     value = require_key(key)
     async with services.db.connection() as conn:
         return known_caller(await accounts.authenticate(conn, value))
@@ -62,10 +84,10 @@ class Submitter:
         return self.version if endpoint_name == self.endpoint_name else None
 
 
-async def submitter(
-    request: Request, services: ServicesDep, key: Annotated[str | None, Depends(api_key_header)]
-) -> Submitter:
+async def submitter(request: Request, services: ServicesDep, key: KeyDep, cookie: CookieDep) -> Submitter:
     """authenticated(), with the automation's version looked up in the same query (the hot path of the API)."""
+    if not key and cookie:
+        return Submitter(await cookie_caller(request, services, cookie), None, None)
     value = require_key(key)
     # The body is read (and parsed, when it is JSON) before dependencies run; its model is validated after them,
     # so that a request without a valid key is refused first. The name is only a hint until then.

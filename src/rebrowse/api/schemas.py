@@ -236,6 +236,7 @@ class TaskSummary(BaseModel):
     task_id: uuid.UUID
     endpoint_name: str
     status: TaskStatus
+    unique_parameters: dict[str, list[Any]] = Field(description="The values of unique_parameter_names (the login)")
     error: str | None
     retry_count: int
     priority: int | None

@@ -71,6 +71,7 @@ def task_summary(task: Task) -> TaskSummary:
         task_id=task.id,
         endpoint_name=task.endpoint_name,
         status=task.status,
+        unique_parameters=task.unique_parameters,
         error=task.error,
         retry_count=task.retry_count,
         priority=task.priority,

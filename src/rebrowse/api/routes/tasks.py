@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 
 from rebrowse.api import artifacts
 from rebrowse.api.auth import CallerDep
@@ -26,6 +32,7 @@ from rebrowse.api.schemas import (
 )
 from rebrowse.api.submission import cancel
 from rebrowse.api.views import task_detail, task_summary
+from rebrowse.settings import ServerSettings
 from rebrowse.store import callbacks, tasks
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
@@ -147,3 +154,82 @@ async def cancel_task(task_id: str, services: ServicesDep, caller: CallerDep) ->
     task = await cancel(services, await find_task(services, caller.account.id, task_id))
     message = "Task cancelled" if task.is_terminal else "Cancellation requested: the task stops within seconds"
     return CancelResult(task_id=task.id, status=task.status, message=message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Steps: the engine's step records (steps.jsonl in the task's artifacts), for the dashboard's timeline
+
+
+class StepBody(BaseModel):
+    index: int
+    attempt: int
+    path: str = Field(description="The node's JSON path in the automation, e.g. nodes[3]")
+    action: str
+    locator: str | None
+    iteration: int | None
+    url: str | None
+    started_at: datetime | None
+    duration_ms: float
+    outcome: str = Field(description="running, success, failed or skipped")
+    error: str | None
+    detail: str | None
+    screenshot: str | None = Field(description="URL of the step's screenshot (PNG), when one was taken")
+
+
+class TaskSteps(BaseModel):
+    task_id: uuid.UUID
+    status: tasks.TaskStatus
+    steps: list[StepBody]
+
+
+def step_records(settings: ServerSettings, task: tasks.Task) -> list[dict[str, Any]]:
+    """The task's step records, oldest first (none before its run starts); a line cut short by a crash is skipped."""
+    path = artifacts.task_dir(settings, task) / "steps.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]) -> StepBody:
+    """A step record as the API shows it: its start as a date, its screenshot as a URL."""
+    shot, started = record.get("screenshot"), record.get("started_at")
+    values = {name: record.get(name) for name in StepBody.model_fields}
+    values["started_at"] = datetime.fromtimestamp(started, UTC) if started else None
+    if shot:
+        values["screenshot"] = f"{settings.base_url}/api/v1/tasks/{task.id}/steps/screenshots/{Path(shot).name}"
+    return StepBody.model_validate(values)
+
+
+@router.get("/tasks/{task_id}/steps", operation_id="list_task_steps")
+async def list_task_steps(task_id: str, services: ServicesDep, caller: CallerDep) -> TaskSteps:
+    """Each step the task ran (every attempt): node path, action, locator, timing, outcome and screenshot."""
+    task = await find_task(services, caller.account.id, task_id)
+    records = await asyncio.to_thread(step_records, services.settings, task)
+    return TaskSteps(
+        task_id=task.id, status=task.status, steps=[step_body(services.settings, task, r) for r in records]
+    )
+
+
+@router.get(
+    "/tasks/{task_id}/steps/screenshots/{filename}",
+    operation_id="get_step_screenshot_file",
+    response_class=FileResponse,
+    responses=file_responses("image/png"),
+)
+async def step_screenshot_file(task_id: str, filename: str, services: ServicesDep, caller: CallerDep) -> FileResponse:
+    """The screenshot of one step; only files the task's step records name are served."""
+    task = await find_task(services, caller.account.id, task_id)
+    records = await asyncio.to_thread(step_records, services.settings, task)
+    if filename in {Path(r["screenshot"]).name for r in records if isinstance(r.get("screenshot"), str)}:
+        directory = artifacts.task_dir(services.settings, task) / "screenshots"
+        if (found := artifacts.inside(directory / filename, directory)) is not None:
+            return FileResponse(found, media_type="image/png", headers=NO_SNIFF)
+    raise NotFound(f"Task {task.id} has no step screenshot named {filename[:200]!r}")

@@ -1,0 +1,1 @@
+"""The dashboard: web pages over the API, signed in with an API key kept in a sealed session cookie."""

@@ -1,0 +1,105 @@
+"""The dashboard's pages (one HTML shell; the page's script renders it from the API) and its session endpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import FileResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from rebrowse.api.auth import CallerDep, known_caller
+from rebrowse.api.deps import ServicesDep
+from rebrowse.api.errors import Forbidden
+from rebrowse.api.schemas import ERRORS, Body, ErrorBody
+from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session, session_caller
+from rebrowse.store import accounts
+
+SHELL = Path(__file__).resolve().parent.parent / "static" / "dashboard" / "index.html"
+PAGES = ("/sign-in", "/tasks", "/tasks/{task_id}", "/automations", "/automations/{endpoint_name}", "/keys")
+# Everything the pages load is shipped with rebrowse; nothing may come from elsewhere, or run inline.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; "
+        "style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+pages = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/api/v1", tags=["session"], responses=ERRORS)
+CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)]
+
+
+class SignIn(Body):
+    api_key: str = Field(min_length=1, max_length=200)
+
+
+class SessionInfo(BaseModel):
+    account_name: str
+    is_admin: bool
+
+
+class SignedOut(BaseModel):
+    success: Literal[True] = True
+
+
+def shell() -> FileResponse:
+    return FileResponse(SHELL, media_type="text/html", headers=PAGE_HEADERS)
+
+
+for page in PAGES:
+    pages.add_api_route(page, shell, methods=["GET"])
+
+
+@pages.get("/")
+async def home(request: Request, services: ServicesDep) -> RedirectResponse:
+    """The tasks page when signed in, the sign-in page otherwise."""
+    session = open_session(services.sealer, request.cookies.get(COOKIE, ""))
+    caller = None
+    if session is not None:
+        async with services.db.connection() as conn:
+            caller = await session_caller(conn, session)
+    return RedirectResponse("/tasks" if caller else "/sign-in", status_code=303)
+
+
+def require_csrf(value: str | None) -> None:
+    if value != "1":
+        raise Forbidden(f"Send the header {CSRF_HEADER}: 1")
+
+
+@router.post("/session", operation_id="sign_in", responses={403: {"model": ErrorBody}})
+async def sign_in(
+    body: SignIn, request: Request, response: Response, services: ServicesDep, csrf: CsrfHeader = None
+) -> SessionInfo:
+    """Sign the dashboard in with an API key: sets an HttpOnly session cookie (the key itself is not kept)."""
+    require_csrf(csrf)
+    async with services.db.connection() as conn:
+        caller = known_caller(await accounts.authenticate(conn, body.api_key))
+    response.set_cookie(
+        COOKIE,
+        seal_session(services.sealer, body.api_key),
+        max_age=SESSION_TTL_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return SessionInfo(account_name=caller.account.name, is_admin=caller.is_admin)
+
+
+@router.get("/session", operation_id="get_session")
+async def get_session(caller: CallerDep) -> SessionInfo:
+    """Who is signed in (by the session cookie, or the API key sent); 401 when nobody or no longer valid."""
+    return SessionInfo(account_name=caller.account.name, is_admin=caller.is_admin)
+
+
+@router.delete("/session", operation_id="sign_out", responses={403: {"model": ErrorBody}})
+async def sign_out(response: Response, csrf: CsrfHeader = None) -> SignedOut:
+    """Sign the dashboard out: the session cookie is cleared."""
+    require_csrf(csrf)
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return SignedOut()

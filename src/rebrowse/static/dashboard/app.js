@@ -1,0 +1,46 @@
+// The dashboard's entry: find the page for the address, check the session, render.
+import { api, errorBox, fill } from "./lib.js";
+
+const PAGES = [
+  [/^\/sign-in$/, "./pages/sign-in.js"],
+  [/^\/tasks$/, "./pages/tasks.js"],
+  [/^\/tasks\/([^/]+)$/, "./pages/task.js"],
+  [/^\/automations$/, "./pages/automations.js"],
+  [/^\/automations\/([^/]+)$/, "./pages/automation.js"],
+  [/^\/keys$/, "./pages/keys.js"],
+];
+
+async function signOut() {
+  await api("/api/v1/session", { method: "DELETE" });
+  location.assign("/sign-in");
+}
+
+function showNavigation(session) {
+  const nav = document.getElementById("nav");
+  nav.hidden = false;
+  for (const link of nav.querySelectorAll("a")) {
+    const here = location.pathname === link.pathname || location.pathname.startsWith(`${link.pathname}/`);
+    if (here) link.setAttribute("aria-current", "page");
+  }
+  document.getElementById("who").textContent = session.account_name;
+  const button = document.getElementById("sign-out");
+  button.hidden = false;
+  button.addEventListener("click", signOut);
+}
+
+async function main() {
+  const root = document.getElementById("main");
+  const found = PAGES.find(([pattern]) => pattern.test(location.pathname));
+  if (!found) return fill(root, "Page not found.");
+  const [pattern, module] = found;
+  const params = location.pathname.match(pattern).slice(1).map(decodeURIComponent);
+  try {
+    if (module !== "./pages/sign-in.js") showNavigation(await api("/api/v1/session"));
+    const page = await import(module);
+    await page.render(root, ...params);
+  } catch (error) {
+    fill(root, errorBox(error));
+  }
+}
+
+main();

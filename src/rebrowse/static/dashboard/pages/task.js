@@ -1,0 +1,229 @@
+// One task: inputs, timeline, steps, outputs, files, callbacks; its live view while it runs; updated in place.
+import { LiveView } from "../live.js";
+import { ACTIVE, api, badge, bytes, cells, duration, errorBox, fill, h, local, poll, section, time } from "../lib.js";
+
+const REFRESH_MS = 1500;
+const MASK = "••••••••";
+
+async function load(taskId) {
+  const [task, steps, callbacks] = await Promise.all([
+    api(`/api/v1/tasks/${taskId}`),
+    api(`/api/v1/tasks/${taskId}/steps`),
+    api(`/api/v1/tasks/${taskId}/callbacks`),
+  ]);
+  return { task, steps: steps.steps, callbacks: callbacks.callbacks };
+}
+
+async function secureNames(endpointName) {
+  try {
+    return (await api(`/api/v1/automations/${encodeURIComponent(endpointName)}`)).parameters.secure_parameters;
+  } catch {
+    return [];  // the automation was deleted since: its tasks are still shown
+  }
+}
+
+function facts(task) {
+  const rows = [
+    ["Automation", h("a", { href: `/automations/${encodeURIComponent(task.endpoint_name)}` },
+      `${task.endpoint_name} v${task.automation_version}`)],
+    ["Created", time(task.created_at)],
+    ["Started", time(task.started_at)],
+    ["Completed", time(task.completed_at)],
+    ["Duration", duration(task.started_at, task.completed_at)],
+    ["Retries", task.retry_count],
+    ["Worker", task.worker_name || "—"],
+    ["Priority", task.priority ?? "none"],
+    ["Timeout", `${task.max_timeout_in_minutes} min per attempt`],
+  ];
+  return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+function inputs(task, secure) {
+  const rows = Object.entries(task.input_parameters).map(([name, values]) =>
+    h("tr", {}, h("th", { scope: "row" }, name,
+      task.unique_parameter_names.includes(name) && h("span", { class: "chip" }, "unique")),
+    h("td", { class: "mono" }, values.map((v) => JSON.stringify(v)).join(", "))));
+  const masked = secure.map((name) =>
+    h("tr", {}, h("th", { scope: "row" }, name, h("span", { class: "chip" }, "secure")),
+      h("td", { class: "mono masked", title: "A secure value: never shown" }, MASK)));
+  if (rows.length + masked.length === 0) return h("p", { class: "muted" }, "No parameters.");
+  return h("table", { class: "kv" }, h("tbody", {}, rows, masked));
+}
+
+/** The attempts seen in the step records: number, start, and how each went. */
+function attempts(task, steps) {
+  const byAttempt = new Map();
+  for (const step of steps) {
+    if (!byAttempt.has(step.attempt)) byAttempt.set(step.attempt, []);
+    byAttempt.get(step.attempt).push(step);
+  }
+  const last = Math.max(0, ...byAttempt.keys());
+  return [...byAttempt.entries()].map(([number, records]) => {
+    const failed = records.find((s) => s.outcome === "failed");
+    const running = number === last && ACTIVE.includes(task.status);
+    return {
+      label: `Attempt ${number}`,
+      at: records[0].started_at,
+      note: !failed && (running ? "in progress" : "completed"),
+      problem: failed && `failed at ${failed.path}: ${failed.error || "step failed"}`,
+    };
+  });
+}
+
+function timeline(task, steps) {
+  const events = [
+    { label: "Queued", at: task.created_at },
+    task.allocated_at && { label: "Allocated", at: task.allocated_at, note: task.worker_name && `to ${task.worker_name}` },
+    task.started_at && { label: "Running", at: task.started_at },
+    ...attempts(task, steps),
+    task.completed_at && { label: task.status, at: task.completed_at, problem: task.error, status: task.status },
+  ].filter(Boolean);
+  if (!task.completed_at && task.error) events.push({ label: "Requeued", problem: task.error });
+  return h("ol", { class: "timeline" }, events.map((e) => h("li", {},
+    e.status ? badge(e.status) : h("strong", {}, e.label), " ", e.at ? time(e.at) : "",
+    e.note && h("div", { class: "muted" }, e.note),
+    e.problem && h("div", { class: "note" }, e.problem))));
+}
+
+const STEP_COLUMNS = ["#", "Attempt", "Node", "Action", "Locator", "Started", "Duration", "Outcome", "Screenshot"];
+
+function stepScreenshot(step) {
+  if (!step.screenshot) return "—";
+  const url = local(step.screenshot);
+  return h("a", { href: url, target: "_blank" },
+    h("img", { src: url, alt: `Screenshot after step ${step.index}`, class: "thumb", loading: "lazy" }));
+}
+
+function stepRows(steps) {
+  if (steps.length === 0) return h("p", { class: "muted" }, "No steps recorded yet.");
+  return h("div", { class: "table-wrap" }, h("table", { class: "steps cards" },
+    h("thead", {}, h("tr", {}, STEP_COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, steps.map((step) => [
+      h("tr", { class: "step" }, cells(STEP_COLUMNS, [
+        step.index,
+        step.attempt,
+        h("span", { class: "mono" }, step.path, step.iteration !== null && ` (iteration ${step.iteration})`),
+        step.action,
+        h("span", { class: "mono wrap" }, step.locator || "—"),
+        time(step.started_at),
+        `${Math.round(step.duration_ms)} ms`,
+        badge(step.outcome),
+        stepScreenshot(step),
+      ], [0, 1, 6])),
+      (step.error || step.detail) && h("tr", { class: "step-note" },
+        h("td", { colSpan: STEP_COLUMNS.length }, step.error ? h("span", { class: "note" }, step.error) : step.detail)),
+    ])),
+  ));
+}
+
+function outputs(task) {
+  if (task.output_data === null) return h("p", { class: "muted" }, "No outputs yet.");
+  return h("pre", { class: "json", tabIndex: 0 }, JSON.stringify(task.output_data, null, 2));
+}
+
+function downloads(task) {
+  if (task.downloads.length === 0) return h("p", { class: "muted" }, "No downloads.");
+  return h("ul", { class: "files" }, task.downloads.map((d) =>
+    h("li", {}, h("a", { href: local(d.url), download: d.filename }, d.filename), " ", h("span", { class: "muted" }, bytes(d.size)))));
+}
+
+function finalScreenshot(task) {
+  if (!task.final_screenshot) return h("p", { class: "muted" }, task.completed_at ? "No final screenshot." : "Taken when the task ends.");
+  const url = local(task.final_screenshot);
+  return h("a", { href: url, target: "_blank" }, h("img", { src: url, alt: "The page when the task ended", class: "final" }));
+}
+
+function deliveries(callbacks) {
+  if (callbacks.length === 0) return h("p", { class: "muted" }, "No callback (the task has no callback URL, or has not ended).");
+  return callbacks.map((event) => h("div", { class: "delivery" },
+    h("p", {}, badge(event.state), " ", h("code", { class: "wrap" }, event.url),
+      event.delivered_at && [" delivered ", time(event.delivered_at)],
+      event.next_attempt_at && [" next attempt ", time(event.next_attempt_at)]),
+    event.attempts.length === 0 ? h("p", { class: "muted" }, "Not attempted yet.") :
+      h("div", { class: "table-wrap" }, h("table", { class: "attempts" },
+        h("thead", {}, h("tr", {}, ["Attempt", "When", "HTTP status", "Error", "Time"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, event.attempts.map((a, i) => h("tr", {},
+          h("td", { class: "num" }, i + 1), h("td", {}, time(a.attempted_at)), h("td", { class: "num" }, a.status_code ?? "—"),
+          h("td", { class: "wrap" }, a.error || ""), h("td", { class: "num" }, `${Math.round(a.duration_ms)} ms`))))))));
+}
+
+export async function render(root, taskId) {
+  let state = await load(taskId);
+  const secure = await secureNames(state.task.endpoint_name);
+  document.title = `${state.task.endpoint_name} ${taskId.slice(0, 8)} · rebrowse`;
+
+  const status = h("span");
+  const message = h("div", { "aria-live": "polite" });
+  const cancel = h("button", { type: "button", class: "danger" }, "Cancel task");
+  const redeliver = h("button", { type: "button", class: "secondary" }, "Redeliver callback");
+  const parts = Object.fromEntries(["facts", "inputs", "timeline", "steps", "outputs", "downloads", "screenshot", "callbacks"]
+    .map((name) => [name, h("div", { id: `task-${name}` })]));
+  const liveSection = section("Live view",
+    h("p", { class: "muted", id: "live-status", "aria-live": "polite" }, "Waiting for the task to start…"),
+    h("div", { class: "screen", id: "live-screen" }));
+  const live = ACTIVE.includes(state.task.status)
+    ? new LiveView(liveSection.querySelector("#live-screen"), taskId, (text) => { liveSection.querySelector("#live-status").textContent = text; })
+    : null;
+
+  const update = () => {
+    const { task, steps, callbacks } = state;
+    const active = ACTIVE.includes(task.status);
+    fill(status, badge(task.status));
+    cancel.hidden = !active;
+    redeliver.hidden = !(task.completed_at && callbacks.length > 0);
+    fill(parts.facts, facts(task));
+    fill(parts.inputs, inputs(task, secure));
+    fill(parts.timeline, timeline(task, steps));
+    fill(parts.steps, stepRows(steps));
+    fill(parts.outputs, outputs(task));
+    fill(parts.downloads, downloads(task));
+    fill(parts.screenshot, finalScreenshot(task));
+    fill(parts.callbacks, deliveries(callbacks));
+    if (live && task.status === "running") live.connect();
+    if (live && !active) {
+      live.stop();
+      liveSection.hidden = true;
+    }
+    return active || callbacks.some((event) => event.state === "pending");
+  };
+
+  let stopPolling = () => {};
+  const follow = () => {
+    stopPolling();
+    stopPolling = poll(async () => {
+      state = await load(taskId);
+      return update();
+    }, REFRESH_MS);
+  };
+  const act = async (path, done) => {
+    try {
+      const result = await api(path, { method: "POST" });
+      fill(message, h("p", { class: "ok" }, result.message || done));
+      follow();
+    } catch (error) {
+      fill(message, errorBox(error));
+    }
+  };
+  cancel.addEventListener("click", () => act(`/api/v1/tasks/${taskId}/cancel`, "Cancellation requested"));
+  redeliver.addEventListener("click", () => act(`/api/v1/tasks/${taskId}/callbacks/redeliver`, "Callback queued"));
+
+  fill(root,
+    h("div", { class: "title-row" },
+      h("h1", {}, state.task.endpoint_name, " ", status),
+      h("div", { class: "actions" }, cancel,
+        h("a", { class: "button secondary", href: `/automations/${encodeURIComponent(state.task.endpoint_name)}?rerun=${taskId}` }, "Re-run"))),
+    h("p", { class: "mono muted" }, taskId),
+    message,
+    live && liveSection,
+    h("div", { class: "columns" },
+      section("Summary", parts.facts),
+      section("Inputs", parts.inputs),
+      section("Timeline", parts.timeline)),
+    section("Steps", parts.steps),
+    h("div", { class: "columns" },
+      section("Outputs", parts.outputs),
+      h("div", {}, section("Downloads", parts.downloads), section("Final screenshot", parts.screenshot))),
+    section("Callback deliveries", h("div", { class: "actions" }, redeliver), parts.callbacks),
+  );
+  if (update()) follow();
+}

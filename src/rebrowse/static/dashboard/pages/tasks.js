@@ -1,0 +1,100 @@
+// The account's tasks, newest first: filters, cursor pages, and a refresh while any task shown is active.
+import { ACTIVE, STATUSES, api, badge, cells, duration, errorBox, fill, h, poll, time } from "../lib.js";
+
+const REFRESH_MS = 2000;
+const COLUMNS = ["Task", "Status", "Endpoint", "Unique values", "Created", "Started", "Completed", "Duration"];
+
+function uniqueValues(task) {
+  const entries = Object.entries(task.unique_parameters || {});
+  if (entries.length === 0) return h("span", { class: "muted" }, "—");
+  return entries.map(([name, values]) => h("span", { class: "chip" }, `${name}=${values.join(",")}`));
+}
+
+function row(task) {
+  return h("tr", { "data-task-id": task.task_id }, cells(COLUMNS, [
+    h("a", { href: `/tasks/${task.task_id}`, class: "mono" }, task.task_id.slice(0, 8)),
+    badge(task.status),
+    task.endpoint_name,
+    uniqueValues(task),
+    time(task.created_at),
+    time(task.started_at),
+    time(task.completed_at),
+    duration(task.started_at, task.completed_at),
+  ], [7]));
+}
+
+function filterForm(query, endpoints) {
+  const status = h("select", { id: "status", name: "status" },
+    h("option", { value: "" }, "any"),
+    STATUSES.map((s) => h("option", { value: s, selected: query.get("status") === s }, s)),
+  );
+  const endpoint = h("input", {
+    id: "endpoint", name: "endpoint_name", list: "endpoints", value: query.get("endpoint_name") || "",
+    pattern: "[A-Za-z0-9_.\\-]{1,100}", autocomplete: "off",
+  });
+  return h("form", { class: "filters", method: "get", action: "/tasks", role: "search" },
+    h("div", {}, h("label", { for: "status" }, "Status"), status),
+    h("div", {}, h("label", { for: "endpoint" }, "Endpoint"), endpoint),
+    h("datalist", { id: "endpoints" }, endpoints.map((name) => h("option", { value: name }))),
+    h("button", { type: "submit" }, "Filter"),
+  );
+}
+
+function listUrl(query) {
+  const params = new URLSearchParams({ limit: "50" });
+  for (const name of ["status", "endpoint_name", "cursor", "limit"]) {
+    if (query.get(name)) params.set(name, query.get(name));
+  }
+  return `/api/v1/tasks?${params}`;
+}
+
+function pager(query, nextCursor) {
+  const filters = new URLSearchParams(query);
+  filters.delete("cursor");
+  const older = new URLSearchParams(filters);
+  older.set("cursor", nextCursor || "");
+  return h("nav", { class: "pager", "aria-label": "Pages" },
+    query.get("cursor") ? h("a", { href: `/tasks?${filters}` }, "← Newest") : h("span"),
+    nextCursor ? h("a", { href: `/tasks?${older}`, rel: "next" }, "Older →") : h("span"),
+  );
+}
+
+export async function render(root) {
+  document.title = "Tasks · rebrowse";
+  const query = new URLSearchParams(location.search);
+  const [page, automations] = await Promise.all([api(listUrl(query)), api("/api/v1/automations")]);
+  const body = h("tbody");
+  const status = h("p", { class: "status-line muted", "aria-live": "polite" });
+  const problem = h("div");
+  const show = (tasks) => {
+    fill(body, tasks.length ? tasks.map(row) : h("tr", {}, h("td", { colSpan: COLUMNS.length }, "No tasks yet.")));
+    const active = tasks.some((task) => ACTIVE.includes(task.status));
+    status.textContent = active ? "Tasks are active: this list refreshes by itself." : "";
+    return active;
+  };
+  fill(root,
+    h("h1", {}, "Tasks"),
+    filterForm(query, automations.automations.map((a) => a.endpoint_name)),
+    status,
+    problem,
+    h("div", { class: "table-wrap" },
+      h("table", { class: "tasks cards" },
+        h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
+        body,
+      ),
+    ),
+    pager(query, page.next_cursor),
+  );
+  if (show(page.tasks)) {
+    poll(async () => {
+      try {
+        const fresh = await api(listUrl(query));
+        fill(problem);
+        return show(fresh.tasks);
+      } catch (error) {
+        fill(problem, errorBox(error));
+        throw error;
+      }
+    }, REFRESH_MS);
+  }
+}
