@@ -4,17 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +16,7 @@ from playwright.async_api import Browser, Page
 
 from rebrowse.browser.display import live_view_available
 from tests.api.conftest import acme, anonymous, app, login, other, queue, settings
-from tests.server.test_serve import ADMIN_KEY, wait_until_healthy
-from tests.waiting import free_port
+from tests.serving import serve
 
 __all__ = ["acme", "anonymous", "app", "login", "other", "queue", "settings"]
 
@@ -44,39 +36,13 @@ def served() -> Iterator[Served]:
     """The whole stack as a user starts it, with live view on and a screenshot after every step."""
     if (missing := live_view_available()) is not None:
         pytest.skip(f"live view is not available: {missing}")
-    data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-dashboard-test-"))
-    port = free_port()
     env = {
-        **os.environ,
-        "REBROWSE_API_KEY": ADMIN_KEY,
-        "REBROWSE_LIVE_VIEW": "1",
         "REBROWSE_SCREEN": "1280x720",
         "REBROWSE_SCREENSHOTS": "every_step",
         "REBROWSE_CALLBACK_ALLOW_HOSTS": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
     }
-    env.pop("DATABASE_URL", None)
-    log = (data_dir / "serve.log").open("wb")
-    # Its own session: killing the group by its pid also ends the worker's Chromium, Xvfb and x11vnc.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rebrowse.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    log.close()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_healthy(url, process)
-        with httpx.Client(base_url=url, headers={"x-api-key": ADMIN_KEY}, timeout=30) as client:
-            yield Served(url, client)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with serve(env=env) as running, running.client() as client:
+        yield Served(running.url, client)
 
 
 @dataclass

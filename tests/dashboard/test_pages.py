@@ -11,7 +11,7 @@ from playwright.async_api import Dialog, Page, expect
 
 from rebrowse.demo.site import SiteServer, download_bytes
 from tests.dashboard.conftest import Receiver, Served
-from tests.server.test_serve import ADMIN_KEY
+from tests.serving import ADMIN_KEY
 from tests.waiting import eventually
 
 EXAMPLE_SEED = "JBSWY3DPEHPK3PXP"

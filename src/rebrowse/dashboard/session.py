@@ -40,6 +40,4 @@ def open_session(sealer: Sealer, value: str, *, now: float | None = None) -> Ses
 
 async def session_caller(conn: Connection, session: Session) -> accounts.Caller | None:
     """The caller whose key signed this session in; None once the key is revoked."""
-    params = {"key_hash": session.key_hash, "precision": accounts.LAST_USED_PRECISION}
-    row = await (await conn.execute(accounts.AUTHENTICATE + " SELECT * FROM found", params)).fetchone()
-    return None if row is None else accounts.caller_of(row)
+    return await accounts.authenticate_hash(conn, session.key_hash)

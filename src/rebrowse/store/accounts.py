@@ -113,7 +113,12 @@ def caller_of(row: dict[str, Any]) -> Caller:
 
 async def authenticate(conn: Connection, value: str) -> Caller | None:
     """The caller a key belongs to, or None for an unknown or revoked key; notes the key's use (to the minute)."""
-    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", (key_hash(value),))).fetchone()
+    return await authenticate_hash(conn, key_hash(value))
+
+
+async def authenticate_hash(conn: Connection, hashed: bytes) -> Caller | None:
+    """authenticate() for a key known by its hash (a dashboard session keeps only that)."""
+    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", (hashed,))).fetchone()
     return None if row is None else caller_of(row)
 
 
