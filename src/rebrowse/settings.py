@@ -62,6 +62,7 @@ class ServerSettings:
     stream_token_ttl_s: float = 60.0  # REBROWSE_STREAM_TOKEN_TTL: how long a live-view URL stays valid
     heartbeat_interval_s: float = 5.0
     stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
+    metrics_token: str | None = None  # REBROWSE_METRICS_TOKEN: bearer token of /metrics; unset: loopback only
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -84,6 +85,7 @@ class ServerSettings:
             "secret_key": key.encode() if key else None,
             "public_url": env.get("REBROWSE_PUBLIC_URL") or None,
             "admin_api_key": env.get("REBROWSE_API_KEY") or None,
+            "metrics_token": env.get("REBROWSE_METRICS_TOKEN") or None,
             "worker_name": env.get("REBROWSE_WORKER_NAME") or None,
             "callback_allow_hosts": tuple(
                 h.strip() for h in env.get("REBROWSE_CALLBACK_ALLOW_HOSTS", "").split(",") if h.strip()

@@ -20,6 +20,7 @@ from rebrowse.api.errors import Conflict
 from rebrowse.api.schemas import ERRORS, ErrorBody
 from rebrowse.live import registry, tokens
 from rebrowse.live.registry import VncAddress
+from rebrowse.observability.metrics import LiveViewConnections
 from rebrowse.store import tasks
 
 logger = logging.getLogger("rebrowse.api.stream")
@@ -89,8 +90,10 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
     except OSError:
         await websocket.close(SERVER_ERROR, "Stream not available: the live view cannot be reached")
         return
+    connections = cast(LiveViewConnections, websocket.app.state.live_view_connections)
     try:
-        code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
+        with connections.track():
+            code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
     finally:
         writer.close()
         with contextlib.suppress(OSError):
