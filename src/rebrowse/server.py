@@ -92,7 +92,8 @@ def api_server(rt: Runtime) -> uvicorn.Server:
     from rebrowse.api.app import create_app
 
     app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
-    config = uvicorn.Config(app, host=rt.settings.host, port=rt.settings.port, log_level="warning")
+    # No log_config: uvicorn's records go to the root handler, so they come out in rebrowse's log format too.
+    config = uvicorn.Config(app, host=rt.settings.host, port=rt.settings.port, log_level="warning", log_config=None)
     return CallerSignals(config)
 
 

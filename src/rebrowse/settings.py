@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from rebrowse.engine.options import ScreenshotMode
+from rebrowse.observability.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel
 
 SCREENSHOT_MODES = ("never", "on_failure", "every_step")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -63,6 +64,8 @@ class ServerSettings:
     heartbeat_interval_s: float = 5.0
     stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
     metrics_token: str | None = None  # REBROWSE_METRICS_TOKEN: bearer token of /metrics; unset: loopback only
+    log_format: LogFormat = "json"  # REBROWSE_LOG_FORMAT or --log-format: json lines, or text for people
+    log_level: LogLevel = "info"  # REBROWSE_LOG_LEVEL or --log-level: of rebrowse's own loggers
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -99,6 +102,8 @@ class ServerSettings:
             ),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "").lower() in TRUE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
+            "log_format": choice_from_env(env, "REBROWSE_LOG_FORMAT", LOG_FORMATS, "json"),
+            "log_level": choice_from_env(env, "REBROWSE_LOG_LEVEL", LOG_LEVELS, "info"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -116,6 +121,14 @@ def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
             if found[field_name] <= 0:
                 raise ValueError(f"{variable} must be more than 0")
     return found
+
+
+def choice_from_env(env: Mapping[str, str], variable: str, choices: tuple[str, ...], default: str) -> str:
+    """The variable's value (lower-cased) when it is one of `choices`; ValueError naming it otherwise."""
+    value = (env.get(variable) or default).lower()
+    if value not in choices:
+        raise ValueError(f"{variable} must be one of {', '.join(choices)}")
+    return value
 
 
 def screen_from_env(value: str | None) -> tuple[int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from prometheus_client.samples import Sample
 
 from rebrowse.api.app import create_app
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
-from rebrowse.queue.app import make_queue
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, callbacks, tasks
 from rebrowse.store.database import Connection, Database
@@ -27,13 +25,6 @@ from rebrowse.store.tasks import NewTask
 BASE_URL = "http://rebrowse.test"
 TOKEN = "metrics-token-for-tests"
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def queue(database_url: str) -> AsyncIterator[procrastinate.App]:
-    app = make_queue(database_url, max_connections=2)
-    async with app.open_async():
-        yield app
 
 
 def build_app(
