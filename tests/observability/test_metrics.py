@@ -15,12 +15,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from rebrowse.api.app import create_app
+from rebrowse.demo.site import SiteServer
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, callbacks, tasks
 from rebrowse.store.database import Connection, Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import NewTask
+from tests.waiting import eventually
+from tests.worker.conftest import Tenant, Workers, automation_json
 
 BASE_URL = "http://rebrowse.test"
 TOKEN = "metrics-token-for-tests"
@@ -206,3 +209,23 @@ async def test_metrics_are_not_in_the_openapi_document(open_app: FastAPI):
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         document = (await client.get("/openapi.json")).json()
     assert "/metrics" not in document["paths"]
+
+
+async def test_browser_restarts_in_a_worker_reach_the_metrics(
+    open_app: FastAPI, tenant: Tenant, workers: Workers, site: SiteServer
+):
+    # Any Chromium is over a 1 MB limit, so the slot restarts its browser after every task.
+    await workers.start("w1", max_browser_memory_mb=1)
+    await tenant.put("detail", automation_json(site))
+    for _ in range(2):
+        task = await tenant.submit("detail")
+        assert (await tenant.wait_terminal(task.id)).status == "success"
+
+    async def restarts() -> float:
+        response = await get_metrics(open_app, "127.0.0.1")
+        return value(response.text, "rebrowse_browser_restarts_total")
+
+    async def both_counted() -> bool:
+        return await restarts() == 2
+
+    await eventually(both_counted, timeout_s=30, what="two browser restarts in /metrics")

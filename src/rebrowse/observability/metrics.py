@@ -42,8 +42,8 @@ FROM (
         CASE WHEN run_s IS NOT NULL THEN retry_count + 1 END AS attempts
     FROM (
         SELECT endpoint_name, status, retry_count,
-            extract(epoch FROM started_at - created_at)::float8 AS wait_s,
-            CASE WHEN completed_at IS NOT NULL THEN extract(epoch FROM completed_at - started_at)::float8 END AS run_s
+            date_part('epoch', started_at - created_at) AS wait_s,
+            CASE WHEN completed_at IS NOT NULL THEN date_part('epoch', completed_at - started_at) END AS run_s
         FROM tasks
     ) AS timed
 ) AS bucketed
