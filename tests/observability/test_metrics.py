@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,19 +13,24 @@ from typing import Any
 import httpx
 import procrastinate
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from rebrowse.api.app import create_app
 from rebrowse.demo.site import SiteServer
+from rebrowse.live import registry, tokens
+from rebrowse.live.registry import VncAddress
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, callbacks, tasks
 from rebrowse.store.database import Connection, Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import NewTask
-from tests.waiting import eventually
+from tests.waiting import eventually, free_port
 from tests.worker.conftest import Tenant, Workers, automation_json
 
 BASE_URL = "http://rebrowse.test"
@@ -229,3 +237,60 @@ async def test_browser_restarts_in_a_worker_reach_the_metrics(
         return await restarts() == 2
 
     await eventually(both_counted, timeout_s=30, what="two browser restarts in /metrics")
+
+
+@pytest.fixture
+async def served(open_app: FastAPI) -> AsyncIterator[str]:
+    """The API on a real port (WebSockets need a real server); yields its ws:// base."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(open_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or serving.done(), what="the API server to start")
+        assert server.started
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+@contextlib.asynccontextmanager
+async def rfb_server() -> AsyncIterator[VncAddress]:
+    """A TCP server on 127.0.0.1 that greets like a VNC server, in place of a slot's x11vnc."""
+
+    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"RFB 003.008\n")
+        await writer.drain()
+        await reader.read()  # until the bridge closes its side
+        writer.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    try:
+        yield VncAddress("127.0.0.1", server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_live_view_bridges_are_counted_while_open(open_app: FastAPI, served: str, db: Database, sealer: Sealer):
+    async def live_view() -> tuple[float, float]:
+        text = (await get_metrics(open_app, "127.0.0.1")).text
+        return value(text, "rebrowse_live_view_open_connections"), value(text, "rebrowse_live_view_connections_total")
+
+    async with rfb_server() as vnc:
+        async with db.transaction() as conn:
+            account = (await accounts.create_account(conn, sealer, "acme")).id
+            task_id = await add_task(conn, account, "login")
+            assert await tasks.mark_allocated(conn, task_id, "w1") is not None
+            await tasks.mark_running(conn, task_id, 0)
+            await registry.publish(conn, "w1", 0, task_id, vnc)
+        url = f"{served}/api/v1/tasks/{task_id}/websockify?token={tokens.issue(sealer, task_id, account)}"
+
+        async with connect(url, subprotocols=[Subprotocol("binary")]) as viewer:
+            assert await viewer.recv() == b"RFB 003.008\n"  # bytes relayed: the bridge is up
+            assert await live_view() == (1, 1)
+
+        async def closed() -> bool:
+            return await live_view() == (0, 1)
+
+        await eventually(closed, what="the bridge to close")
