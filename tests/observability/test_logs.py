@@ -115,8 +115,10 @@ async def test_a_task_logs_json_lines_with_its_id_and_never_its_secret(
     lines = worker.lines()
     entries = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all({"ts", "level", "logger", "event"} <= entry.keys() for entry in entries)
+    # The process's own start line is the only one logged outside the task.
+    assert [entry["event"] for entry in entries if "task_id" not in entry] == ["worker started"]
+    assert all(entry["task_id"] == str(task.id) for entry in entries if "task_id" in entry)
     runner = [entry for entry in entries if entry["logger"] == "rebrowse.worker.runner"]
-    assert runner and all(entry["task_id"] == str(task.id) for entry in runner)
     events = [entry["event"] for entry in runner]
     assert events[0] == "task started" and events[-1] == "task ended: success"
     assert "attempt 1 started" in events
