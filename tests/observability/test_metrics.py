@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,8 +20,9 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from rebrowse.api.app import create_app
+from rebrowse.browser.display import LiveDisplay, live_view_available
 from rebrowse.demo.site import SiteServer
-from rebrowse.live import registry, tokens
+from rebrowse.live import registry, rfb, tokens
 from rebrowse.live.registry import VncAddress
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.settings import ServerSettings
@@ -254,40 +254,27 @@ async def served(open_app: FastAPI) -> AsyncIterator[str]:
         await serving
 
 
-@contextlib.asynccontextmanager
-async def rfb_server() -> AsyncIterator[VncAddress]:
-    """A TCP server on 127.0.0.1 that greets like a VNC server, in place of a slot's x11vnc."""
-
-    async def greet(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"RFB 003.008\n")
-        await writer.drain()
-        await reader.read()  # until the bridge closes its side
-        writer.close()
-
-    server = await asyncio.start_server(greet, "127.0.0.1", 0)
-    try:
-        yield VncAddress("127.0.0.1", server.sockets[0].getsockname()[1])
-    finally:
-        server.close()
-        await server.wait_closed()
+live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
 
 
+@live_view
 async def test_live_view_bridges_are_counted_while_open(open_app: FastAPI, served: str, db: Database, sealer: Sealer):
     async def live_view() -> tuple[float, float]:
         text = (await get_metrics(open_app, "127.0.0.1")).text
         return value(text, "rebrowse_live_view_open_connections"), value(text, "rebrowse_live_view_connections_total")
 
-    async with rfb_server() as vnc:
+    async with LiveDisplay(640, 480) as display:
         async with db.transaction() as conn:
             account = (await accounts.create_account(conn, sealer, "acme")).id
             task_id = await add_task(conn, account, "login")
             assert await tasks.mark_allocated(conn, task_id, "w1") is not None
             await tasks.mark_running(conn, task_id, 0)
-            await registry.publish(conn, "w1", 0, task_id, vnc)
+            await registry.publish(conn, "w1", 0, task_id, VncAddress("127.0.0.1", display.vnc_port))
         url = f"{served}/api/v1/tasks/{task_id}/websockify?token={tokens.issue(sealer, task_id, account)}"
 
         async with connect(url, subprotocols=[Subprotocol("binary")]) as viewer:
-            assert await viewer.recv() == b"RFB 003.008\n"  # bytes relayed: the bridge is up
+            framebuffer = await rfb.handshake(rfb.WebSocketStream(viewer))  # the bridge is up
+            assert (framebuffer.width, framebuffer.height) == (640, 480)
             assert await live_view() == (1, 1)
 
         async def closed() -> bool:
