@@ -24,6 +24,7 @@ from rebrowse.cli import app as cli
 from rebrowse.demo.site import SiteServer
 from rebrowse.observability.logs import JsonFormatter, TextFormatter, configure_logging, log_handler, task_logging
 from rebrowse.secrets.redaction import Redactor
+from rebrowse.settings import ServerSettings
 from rebrowse.store.sealing import Sealer
 from tests.waiting import eventually
 from tests.worker.conftest import Tenant, automation_json
@@ -238,3 +239,15 @@ def test_the_server_commands_take_the_log_options_and_refuse_unknown_values(comm
     assert refused.exit_code == 2
     refused = runner.invoke(cli, [command, "--log-level", "loud"])
     assert refused.exit_code == 2
+
+
+def test_the_settings_come_from_the_environment_and_name_a_bad_variable() -> None:
+    settings = ServerSettings.from_env(
+        {"REBROWSE_LOG_FORMAT": "TEXT", "REBROWSE_LOG_LEVEL": "debug", "REBROWSE_METRICS_TOKEN": "t0ken"}
+    )
+    assert (settings.log_format, settings.log_level, settings.metrics_token) == ("text", "debug", "t0ken")
+    defaults = ServerSettings.from_env({})
+    assert (defaults.log_format, defaults.log_level, defaults.metrics_token) == ("json", "info", None)
+    assert ServerSettings.from_env({"REBROWSE_LOG_FORMAT": "text"}, log_format="json").log_format == "json"
+    with pytest.raises(ValueError, match="REBROWSE_LOG_LEVEL"):
+        ServerSettings.from_env({"REBROWSE_LOG_LEVEL": "loud"})
