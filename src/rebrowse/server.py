@@ -92,8 +92,11 @@ def api_server(rt: Runtime) -> uvicorn.Server:
     from rebrowse.api.app import create_app
 
     app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
-    # At level "warning" uvicorn drops its access lines anyway, but only after formatting each one's arguments.
-    config = uvicorn.Config(app, host=rt.settings.host, port=rt.settings.port, log_level="warning", access_log=False)
+    # No access log: at level "warning" uvicorn drops its lines anyway, but only after formatting each one. No
+    # log_config: uvicorn's records go to the root handler, so they come out in rebrowse's log format too.
+    config = uvicorn.Config(
+        app, host=rt.settings.host, port=rt.settings.port, log_level="warning", access_log=False, log_config=None
+    )
     return CallerSignals(config)
 
 

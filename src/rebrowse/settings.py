@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from rebrowse.engine.options import ScreenshotMode
+from rebrowse.observability.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel
 
 SCREENSHOT_MODES = ("never", "on_failure", "every_step")
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -68,6 +69,9 @@ class ServerSettings:
     stream_token_ttl_s: float = 60.0  # REBROWSE_STREAM_TOKEN_TTL: how long a live-view URL stays valid
     heartbeat_interval_s: float = 5.0
     stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
+    metrics_token: str | None = None  # REBROWSE_METRICS_TOKEN: bearer token of /metrics; unset: loopback only
+    log_format: LogFormat = "json"  # REBROWSE_LOG_FORMAT or --log-format: json lines, or text for people
+    log_level: LogLevel = "info"  # REBROWSE_LOG_LEVEL or --log-level: of rebrowse's own loggers
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -90,6 +94,7 @@ class ServerSettings:
             "secret_key": key.encode() if key else None,
             "public_url": env.get("REBROWSE_PUBLIC_URL") or None,
             "admin_api_key": env.get("REBROWSE_API_KEY") or None,
+            "metrics_token": env.get("REBROWSE_METRICS_TOKEN") or None,
             "worker_name": env.get("REBROWSE_WORKER_NAME") or None,
             "callback_allow_hosts": tuple(
                 h.strip() for h in env.get("REBROWSE_CALLBACK_ALLOW_HOSTS", "").split(",") if h.strip()
@@ -104,6 +109,8 @@ class ServerSettings:
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
             **vnc_addresses(env.get("REBROWSE_VNC_LISTEN"), env.get("REBROWSE_VNC_ADVERTISE")),
+            "log_format": choice_from_env(env, "REBROWSE_LOG_FORMAT", LOG_FORMATS, "json"),
+            "log_level": choice_from_env(env, "REBROWSE_LOG_LEVEL", LOG_LEVELS, "info"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -135,6 +142,14 @@ def vnc_addresses(listen: str | None, advertise: str | None) -> dict[str, str]:
     elif listen:
         found["vnc_advertise"] = listen
     return found
+
+
+def choice_from_env(env: Mapping[str, str], variable: str, choices: tuple[str, ...], default: str) -> str:
+    """The variable's value (lower-cased) when it is one of `choices`; ValueError naming it otherwise."""
+    value = (env.get(variable) or default).lower()
+    if value not in choices:
+        raise ValueError(f"{variable} must be one of {', '.join(choices)}")
+    return value
 
 
 def screen_from_env(value: str | None) -> tuple[int, int]:

@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from rebrowse import __version__
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
-from rebrowse.api.routes import automations, callbacks, health, inference, keys, stream, tasks
+from rebrowse.api.routes import automations, callbacks, health, inference, keys, metrics, stream, tasks
 from rebrowse.dashboard import routes as dashboard
+from rebrowse.observability.metrics import LiveViewConnections
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -36,7 +37,8 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
-    for module in (health, automations, inference, tasks, callbacks, keys, stream, dashboard):
+    app.state.live_view_connections = LiveViewConnections()
+    for module in (health, automations, inference, tasks, callbacks, keys, stream, metrics, dashboard):
         app.include_router(module.router)
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from rebrowse.cli.common import err, fail, invalid_input_exits, out
+from rebrowse.cli.common import fail, invalid_input_exits, out
 from rebrowse.demo.automation import DEMO_SITE
 from rebrowse.demo.site import SiteServer
+from rebrowse.observability.logs import LogFormat, LogLevel, configure_logging
 from rebrowse.server import (
     Runtime,
     demo_key,
@@ -32,6 +33,13 @@ Host = Annotated[str | None, typer.Option(help="Address to listen on (default 12
 Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
 DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
 Slots = Annotated[int | None, typer.Option(help="Tasks run at once, one Chromium each (default 1)")]
+logger = logging.getLogger("rebrowse.cli")
+LogFormatOption = Annotated[
+    LogFormat | None, typer.Option(help="Logs on stderr: one JSON object per line, or text (default json)")
+]
+LogLevelOption = Annotated[
+    LogLevel | None, typer.Option(help="Least severe of rebrowse's log records shown (default info)")
+]
 
 
 def server_settings(**overrides: Any) -> ServerSettings:
@@ -41,7 +49,7 @@ def server_settings(**overrides: Any) -> ServerSettings:
 
 def run_service(settings: ServerSettings, body: Callable[[Runtime, asyncio.Event], Awaitable[None]]) -> None:
     """Open the runtime, run `body` until SIGINT/SIGTERM, close everything; errors become one line and exit 1."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     # The embedded server's helper library warns about a desktop-session variable servers never have.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
@@ -86,9 +94,13 @@ def serve(
     data_dir: DataDir = None,
     slots: Slots = None,
     demo: Annotated[bool, typer.Option(help="Also serve the demo portal and register its automation")] = False,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """The all-in-one server: API, worker and callback sender (embedded PostgreSQL unless DATABASE_URL is set)."""
-    settings = server_settings(host=host, port=port, data_dir=data_dir, slots=slots)
+    settings = server_settings(
+        host=host, port=port, data_dir=data_dir, slots=slots, log_format=log_format, log_level=log_level
+    )
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         key = await ensure_admin_key(rt)
@@ -105,9 +117,15 @@ def serve(
     run_service(settings, body)
 
 
-def api(host: Host = None, port: Port = None, data_dir: DataDir = None) -> None:
+def api(
+    host: Host = None,
+    port: Port = None,
+    data_dir: DataDir = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
     """The HTTP API and the callback sender (run any number of them against one DATABASE_URL)."""
-    settings = server_settings(host=host, port=port, data_dir=data_dir)
+    settings = server_settings(host=host, port=port, data_dir=data_dir, log_format=log_format, log_level=log_level)
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         announce(rt, await ensure_admin_key(rt), None)
@@ -120,14 +138,18 @@ def worker(
     slots: Slots = None,
     data_dir: DataDir = None,
     name: Annotated[str | None, typer.Option(help="Worker name (default: host-pid)")] = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """A worker: takes tasks from the queue and replays them (run any number of them, on any machine)."""
     from rebrowse.worker.process import run_worker
 
-    settings = server_settings(slots=slots, data_dir=data_dir, worker_name=name)
+    settings = server_settings(
+        slots=slots, data_dir=data_dir, worker_name=name, log_format=log_format, log_level=log_level
+    )
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
-        err.print(f"worker with {settings.slots} slot(s) started", highlight=False)
+        logger.info("worker started", extra={"slots": settings.slots})
         await run_worker(rt.settings, db=rt.db, queue=rt.queue, stop=stop, sealer=rt.sealer)
 
     run_service(settings, body)
@@ -150,11 +172,13 @@ def inference(
     ] = None,
     child_process_id: Annotated[int, typer.Option("--child_process_id", "--child-process-id")] = 0,
     slots: Slots = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """A worker with Optexity's child-process API (settings from the env file named by ENV_PATH)."""
     from rebrowse.worker.child_api import ChildSettings, run_child_process
 
-    settings = server_settings(slots=slots)
+    settings = server_settings(slots=slots, log_format=log_format, log_level=log_level)
     with invalid_input_exits("settings"):
         child = ChildSettings.from_env()
 

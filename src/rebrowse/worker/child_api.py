@@ -275,7 +275,7 @@ async def serve_child_api(
     host: str = "127.0.0.1",
 ) -> None:
     """Serve the child-process API until `stop` is set; OSError when the port cannot be listened on."""
-    config = uvicorn.Config(create_child_app(settings, state, queue), log_level="warning")
+    config = uvicorn.Config(create_child_app(settings, state, queue), log_level="warning", log_config=None)
     server = CallerSignals(config)
     # Bound here rather than by uvicorn, which would exit the whole process when the port is taken.
     with listening_socket(host, port) as sock:

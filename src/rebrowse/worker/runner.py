@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from procrastinate import JobContext
@@ -19,10 +20,13 @@ from rebrowse import lifecycle
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
 from rebrowse.live import registry
+from rebrowse.observability.logs import TaskLog, task_logging
+from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.queue.app import WorkerStopping
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
@@ -63,32 +67,51 @@ class TaskRunner:
     async def __call__(self, context: JobContext, task_id: str) -> None:
         """Run the task to a terminal state (or back to the queue when this worker stops)."""
         task_uuid = uuid.UUID(task_id)
-        try:
-            async with self._db.connection() as conn:
-                task = await tasks.mark_allocated(conn, task_uuid, self._state.name)
-            if task is not None:  # None: it ended while it waited (cancelled), nothing to run
-                await self._run(task)
-        except asyncio.CancelledError:
-            if context.abort_reason() is not AbortReason.USER_REQUEST:
-                await self._give_back(task_uuid)
-                raise WorkerStopping() from None
-            await self._finish(task_uuid, Outcome("cancelled", error=CANCELLED))
-            raise
-        except TaskUnrunnable as exc:
-            await self._finish(task_uuid, Outcome("failed", error=str(exc)))
-        except Exception as exc:
-            logger.exception("task %s: unexpected error in the worker", task_uuid)
-            await self._finish(task_uuid, Outcome("failed", error=f"the worker could not run the task: {exc}"))
+        secrets = SecretResolver(aws_endpoint_url=self._settings.engine.aws_endpoint_url, onepassword=self._onepassword)
+        # Every record logged while the task runs, by any logger, carries its id and goes through its redactor.
+        with task_logging(task_uuid, secrets.redactor) as task_log:
+            try:
+                async with self._db.connection() as conn:
+                    task = await tasks.mark_allocated(conn, task_uuid, self._state.name)
+                if task is not None:  # None: it ended while it waited (cancelled), nothing to run
+                    await self._run(task, secrets, task_log)
+            except asyncio.CancelledError:
+                if context.abort_reason() is not AbortReason.USER_REQUEST:
+                    logger.info("task given back to the queue: the worker is stopping")
+                    await self._give_back(task_uuid)
+                    raise WorkerStopping() from None
+                await self._finish(task_uuid, Outcome("cancelled", error=CANCELLED))
+                raise
+            except TaskUnrunnable as exc:
+                await self._finish(task_uuid, Outcome("failed", error=str(exc)))
+            except Exception as exc:
+                logger.exception("task %s: unexpected error in the worker", task_uuid)
+                await self._finish(task_uuid, Outcome("failed", error=f"the worker could not run the task: {exc}"))
 
-    async def _run(self, task: Task) -> None:
+    async def _run(self, task: Task, secrets: SecretResolver, task_log: TaskLog) -> None:
         automation = await self._automation(task)
         secure = self._secure_parameters(task)
-        secrets = SecretResolver(aws_endpoint_url=self._settings.engine.aws_endpoint_url, onepassword=self._onepassword)
+        logger.info("task started", extra={"endpoint": task.endpoint_name, "version": task.automation_version})
 
         async def on_attempt(number: int) -> None:
+            task_log.attempt = task.retry_count + number
+            logger.info("attempt %d started", task_log.attempt)
             async with self._db.connection() as conn:
                 await tasks.mark_running(conn, task.id, task.retry_count + number - 1)
 
+        try:
+            await self._run_in_slot(task, automation, secure, secrets, on_attempt)
+        finally:
+            await self._report_restarts()
+
+    async def _run_in_slot(
+        self,
+        task: Task,
+        automation: Automation,
+        secure: dict[str, list[SecureParameter]],
+        secrets: SecretResolver,
+        on_attempt: Callable[[int], Awaitable[None]],
+    ) -> None:
         async with self._slots.take_slot() as slot:
             contexts = await slot.for_task()
             # Before the task is marked running, so the stream endpoint always finds where to watch it.
@@ -103,6 +126,7 @@ class TaskRunner:
                         inputs=task.input_parameters,
                         secure=secure,
                         secrets=secrets,
+                        listener=log_step,
                         on_attempt=on_attempt,
                     )
                 except Exception as exc:
@@ -114,6 +138,19 @@ class TaskRunner:
                 await self._finish(task.id, outcome_of(result))
             finally:
                 await self._unpublish(slot)
+
+    async def _report_restarts(self) -> None:
+        """Add the slots' browser restarts to the durable counter /metrics reads; kept for later if that fails."""
+        count = self._slots.restarts_to_report()
+        if count == 0:
+            return
+        self._slots.mark_restarts_reported(count)  # before the write, so a task ending meanwhile does not add them too
+        try:
+            async with self._db.connection() as conn:
+                await add_to_counter(conn, BROWSER_RESTARTS, count)
+        except Exception as exc:
+            self._slots.mark_restarts_reported(-count)
+            logger.warning("could not record %d browser restart(s): %s", count, exc)
 
     async def _publish(self, slot: Slot, task_id: uuid.UUID) -> None:
         """Record that the slot runs the task, and where its live view is (none when headless)."""
@@ -170,6 +207,7 @@ class TaskRunner:
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:
         await lifecycle.complete_task(self._db, self._sealer, task_id, outcome, public_url=self._settings.base_url)
+        logger.info("task ended: %s", outcome.status, extra=without_none(status=outcome.status, error=outcome.error))
 
     async def _give_back(self, task_id: uuid.UUID) -> None:
         """Back to the queue: the worker is stopping, which is not the task's fault (the attempt is not spent)."""
@@ -182,6 +220,23 @@ class TaskRunner:
 def time_budget_s(task: Task, automation: Automation) -> float:
     """How long the whole run may take: every attempt's limit, plus a margin for backoffs and artifacts."""
     return (automation.max_retries + 1) * task.max_timeout_in_minutes * 60 + OVERDUE_MARGIN_S
+
+
+def log_step(record: StepRecord) -> None:
+    """One log record per step (the engine has already masked its secrets): where, what, and how it ended."""
+    level = logging.WARNING if record.outcome == "failed" else logging.DEBUG
+    fields = without_none(
+        node=record.path,
+        action=record.action,
+        outcome=record.outcome,
+        duration_ms=round(record.duration_ms, 1),
+        error=record.error,
+    )
+    logger.log(level, "step %s: %s", record.path, record.outcome, extra=fields)
+
+
+def without_none(**fields: Any) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def outcome_of(result: RunResult) -> Outcome:

@@ -209,6 +209,7 @@ class SlotPool:
     def __init__(self, launch: Launcher, count: int, *, max_memory_mb: float, live: LiveView | None = None) -> None:
         """With live view, each slot runs headed on its own display, watchable over VNC."""
         self.slots = [Slot(index, launch, int(max_memory_mb * 2**20), live) for index in range(count)]
+        self._reported_restarts = 0
         self._free: asyncio.Queue[Slot] = asyncio.Queue()
         for slot in self.slots:
             self._free.put_nowait(slot)
@@ -232,6 +233,14 @@ class SlotPool:
                 slot.prepare()
             finally:
                 self._free.put_nowait(slot)
+
+    def restarts_to_report(self) -> int:
+        """Browser restarts (every launch after a slot's first) not yet marked reported."""
+        return sum(max(0, slot.launches - 1) for slot in self.slots) - self._reported_restarts
+
+    def mark_restarts_reported(self, count: int) -> None:
+        """`count` restarts have been added to the durable counter."""
+        self._reported_restarts += count
 
     async def close(self) -> None:
         """Close every slot's browser and stop its display."""

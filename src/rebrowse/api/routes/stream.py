@@ -21,6 +21,7 @@ from rebrowse.api.schemas import ERRORS, ErrorBody
 from rebrowse.live import registry, rfb, tokens, vnc_auth
 from rebrowse.live.registry import VncAddress
 from rebrowse.live.rfb import TcpStream
+from rebrowse.observability.metrics import LiveViewConnections
 from rebrowse.store import tasks
 
 logger = logging.getLogger("rebrowse.api.stream")
@@ -91,6 +92,7 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
     except OSError:
         await websocket.close(SERVER_ERROR, "Stream not available: the live view cannot be reached")
         return
+    connections = cast(LiveViewConnections, websocket.app.state.live_view_connections)
     try:
         viewer = ViewerStream(websocket)
         try:
@@ -102,7 +104,8 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
             await websocket.close(SERVER_ERROR, "Stream not available: the live view's handshake failed")
             return
         writer.write(viewer.take_buffered())
-        code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
+        with connections.track():
+            code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
     finally:
         writer.close()
         with contextlib.suppress(OSError):

@@ -1,0 +1,251 @@
+"""Prometheus figures of the control plane, read from PostgreSQL at scrape time.
+
+The API, the workers and the callback sender may run on different machines, so a figure born in a worker
+reaches the API through the database: most are computed from the tasks and callback tables, which already
+hold them; what leaves no other trace (a browser restart) is added to `metric_counters` by the worker.
+Only live-view connections are counted in memory, by the API process that bridges them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from rebrowse.store.database import Connection
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+ACTIVE_STATUSES = ("queued", "allocated", "running")
+WAIT_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+RUN_BUCKETS_S = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+ATTEMPT_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
+BROWSER_RESTARTS = "browser_restarts"
+CALLBACK_OUTCOMES = ("delivered", "failed_attempt", "gave_up")
+
+# One pass over the tasks table. Bucket numbers follow Prometheus' `le` (a value equal to a bound belongs to
+# that bound's bucket): width_bucket puts values equal to a threshold in the bucket above, so it is given the
+# negated values and bounds, and n - result is the index of the first bound >= the value (n: above them all).
+TASK_FIGURES = """
+SELECT endpoint_name, status, wait_bucket, run_bucket, attempts,
+    GROUPING(wait_bucket) AS no_wait, GROUPING(run_bucket) AS no_run, GROUPING(attempts) AS no_attempts,
+    count(*) AS n, coalesce(sum(wait_s), 0) AS wait_sum, coalesce(sum(run_s), 0) AS run_sum
+FROM (
+    SELECT endpoint_name, status, wait_s, run_s,
+        %(wait_n)s - width_bucket(-wait_s, %(wait_bounds)s) AS wait_bucket,
+        %(run_n)s - width_bucket(-run_s, %(run_bounds)s) AS run_bucket,
+        CASE WHEN run_s IS NOT NULL THEN retry_count + 1 END AS attempts
+    FROM (
+        SELECT endpoint_name, status, retry_count,
+            date_part('epoch', started_at - created_at) AS wait_s,
+            CASE WHEN completed_at IS NOT NULL THEN date_part('epoch', completed_at - started_at) END AS run_s
+        FROM tasks
+    ) AS timed
+) AS bucketed
+GROUP BY GROUPING SETS ((status), (wait_bucket), (endpoint_name, status, run_bucket), (attempts))
+"""
+
+# A delivered attempt is one the receiver answered with 2xx (as the sender decides); a given-up event is one
+# the outbox marked failed.
+OTHER_FIGURES = """
+SELECT
+    count(*) FILTER (WHERE status_code BETWEEN 200 AND 299) AS delivered,
+    count(*) FILTER (WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299) AS failed_attempt,
+    (SELECT count(*) FROM callback_events WHERE state = 'failed') AS gave_up,
+    (SELECT coalesce(sum(value), 0) FROM metric_counters WHERE name = %(restarts)s) AS browser_restarts
+FROM callback_attempts
+"""
+
+
+@dataclass
+class Histogram:
+    """Observations counted per bucket (not cumulative; the last bucket is above every bound) and their sum."""
+
+    bounds: Sequence[float]
+    counts: list[int] = field(init=False)
+    total: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = [0] * (len(self.bounds) + 1)
+
+    def add(self, bucket: int, count: int, total: float) -> None:
+        """Count `count` observations summing to `total` in bucket number `bucket`."""
+        self.counts[bucket] += count
+        self.total += total
+
+    def observe(self, value: float, count: int = 1) -> None:
+        """Count `count` observations of `value`."""
+        self.add(bisect.bisect_left(self.bounds, value), count, value * count)
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """The buckets as Prometheus exposes them: (upper bound, observations at or below it), ending at +Inf."""
+        running, buckets = 0, []
+        for bound, count in zip([*self.bounds, float("inf")], self.counts, strict=True):
+            running += count
+            buckets.append((le_label(bound), float(running)))
+        return buckets
+
+
+def le_label(bound: float) -> str:
+    """A bucket bound as Prometheus clients write it: 0.5, 1.0, +Inf."""
+    return "+Inf" if bound == float("inf") else repr(float(bound))
+
+
+@dataclass
+class Figures:
+    """Everything /metrics reports that lives in the database."""
+
+    queue_depth: dict[str, int]
+    wait: Histogram
+    runs: dict[tuple[str, str], Histogram]
+    attempts: Histogram
+    callbacks: dict[str, int]
+    browser_restarts: int
+
+
+class LiveViewConnections:
+    """The live-view bridges of this API process: open now, and opened since it started."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.opened = 0
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Count one bridge while it is open."""
+        self.open += 1
+        self.opened += 1
+        try:
+            yield
+        finally:
+            self.open -= 1
+
+
+async def read_figures(conn: Connection) -> Figures:
+    """The figures of every process, aggregated in two queries whatever the number of tasks."""
+    params = {
+        "wait_n": len(WAIT_BUCKETS_S),
+        "wait_bounds": negated(WAIT_BUCKETS_S),
+        "run_n": len(RUN_BUCKETS_S),
+        "run_bounds": negated(RUN_BUCKETS_S),
+    }
+    task_rows = await (await conn.execute(TASK_FIGURES, params)).fetchall()
+    other = await (await conn.execute(OTHER_FIGURES, {"restarts": BROWSER_RESTARTS})).fetchone()
+    assert other is not None  # an aggregate without GROUP BY always returns one row
+    figures = Figures(
+        queue_depth=dict.fromkeys(ACTIVE_STATUSES, 0),
+        wait=Histogram(WAIT_BUCKETS_S),
+        runs={},
+        attempts=Histogram(ATTEMPT_BUCKETS),
+        callbacks={outcome: int(other[outcome]) for outcome in CALLBACK_OUTCOMES},
+        browser_restarts=int(other["browser_restarts"]),
+    )
+    for row in task_rows:
+        add_task_row(figures, row)
+    return figures
+
+
+def negated(bounds: Sequence[float]) -> list[float]:
+    """The bounds negated, smallest first (what width_bucket needs to count values at or below a bound)."""
+    return sorted(-bound for bound in bounds)
+
+
+def add_task_row(figures: Figures, row: dict[str, Any]) -> None:
+    """One grouping set's row of TASK_FIGURES into the figure it belongs to."""
+    count = int(row["n"])
+    if not row["no_run"]:
+        if row["run_bucket"] is not None:
+            key = (row["endpoint_name"], row["status"])
+            histogram = figures.runs.setdefault(key, Histogram(RUN_BUCKETS_S))
+            histogram.add(row["run_bucket"], count, float(row["run_sum"]))
+    elif not row["no_wait"]:
+        if row["wait_bucket"] is not None:
+            figures.wait.add(row["wait_bucket"], count, float(row["wait_sum"]))
+    elif not row["no_attempts"]:
+        if row["attempts"] is not None:
+            figures.attempts.observe(float(row["attempts"]), count)
+    elif row["status"] in figures.queue_depth:
+        figures.queue_depth[row["status"]] = count
+
+
+async def add_to_counter(conn: Connection, name: str, amount: int) -> None:
+    """Add `amount` to a durable counter (created at 0 on first use)."""
+    await conn.execute(
+        "INSERT INTO metric_counters (name, value) VALUES (%s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET value = metric_counters.value + EXCLUDED.value, updated_at = now()",
+        (name, amount),
+    )
+
+
+class FiguresCollector(Collector):
+    """Hands prometheus_client the metric families of one scrape."""
+
+    def __init__(self, figures: Figures, live_view: LiveViewConnections) -> None:
+        self.figures = figures
+        self.live_view = live_view
+
+    def collect(self) -> Iterable[Metric]:
+        yield from task_families(self.figures)
+        yield from delivery_families(self.figures)
+        yield from live_view_families(self.live_view)
+
+
+def task_families(figures: Figures) -> Iterator[Metric]:
+    """Queue depth, wait and run time, attempts."""
+    depth = GaugeMetricFamily("rebrowse_queue_depth", "Tasks not yet finished, by status.", labels=["status"])
+    for status, count in figures.queue_depth.items():
+        depth.add_metric([status], count)
+    yield depth
+    wait = HistogramMetricFamily("rebrowse_task_wait_seconds", "Time from submission to the first attempt's start.")
+    wait.add_metric([], figures.wait.cumulative(), figures.wait.total)
+    yield wait
+    runs = HistogramMetricFamily(
+        "rebrowse_task_run_seconds",
+        "Time from a task's start to its end (all attempts), by endpoint and final status.",
+        labels=["endpoint", "status"],
+    )
+    for (endpoint, status), histogram in sorted(figures.runs.items()):
+        runs.add_metric([endpoint, status], histogram.cumulative(), histogram.total)
+    yield runs
+    attempts = HistogramMetricFamily("rebrowse_task_attempts", "Attempts made by each finished task that started.")
+    attempts.add_metric([], figures.attempts.cumulative(), figures.attempts.total)
+    yield attempts
+
+
+def delivery_families(figures: Figures) -> Iterator[Metric]:
+    """Browser restarts and callback deliveries."""
+    yield CounterMetricFamily(
+        "rebrowse_browser_restarts",
+        "Chromium restarts in worker slots (crashed or over its memory limit).",
+        value=figures.browser_restarts,
+    )
+    deliveries = CounterMetricFamily(
+        "rebrowse_callback_deliveries",
+        "Callback delivery attempts that succeeded or failed, and events given up on.",
+        labels=["outcome"],
+    )
+    for outcome, count in figures.callbacks.items():
+        deliveries.add_metric([outcome], count)
+    yield deliveries
+
+
+def live_view_families(live_view: LiveViewConnections) -> Iterator[Metric]:
+    """Live-view bridges of this API process."""
+    yield GaugeMetricFamily(
+        "rebrowse_live_view_open_connections", "Live-view streams this API process bridges now.", value=live_view.open
+    )
+    yield CounterMetricFamily(
+        "rebrowse_live_view_connections", "Live-view streams this API process has bridged.", value=live_view.opened
+    )
+
+
+def exposition(figures: Figures, live_view: LiveViewConnections) -> bytes:
+    """The figures in Prometheus' text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FiguresCollector(figures, live_view))
+    return generate_latest(registry)
