@@ -38,4 +38,4 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: setup
-	$(BIN)/python bench/replay.py
+	$(BIN)/python -m bench --markdown docs/benchmarks.md

@@ -13,16 +13,14 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from bench import api, density, live_view, replay
-from bench.report import Measure, measures_markdown, measures_table, wide_console
+from bench.report import Collect, Measure, measures_markdown, measures_table, wide_console
 
-Collect = Callable[[list[str], Console], list[Measure]]
 # Each benchmark, with its arguments for a full run and for a quick one.
 BENCHMARKS: tuple[tuple[str, Collect, list[str], list[str]], ...] = (
     ("replay", replay.collect, [], ["--runs", "2"]),

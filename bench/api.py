@@ -52,7 +52,7 @@ from procrastinate.types import JSONDict
 from psycopg.types.json import Jsonb
 from rich.console import Console
 
-from bench.report import Measure, measures_table, ms, percentile, wide_console
+from bench.report import Measure, ms, percentile, run_alone
 from rebrowse.demo.site import SiteServer, SiteState
 from rebrowse.queue.app import DEFAULT_QUEUE, JOB_NAME, job_priority, worker_queue
 from rebrowse.server import Runtime, ensure_admin_key, runtime
@@ -722,15 +722,10 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
 
 
 def main(argv: list[str]) -> int:
-    """Run the benchmark; 1 when something failed, else 0 (a missed target is reported, not an error)."""
-    console = wide_console()
-    try:
-        rows = collect(argv, console)
-    except BenchFailed as exc:
-        Console(stderr=True).print(f"[red]FAILED[/] {exc}", highlight=False)
-        return 1
-    console.print(measures_table(f"Control-plane benchmark ({os.cpu_count()} cores; {API_DEPLOYMENT})", rows))
-    return 0
+    """Run the benchmark and print its table; 1 when something failed (a missed target is reported, not an error)."""
+    return run_alone(
+        f"Control-plane benchmark ({os.cpu_count()} cores; {API_DEPLOYMENT})", collect, argv, (BenchFailed,)
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.api import BenchFailed, Connection, Deployment, connections, deployment, scratch_dir, wait_healthy
-from bench.report import Measure, measures_table, wide_console
+from bench.report import Measure, run_alone
 from rebrowse.store import tasks
 from rebrowse.worker.slots import process_memory
 
@@ -198,14 +198,8 @@ def collect(argv: list[str], console: Console) -> list[Measure]:
 
 
 def main(argv: list[str]) -> int:
-    console = wide_console()
-    try:
-        rows = collect(argv, console)
-    except BenchFailed as exc:
-        Console(stderr=True).print(f"[red]FAILED[/] {exc}", highlight=False)
-        return 1
-    console.print(measures_table("Density: concurrent tasks and memory per task", rows))
-    return 0
+    """Run the benchmark and print its table; 1 when something failed (a missed target is reported, not an error)."""
+    return run_alone("Density: concurrent tasks and memory per task", collect, argv, (BenchFailed,))
 
 
 if __name__ == "__main__":

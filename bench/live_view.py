@@ -37,7 +37,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from bench.api import scratch_dir
-from bench.report import Measure, measures_table, wide_console
+from bench.report import Measure, run_alone
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, free_port
 from rebrowse.live import registry, rfb
@@ -272,9 +272,8 @@ def collect(argv: list[str], console: Console) -> list[Measure]:
 
 
 def main(argv: list[str]) -> int:
-    console = wide_console()
-    console.print(measures_table("Live view over the API's WebSocket bridge", collect(argv, console)))
-    return 0
+    """Run the benchmark and print its table; 1 when something failed (a missed target is reported, not an error)."""
+    return run_alone("Live view over the API's WebSocket bridge", collect, argv, ())
 
 
 if __name__ == "__main__":

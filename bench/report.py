@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
 
+Collect = Callable[[list[str], Console], list["Measure"]]
 COLUMNS = ("measure", "target", "figure", "baseline", "ratio", "verdict")
 
 
@@ -67,3 +68,15 @@ def wide_console() -> Console:
     console = Console()
     console.width = max(console.width, 132)
     return console
+
+
+def run_alone(title: str, collect: Collect, argv: list[str], failures: tuple[type[Exception], ...]) -> int:
+    """One benchmark as a script: its table, or what failed and exit status 1."""
+    console = wide_console()
+    try:
+        rows = collect(argv, console)
+    except failures as exc:
+        Console(stderr=True).print(f"[red]FAILED[/] {exc}", highlight=False)
+        return 1
+    console.print(measures_table(title, rows))
+    return 0

@@ -1,7 +1,8 @@
-"""`rebrowse serve` started as a user starts it, for tests that need the whole product running."""
+"""Servers for tests: `rebrowse serve` started as a user starts it, and an app on a real port."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -10,13 +11,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
-from tests.waiting import free_port
+from tests.waiting import eventually, free_port
 
 ADMIN_KEY = "rb_test_admin_key_0123456789abcdefghijklmnop"
 START_DEADLINE_S = 90.0
@@ -76,3 +79,18 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
         if process.stdout:
             process.stdout.close()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: FastAPI) -> AsyncIterator[str]:
+    """The app on a real port of 127.0.0.1 (WebSockets need a real server); yields its ws:// base."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or serving.done(), what="the API server to start")
+        assert server.started
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving

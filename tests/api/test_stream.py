@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 import time
 import uuid
@@ -12,7 +11,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Page
 from websockets.asyncio.client import ClientConnection, connect
@@ -29,6 +27,7 @@ from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
 from tests.api.conftest import BASE_URL, Account, submit_ok
 from tests.browser.test_display import DODGER_BLUE, HEIGHT, WIDTH, launch_headed
+from tests.serving import serve_app
 from tests.waiting import eventually, free_port
 
 WORKER = "worker-1"
@@ -38,17 +37,8 @@ BINARY = Subprotocol("binary")
 
 @pytest.fixture
 async def served(app: FastAPI) -> AsyncIterator[str]:
-    """The API on a real port (WebSockets need a real server); yields its ws:// base."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started or serving.done(), what="the API server to start")
-        assert server.started
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with serve_app(app) as base:
+        yield base
 
 
 async def running_task(db: Database, account: Account, vnc: VncAddress | None) -> uuid.UUID:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,6 @@ from typing import Any
 import httpx
 import procrastinate
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -31,7 +29,8 @@ from rebrowse.store import accounts, callbacks, tasks
 from rebrowse.store.database import Connection, Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import NewTask
-from tests.waiting import eventually, free_port
+from tests.serving import serve_app
+from tests.waiting import eventually
 from tests.worker.conftest import Tenant, Workers, automation_json
 
 BASE_URL = "http://rebrowse.test"
@@ -242,17 +241,8 @@ async def test_browser_restarts_in_a_worker_reach_the_metrics(
 
 @pytest.fixture
 async def served(open_app: FastAPI) -> AsyncIterator[str]:
-    """The API on a real port (WebSockets need a real server); yields its ws:// base."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(open_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started or serving.done(), what="the API server to start")
-        assert server.started
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await serving
+    async with serve_app(open_app) as base:
+        yield base
 
 
 live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")

@@ -12,11 +12,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import procrastinate
 import pytest
+from playwright.async_api import Playwright, async_playwright
 
 from rebrowse.demo.site import SiteServer
 from rebrowse.queue.app import enqueue, make_queue
@@ -27,6 +29,7 @@ from rebrowse.store.sealing import Sealer, generate_key
 from rebrowse.store.tasks import NewTask, Task
 from rebrowse.worker.process import WorkerOptions, run_worker
 from rebrowse.worker.recovery import RecoveryOptions
+from rebrowse.worker.slots import SlotPool, launch_slot_browser
 from rebrowse.worker.state import WorkerState
 
 REPO = Path(__file__).parent.parent.parent
@@ -135,6 +138,23 @@ class Tenant:
 
     async def wait_terminal(self, task_id: uuid.UUID, *, timeout_s: float = 60.0) -> Task:
         return await self.wait_for(task_id, lambda t: t.is_terminal, timeout_s=timeout_s)
+
+
+@pytest.fixture
+async def playwright() -> AsyncIterator[Playwright]:
+    async with async_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture
+async def pool(playwright: Playwright) -> AsyncIterator[SlotPool]:
+    """One headless slot, its browser launched."""
+    slots = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096)
+    try:
+        await slots.start()
+        yield slots
+    finally:
+        await slots.close()
 
 
 @pytest.fixture

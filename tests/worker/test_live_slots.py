@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import AsyncIterator
 from functools import partial
 
 import pytest
-from playwright.async_api import Playwright, async_playwright
+from playwright.async_api import Playwright
 
 from rebrowse.browser.display import live_view_available
 from rebrowse.demo.site import SiteServer
@@ -24,12 +23,6 @@ from tests.worker.conftest import Tenant, Workers, automation_json
 SCREEN = (1280, 720)  # page_share checks the screen has this size
 LIVE = LiveView(SCREEN, Sealer(generate_key()))
 live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
-
-
-@pytest.fixture
-async def playwright() -> AsyncIterator[Playwright]:
-    async with async_playwright() as driver:
-        yield driver
 
 
 async def shows_the_page(slot: Slot) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Playwright, async_playwright
+from playwright.async_api import Playwright
 
 from rebrowse.automation.loading import load_automation
 from rebrowse.demo.site import SiteServer
@@ -16,22 +14,6 @@ from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import run_automation
 from rebrowse.worker.slots import SlotPool, launch_slot_browser
 from tests.waiting import eventually
-
-
-@pytest.fixture
-async def playwright() -> AsyncIterator[Playwright]:
-    async with async_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture
-async def pool(playwright: Playwright) -> AsyncIterator[SlotPool]:
-    slots = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096)
-    try:
-        await slots.start()
-        yield slots
-    finally:
-        await slots.close()
 
 
 async def prepared_context_opened(pool: SlotPool) -> None:

@@ -5,31 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from functools import partial
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright
 
 from rebrowse.engine.contexts import ContextSpec, first_page
 from rebrowse.worker.slots import BrowserUnavailable, Slot, SlotPool, browser_memory, launch_slot_browser
 from tests.waiting import eventually
-
-
-@pytest.fixture
-async def playwright() -> AsyncIterator[Playwright]:
-    async with async_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture
-async def pool(playwright: Playwright) -> AsyncIterator[SlotPool]:
-    slots = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096)
-    try:
-        await slots.start()
-        yield slots
-    finally:
-        await slots.close()
 
 
 async def browser_pid(browser: Browser) -> int:
