@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from reliability import database_outage, receiver_outage, worker_kill
+from reliability import browser_crash, database_outage, receiver_outage, worker_kill
 from reliability.harness import Postgres, Row
 
 Scenario = tuple[str, Callable[[Postgres, Path, argparse.Namespace], Awaitable[Row]]]
@@ -31,6 +31,7 @@ SCENARIOS: dict[str, Scenario] = {
     "1": (worker_kill.NAME, lambda pg, work, args: worker_kill.run(pg, work, args.tasks)),
     "2": (database_outage.NAME, lambda pg, work, args: database_outage.run(pg, work, args.outage)),
     "3": (receiver_outage.NAME, lambda pg, work, args: receiver_outage.run(pg, work, args.receiver_down)),
+    "4": (browser_crash.NAME, lambda pg, work, args: browser_crash.run(pg, work)),
 }
 
 

@@ -37,6 +37,8 @@ from rebrowse.worker.state import WorkerState
 logger = logging.getLogger(__name__)
 
 CANCELLED = "Task cancelled by user"
+# Playwright's own message ("Target page, context or browser has been closed") does not say the browser died.
+BROWSER_CRASHED = "Chromium stopped in the middle of the task (it crashed or was killed); the next task gets a new one"
 # A task is reported overdue (unhealthy worker) only past every attempt's limit plus this margin.
 OVERDUE_MARGIN_S = 60.0
 
@@ -106,8 +108,10 @@ class TaskRunner:
                         on_attempt=on_attempt,
                     )
                 except Exception as exc:
-                    # A crash (the browser died, a secret could not be fetched): its message and chain may hold
-                    # secret values, so only the redacted message goes on.
+                    if not browser.is_connected():
+                        raise TaskUnrunnable(BROWSER_CRASHED) from None
+                    # A crash (a secret could not be fetched...): its message and chain may hold secret values,
+                    # so only the redacted message goes on.
                     raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
                 finally:
                     self._state.end(task.id)
