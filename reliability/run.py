@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from reliability import browser_crash, database_outage, receiver_outage, worker_kill
+from reliability import bad_inputs, browser_crash, database_outage, receiver_outage, worker_kill
 from reliability.harness import Postgres, Row
 
 Scenario = tuple[str, Callable[[Postgres, Path, argparse.Namespace], Awaitable[Row]]]
@@ -32,6 +32,7 @@ SCENARIOS: dict[str, Scenario] = {
     "2": (database_outage.NAME, lambda pg, work, args: database_outage.run(pg, work, args.outage)),
     "3": (receiver_outage.NAME, lambda pg, work, args: receiver_outage.run(pg, work, args.receiver_down)),
     "4": (browser_crash.NAME, lambda pg, work, args: browser_crash.run(pg, work)),
+    "6": (bad_inputs.NAME, lambda pg, work, args: bad_inputs.run(pg, work)),
 }
 
 
