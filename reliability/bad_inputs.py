@@ -27,7 +27,7 @@ def injections(marker: Path) -> list[str]:
         f"__import__('os').system('touch {marker}')",
         f"open('{marker}', 'w').write('x')",
         f"{{__import__('os').system('touch {marker}')}}",
-        "\"); alert(1); (\"",
+        '"); alert(1); ("',
         "') or page.evaluate('document.body.innerHTML=1",
         "javascript:alert(document.cookie)",
         "file:///etc/passwd",
@@ -74,23 +74,25 @@ def reaching_fields(base: dict[str, Any], text: str) -> Iterator[tuple[str, dict
     click = 'locator("#single")'
     yield "url", with_field(base, ["url"], text)
     yield "locator", with_field(base, ["nodes"], [interaction(click_element={"command": text})])
-    yield "input text", with_field(
-        base, ["nodes"], [interaction(input_text={"command": click, "input_text": text})]
-    )
+    yield "input text", with_field(base, ["nodes"], [interaction(input_text={"command": click, "input_text": text})])
     yield "go to url", with_field(base, ["nodes"], [interaction(go_to_url={"url": text})])
     yield "condition", with_field(base, ["nodes"], [{"type": "if_else_node", "condition": text, "if_nodes": []}])
-    yield "expression", with_field(
-        base, ["nodes"], [action(misc_action={"set_variable": {"name": "v", "expression": text}})]
+    yield (
+        "expression",
+        with_field(base, ["nodes"], [action(misc_action={"set_variable": {"name": "v", "expression": text}})]),
     )
-    yield "loop locator", with_field(
-        base, ["nodes"], [{"type": "for_loop_node", "locator": text, "nodes": [], "max_iterations": 2}]
+    yield (
+        "loop locator",
+        with_field(base, ["nodes"], [{"type": "for_loop_node", "locator": text, "nodes": [], "max_iterations": 2}]),
     )
     yield "python script", with_field(base, ["nodes"], [action(python_script_action={"execution_code": text})])
-    yield "api call url", with_field(
-        base, ["nodes"], [action(extraction_action={"api_call": {"url": text, "timeout": 2}})]
+    yield (
+        "api call url",
+        with_field(base, ["nodes"], [action(extraction_action={"api_call": {"url": text, "timeout": 2}})]),
     )
-    yield "placeholder", with_field(
-        base, ["nodes"], [interaction(click_element={"command": f'locator("#{{{text}}}")'})]
+    yield (
+        "placeholder",
+        with_field(base, ["nodes"], [interaction(click_element={"command": f'locator("#{{{text}}}")'})]),
     )
 
 
@@ -101,17 +103,16 @@ def malformed(base: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     yield "nodes a string", with_field(base, ["nodes"], "click")
     yield "node a number", with_field(base, ["nodes"], [1])
     yield "unknown node type", with_field(base, ["nodes"], [{"type": "rm_rf_node"}])
-    yield "two actions in a node", with_field(
-        base, ["nodes"], [action(sleep_action={"sleep_time": 1}, interaction_action={"go_back": {}})]
+    yield (
+        "two actions in a node",
+        with_field(base, ["nodes"], [action(sleep_action={"sleep_time": 1}, interaction_action={"go_back": {}})]),
     )
     yield "negative retries", with_field(base, ["max_retries"], -1)
     yield "retries a string", with_field(base, ["max_retries"], "many")
     yield "parameters a list", with_field(base, ["parameters"], [])
     yield "input a dict", with_field(base, ["parameters", "input_parameters"], {"login": {"a": 1}})
     yield "huge url", with_field(base, ["url"], "http://127.0.0.1/" + "a" * HUGE)
-    yield "huge locator", with_field(
-        base, ["nodes"], [interaction(click_element={"command": "x" * HUGE})]
-    )
+    yield "huge locator", with_field(base, ["nodes"], [interaction(click_element={"command": "x" * HUGE})])
     yield "deep nesting", with_field(base, ["parameters", "input_parameters", "login"], [DEEP])
     yield "deep node nesting", with_field(base, ["nodes"], [nested_ifs(300)])
     yield "missing url", {k: v for k, v in base.items() if k != "url"}
@@ -177,7 +178,11 @@ async def run_corpus(deployed: Deployment, marker: Path) -> Tally:
     base = automation(deployed.site.url)
     async with deployed.client() as client:
         await deployed.put_automation("short", base)
-        candidates = [(f"{field} {text[:24]!r}", d) for text in injections(marker) for field, d in reaching_fields(base, text)]
+        candidates = [
+            (f"{field} {text[:24]!r}", definition)
+            for text in injections(marker)
+            for field, definition in reaching_fields(base, text)
+        ]
         for index, (label, definition) in enumerate([*candidates, *malformed(base)]):
             response = await put(client, f"bad{index}", definition)
             tally.note(f"PUT {label}", response)

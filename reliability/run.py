@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from reliability import bad_inputs, browser_crash, database_outage, receiver_outage, worker_kill
+from reliability import api_fuzz, bad_inputs, browser_crash, database_outage, receiver_outage, worker_kill
 from reliability.harness import Postgres, Row
 
 Scenario = tuple[str, Callable[[Postgres, Path, argparse.Namespace], Awaitable[Row]]]
@@ -32,6 +32,7 @@ SCENARIOS: dict[str, Scenario] = {
     "2": (database_outage.NAME, lambda pg, work, args: database_outage.run(pg, work, args.outage)),
     "3": (receiver_outage.NAME, lambda pg, work, args: receiver_outage.run(pg, work, args.receiver_down)),
     "4": (browser_crash.NAME, lambda pg, work, args: browser_crash.run(pg, work)),
+    "5": (api_fuzz.NAME, lambda pg, work, args: api_fuzz.run(pg, work, args.examples)),
     "6": (bad_inputs.NAME, lambda pg, work, args: bad_inputs.run(pg, work)),
 }
 
@@ -41,6 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these scenarios")
     parser.add_argument("--tasks", type=int, default=200, help="tasks of scenario 1 (200)")
     parser.add_argument("--outage", type=float, default=20.0, help="seconds PostgreSQL is down in scenario 2 (20)")
+    parser.add_argument("--examples", type=int, default=25, help="schemathesis examples per operation (25)")
     parser.add_argument("--receiver-down", type=float, default=60.0, help="seconds of scenario 3's outage (60)")
     return parser.parse_args(argv)
 
