@@ -12,7 +12,16 @@ from reliability.harness import Deployment, Postgres, Row, deployment
 from reliability.worker_kill import automation
 
 NAME = "5. schemathesis"
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "unsupported_method",  # found: a 405 without its Allow header
+        "allow_header_conformance",  # found: an Allow header naming only some of the methods of the path
+    ]
+)
 MAX_EXAMPLES = 25
 RUN_DEADLINE_S = 600.0
 

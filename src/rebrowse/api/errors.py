@@ -27,6 +27,7 @@ from psycopg import InterfaceError, OperationalError
 from psycopg_pool import PoolClosed
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rebrowse.automation.loading import error_message, json_path
@@ -34,6 +35,7 @@ from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError
 
 logger = logging.getLogger("rebrowse.api")
 DATABASE_DOWN = (OperationalError, InterfaceError)  # the pool's PoolTimeout is an OperationalError
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 RETRY_AFTER_S = 5  # what a client told to come back waits; the pool reconnects within that
 
 
@@ -125,10 +127,24 @@ async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "; ".join(str(e) for e in errors), errors)
 
 
-async def http_error(_: Request, exc: Exception) -> JSONResponse:
-    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape."""
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape, with their headers."""
     error = cast(HTTPException, exc)
-    return error_response(error.status_code, str(error.detail))
+    headers = {name.lower(): value for name, value in (error.headers or {}).items()}
+    if error.status_code == 405:
+        headers["allow"] = ", ".join(allowed_methods(request))
+    return error_response(error.status_code, str(error.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the request's path accepts (Starlette's Allow names only those of the first route that
+    matched the path, when one path's GET and POST are separate routes)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 def request_field_errors(exc: RequestValidationError) -> list[FieldError]:
