@@ -1,6 +1,6 @@
 """2. PostgreSQL stopped for a while under load, then started again: the API answers 503 with Retry-After
-(never a 500) while it is down, accepts work again within RECOVERY_S of it coming back, and every task accepted
-before the outage completes."""
+(never a 500) while it is down, accepts work again within RECOVERY_S of it coming back, every task accepted
+before the outage completes, and the worker and the callback sender carry on (every task's callback arrives)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,11 @@ async def run(postgres: Postgres, work_dir: Path, outage_s: float) -> Row:
         api = await deployed.start_api()
         await deployed.put_automation("short", {**automation(deployed.site.url), "max_retries": 2})
         worker = await deployed.start_worker("outage", 2)
-        body = {"endpoint_name": "short", "input_parameters": {"login": ["someone"]}}
+        body = {
+            "endpoint_name": "short",
+            "input_parameters": {"login": ["someone"]},
+            "task_callback_url": deployed.receiver.url,  # the API's callback sender must survive the outage too
+        }
         results = Load()
         async with deployed.client() as client:
             before = [await deployed.submit(client, body) for _ in range(BEFORE)]
@@ -97,9 +101,12 @@ async def run(postgres: Postgres, work_dir: Path, outage_s: float) -> Row:
             deployed.check_running(process)
         accepted_before = before + [t for t in results.accepted if t]
         statuses = await deployed.wait_terminal(accepted_before, deadline_s=180)
+        await deployed.wait_callbacks(set(accepted_before), deadline_s=60)
+        missing = set(accepted_before) - deployed.receiver.task_ids
         row.tasks = len(accepted_before)
         row.terminal = sum(1 for t in accepted_before if statuses.get(t) in TERMINAL)
         row.lost = row.tasks - row.terminal
+        row.duplicates = deployed.receiver.duplicates
         row.server_errors = sum(results.count(phase, server_errors=True) for phase in ("before", "down", "after"))
         assert results.back_at is not None and results.first_accepted_after is not None
         recovered_in = results.first_accepted_after - results.back_at
@@ -113,6 +120,9 @@ async def run(postgres: Postgres, work_dir: Path, outage_s: float) -> Row:
         row.require(recovered_in <= RECOVERY_S, f"accepted work again only {recovered_in:.1f} s after the restart")
         row.require(row.lost == 0, f"{row.lost} accepted tasks never ended")
         row.require(not failed, f"{len(failed)} tasks accepted before the outage did not succeed")
+        row.require(not missing, f"{len(missing)} callbacks never arrived")
+        retried = await deployed.query("SELECT count(*) AS n FROM procrastinate_jobs WHERE attempts > 0")
+        row.notes.append(f"{retried[0]['n']} task jobs retried (the outage interrupted them)")
         row.notes.append(
             f"responses by phase: {results.statuses}; accepted again {recovered_in:.1f} s after the restart"
         )

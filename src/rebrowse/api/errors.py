@@ -23,7 +23,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from procrastinate.exceptions import ConnectorException
-from psycopg import InterfaceError, OperationalError
 from psycopg_pool import PoolClosed
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException
@@ -32,9 +31,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rebrowse.automation.loading import error_message, json_path
 from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError
+from rebrowse.store.database import DATABASE_DOWN
 
 logger = logging.getLogger("rebrowse.api")
-DATABASE_DOWN = (OperationalError, InterfaceError)  # the pool's PoolTimeout is an OperationalError
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 RETRY_AFTER_S = 5  # what a client told to come back waits; the pool reconnects within that
 

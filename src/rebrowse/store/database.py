@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 import procrastinate
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, InterfaceError, OperationalError
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -20,6 +20,8 @@ CONNECTION_WAIT_S = 5.0
 # Giving a try up after a few seconds makes the next request that waits start a new one at once instead.
 RECONNECT_S = 3.0
 Connection = AsyncConnection[DictRow]
+# What a database that cannot be reached raises (the pool's PoolTimeout is an OperationalError too).
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class Database:

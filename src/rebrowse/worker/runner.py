@@ -28,7 +28,7 @@ from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
 from rebrowse.settings import ServerSettings
 from rebrowse.store import automations, tasks
-from rebrowse.store.database import Database
+from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task
 from rebrowse.worker.slots import Slot, SlotPool
@@ -78,6 +78,11 @@ class TaskRunner:
             raise
         except TaskUnrunnable as exc:
             await self._finish(task_uuid, Outcome("failed", error=str(exc)))
+        except DATABASE_DOWN:
+            # Not the task's fault, and ending it would need the database: procrastinate retries the job
+            # (RetryInterruptedRuns) and the task runs again once the database is back.
+            logger.warning("task %s: the database went away; the task will run again", task_uuid)
+            raise
         except Exception as exc:
             logger.exception("task %s: unexpected error in the worker", task_uuid)
             await self._finish(task_uuid, Outcome("failed", error=f"the worker could not run the task: {exc}"))
@@ -107,6 +112,8 @@ class TaskRunner:
                         secrets=secrets,
                         on_attempt=on_attempt,
                     )
+                except DATABASE_DOWN:
+                    raise  # from on_attempt: see __call__
                 except Exception as exc:
                     if not browser.is_connected():
                         raise TaskUnrunnable(BROWSER_CRASHED) from None
