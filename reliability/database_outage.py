@@ -121,7 +121,9 @@ async def run(postgres: Postgres, work_dir: Path, outage_s: float) -> Row:
         row.require(row.lost == 0, f"{row.lost} accepted tasks never ended")
         row.require(not failed, f"{len(failed)} tasks accepted before the outage did not succeed")
         row.require(not missing, f"{len(missing)} callbacks never arrived")
-        retried = await deployed.query("SELECT count(*) AS n FROM procrastinate_jobs WHERE attempts > 0")
+        retried = await deployed.query(
+            "SELECT count(DISTINCT job_id) AS n FROM procrastinate_events WHERE type = 'deferred_for_retry'"
+        )
         row.notes.append(f"{retried[0]['n']} task jobs retried (the outage interrupted them)")
         row.notes.append(
             f"responses by phase: {results.statuses}; accepted again {recovered_in:.1f} s after the restart"
