@@ -19,6 +19,7 @@ NAME = "2. PostgreSQL down"
 RECOVERY_S = 5.0
 CLIENTS = 4
 BEFORE = 30  # tasks submitted before the outage
+PG_CTL_DEADLINE_S = 90.0
 
 
 @dataclass
@@ -85,9 +86,9 @@ async def run(postgres: Postgres, work_dir: Path, outage_s: float) -> Row:
         try:
             await asyncio.sleep(1.0)  # load on the API while tasks run
             results.phase = "down"
-            await asyncio.to_thread(postgres.stop)
+            await asyncio.wait_for(asyncio.to_thread(postgres.stop), PG_CTL_DEADLINE_S)
             await asyncio.sleep(outage_s)
-            await asyncio.to_thread(postgres.start)
+            await asyncio.wait_for(asyncio.to_thread(postgres.start), PG_CTL_DEADLINE_S)
             results.phase, results.back_at = "after", time.monotonic()
 
             async def accepted_again() -> bool:
