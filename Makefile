@@ -6,7 +6,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_PACKAGES := chromium xvfb x11vnc
 
-.PHONY: serve demo test lint typecheck unit bench setup system
+.PHONY: serve demo test lint typecheck unit bench reliability setup system
 
 serve: setup
 	$(BIN)/rebrowse serve --demo
@@ -28,8 +28,8 @@ demo: setup
 	$(BIN)/rebrowse demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench reliability
+	$(BIN)/ruff format --check src tests bench reliability
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -39,3 +39,7 @@ unit: $(STAMP)
 
 bench: setup
 	$(BIN)/python -m bench --markdown docs/benchmarks.md
+
+# Minutes long: failures injected into a real deployment on 127.0.0.1 (docs/reliability.md).
+reliability: setup
+	$(BIN)/python -m reliability

@@ -60,6 +60,9 @@ class ServerSettings:
     slots: int = 1
     worker_name: str | None = None
     callback_allow_hosts: tuple[str, ...] = ()
+    # REBROWSE_CALLBACK_BACKOFF_CAP: the longest wait between two delivery attempts of a callback, so delivery
+    # resumes at most this long after a receiver is back
+    callback_backoff_cap_s: float = 3600.0
     # REBROWSE_LIVE_VIEW (on unless 0/false/no/off): slots run headed on their own Xvfb display, watchable over
     # VNC, wherever Xvfb and x11vnc are installed; headless elsewhere.
     live_view: bool = True
@@ -105,6 +108,7 @@ class ServerSettings:
                 heartbeat_interval_s="REBROWSE_HEARTBEAT_INTERVAL",
                 stalled_after_s="REBROWSE_STALLED_AFTER",
                 stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
+                callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
             ),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),

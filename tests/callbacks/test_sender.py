@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from rebrowse.callbacks.outbox import redeliver
 from rebrowse.callbacks.sender import backoff_s
 from rebrowse.callbacks.signing import verify_signature
+from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, callbacks, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
@@ -138,3 +139,14 @@ def test_backoff_doubles_with_jitter_up_to_an_hour() -> None:
         delays = [backoff_s(attempts) for _ in range(50)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
     assert len({backoff_s(3) for _ in range(20)}) > 1
+
+
+def test_backoff_stays_under_the_configured_cap() -> None:
+    delays = [backoff_s(attempts, cap_s=5.0) for attempts in range(1, 40)]
+    assert max(delays) <= 5.0
+    assert min(backoff_s(30, cap_s=5.0) for _ in range(20)) >= 2.5
+
+
+def test_the_cap_is_a_setting() -> None:
+    assert ServerSettings.from_env({"REBROWSE_CALLBACK_BACKOFF_CAP": "5"}).callback_backoff_cap_s == 5.0
+    assert ServerSettings.from_env({}).callback_backoff_cap_s == 3600.0

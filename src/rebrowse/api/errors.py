@@ -7,6 +7,8 @@
     + Forbidden         403: the key may not do this
     + NotFound          404: no such resource in the caller's account
     + Conflict          409: the resource is not in a state that allows this
+* the database cannot be reached (psycopg's OperationalError and InterfaceError, the pool's PoolTimeout, and
+  procrastinate's ConnectorException caused by one): 503 with Retry-After, never a 500
 
 Body of every error response: `{"success": false, "error": msg, "detail": msg, "errors": [{path, message}]?}`.
 """
@@ -20,14 +22,20 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from procrastinate.exceptions import ConnectorException
+from psycopg_pool import PoolClosed
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rebrowse.automation.loading import error_message, json_path
 from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError
+from rebrowse.store.database import DATABASE_DOWN
 
 logger = logging.getLogger("rebrowse.api")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+RETRY_AFTER_S = 5  # what a client told to come back waits; the pool reconnects within that
 
 
 class ApiError(RebrowseError):
@@ -75,12 +83,31 @@ class Conflict(ApiError):
     status_code = 409
 
 
-def error_response(status_code: int, message: str, errors: Sequence[FieldError] = ()) -> JSONResponse:
+def error_response(
+    status_code: int, message: str, errors: Sequence[FieldError] = (), headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The JSON error body every failed request gets."""
     body: dict[str, Any] = {"success": False, "error": message, "detail": message}
     if errors:
         body["errors"] = [{"path": e.path, "message": e.message} for e in errors]
-    return JSONResponse(body, status_code=status_code)
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def database_down(exc: BaseException | None) -> bool:
+    """Whether the exception means the database cannot be reached (directly, or through procrastinate).
+
+    A closed pool is not an outage: it never comes back by itself, so trying again cannot help.
+    """
+    if isinstance(exc, ConnectorException):
+        return database_down(exc.__cause__)
+    return isinstance(exc, DATABASE_DOWN) and not isinstance(exc, PoolClosed)
+
+
+def unavailable() -> JSONResponse:
+    """503: the request may be sent again after Retry-After seconds."""
+    return error_response(
+        503, "the database is unavailable; try again shortly", headers={"retry-after": str(RETRY_AFTER_S)}
+    )
 
 
 async def api_error(_: Request, exc: Exception) -> JSONResponse:
@@ -99,10 +126,24 @@ async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "; ".join(str(e) for e in errors), errors)
 
 
-async def http_error(_: Request, exc: Exception) -> JSONResponse:
-    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape."""
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown route, wrong method, unreadable body) in our shape, with their headers."""
     error = cast(HTTPException, exc)
-    return error_response(error.status_code, str(error.detail))
+    headers = {name.lower(): value for name, value in (error.headers or {}).items()}
+    if error.status_code == 405:
+        headers["allow"] = ", ".join(allowed_methods(request))
+    return error_response(error.status_code, str(error.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the request's path accepts (Starlette's Allow names only those of the first route that
+    matched the path, when one path's GET and POST are separate routes)."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 def request_field_errors(exc: RequestValidationError) -> list[FieldError]:
@@ -136,7 +177,8 @@ def body_message(detail: ErrorDetails) -> str:
 
 
 class UnexpectedErrors:
-    """Any exception a route did not expect: logged with its traceback, answered with a plain 500."""
+    """Any exception a route did not expect: the database unreachable is a 503 with Retry-After; anything else
+    is logged with its traceback and answered with a plain 500."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -154,9 +196,13 @@ class UnexpectedErrors:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             if started:  # too late to answer: the server logs it and closes the connection
                 raise
+            if database_down(exc):
+                logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+                await unavailable()(scope, receive, send)
+                return
             logger.exception("unexpected error in %s %s", scope["method"], scope["path"])
             await error_response(500, "internal server error")(scope, receive, send)
 

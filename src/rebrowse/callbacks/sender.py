@@ -33,7 +33,7 @@ LEASE_S = 60.0  # longer than TIMEOUT_S: a claimed event is not claimed again wh
 POLL_INTERVAL_S = 5.0  # fallback when a NOTIFY is missed (e.g. the listening connection was down)
 MAX_IN_FLIGHT = 16
 BACKOFF_FIRST_S = 2.0
-BACKOFF_CAP_S = 3600.0
+BACKOFF_CAP_S = 3600.0  # the default of REBROWSE_CALLBACK_BACKOFF_CAP
 ERROR_CHARS = 300  # an attempt's error is kept short; receivers' bodies are never stored
 DATABASE_DOWN = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -50,9 +50,9 @@ class AttemptResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def backoff_s(attempts: int) -> float:
-    """The wait before the next attempt after `attempts` failed ones: doubling, capped, with jitter."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2.0 ** min(max(0, attempts - 1), 32))
+def backoff_s(attempts: int, cap_s: float = BACKOFF_CAP_S) -> float:
+    """The wait before the next attempt after `attempts` failed ones: doubling up to `cap_s`, with jitter."""
+    ceiling = min(cap_s, BACKOFF_FIRST_S * 2.0 ** min(max(0, attempts - 1), 32))
     # Half fixed, half random: retries of many events that failed together spread out instead of stampeding.
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
@@ -107,16 +107,18 @@ def callback_api_key(sealer: Sealer, event: callbacks.CallbackEvent) -> str | No
     return value if isinstance(value, str) else None
 
 
-async def deliver(db: Database, sealer: Sealer, client: httpx.AsyncClient, event: callbacks.CallbackEvent) -> None:
-    """Attempt one event and record the attempt with its consequence."""
+async def deliver(
+    db: Database, sealer: Sealer, client: httpx.AsyncClient, event: callbacks.CallbackEvent, cap_s: float
+) -> None:
+    """Attempt one event and record the attempt with its consequence (a retry at most `cap_s` later)."""
     async with db.connection() as conn:
         secret = await accounts.signing_secret(conn, sealer, event.account_id)
     body = body_of(event)
     result = await post(client, event.url, body, headers_for(event, body, secret, callback_api_key(sealer, event)))
-    await record(db, event, result)
+    await record(db, event, result, cap_s)
 
 
-async def record(db: Database, event: callbacks.CallbackEvent, result: AttemptResult) -> None:
+async def record(db: Database, event: callbacks.CallbackEvent, result: AttemptResult, cap_s: float) -> None:
     """Keep the attempt, then mark the event delivered, failed (refused), or due again after a backoff."""
     async with db.transaction() as conn:
         await callbacks.record_attempt(
@@ -127,27 +129,35 @@ async def record(db: Database, event: callbacks.CallbackEvent, result: AttemptRe
         elif result.refused:
             await callbacks.mark_failed(conn, event.id)
         else:
-            await callbacks.schedule_retry(conn, event.id, backoff_s(event.attempts + 1))
+            await callbacks.schedule_retry(conn, event.id, backoff_s(event.attempts + 1, cap_s))
 
 
 async def deliver_logged(
-    db: Database, sealer: Sealer, client: httpx.AsyncClient, event: callbacks.CallbackEvent
+    db: Database, sealer: Sealer, client: httpx.AsyncClient, event: callbacks.CallbackEvent, cap_s: float
 ) -> None:
     """deliver(); a failure on our side counts as a failed attempt, so the event still ends by its deadline."""
     try:
-        await deliver(db, sealer, client, event)
+        await deliver(db, sealer, client, event, cap_s)
     except Exception as exc:
         log.exception("callback event %s could not be processed", event.id)
         # Best effort: when the database is what failed, the event comes back once its lease ends.
         with contextlib.suppress(Exception):
-            await record(db, event, AttemptResult(None, f"sender error: {type(exc).__name__}", 0.0))
+            await record(db, event, AttemptResult(None, f"sender error: {type(exc).__name__}", 0.0), cap_s)
 
 
 class Sender:
     """Claims due events while fewer than MAX_IN_FLIGHT deliveries are under way."""
 
-    def __init__(self, db: Database, sealer: Sealer, client: httpx.AsyncClient, wake: asyncio.Event) -> None:
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        client: httpx.AsyncClient,
+        wake: asyncio.Event,
+        backoff_cap_s: float = BACKOFF_CAP_S,
+    ) -> None:
         self.db = db
+        self.backoff_cap_s = backoff_cap_s
         self.sealer = sealer
         self.client = client
         self.wake = wake
@@ -170,7 +180,7 @@ class Sender:
         return POLL_INTERVAL_S if due is None else min(due, POLL_INTERVAL_S)
 
     def start(self, event: callbacks.CallbackEvent) -> None:
-        task = asyncio.create_task(deliver_logged(self.db, self.sealer, self.client, event))
+        task = asyncio.create_task(deliver_logged(self.db, self.sealer, self.client, event, self.backoff_cap_s))
         self.in_flight.add(task)
         task.add_done_callback(self.finished)
 
@@ -205,7 +215,7 @@ async def run_sender(db: Database, sealer: Sealer, settings: ServerSettings, sto
     wake = asyncio.Event()
     transport = PinnedTransport(AllowList.parse(settings.callback_allow_hosts))
     async with httpx.AsyncClient(transport=transport, follow_redirects=False, timeout=TIMEOUT_S) as client:
-        sender = Sender(db, sealer, client, wake)
+        sender = Sender(db, sealer, client, wake, settings.callback_backoff_cap_s)
         stopping = asyncio.create_task(stop.wait())
         stopping.add_done_callback(lambda _: wake.set())
         listener = asyncio.create_task(listen(db.url, wake))

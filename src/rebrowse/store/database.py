@@ -7,23 +7,36 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 import procrastinate
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, InterfaceError, OperationalError
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 MIGRATION_LOCK = 72_271_001  # pg_advisory_xact_lock key: one process migrates at a time
+# How long a caller waits for a connection before PoolTimeout: while the database is down, an API request is
+# answered 503 after this (not after psycopg_pool's 30 s default).
+CONNECTION_WAIT_S = 5.0
+# psycopg_pool retries a lost connection with a doubling delay (1, 2, 4, 8, 16 s...) for reconnect_timeout
+# (5 min by default), so after an outage of 20 s the next try could come 15 s after the database was back.
+# Giving a try up after a few seconds makes the next request that waits start a new one at once instead.
+RECONNECT_S = 3.0
 Connection = AsyncConnection[DictRow]
+# What a database that cannot be reached raises (the pool's PoolTimeout is an OperationalError too).
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
 class Database:
     """A pool of connections to the deployment's PostgreSQL."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, connection_wait_s: float = CONNECTION_WAIT_S
+    ) -> None:
         self.url = url
         self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
+            timeout=connection_wait_s,
+            reconnect_timeout=RECONNECT_S,
             open=False,
             kwargs={"row_factory": dict_row, "autocommit": True},
             connection_class=AsyncConnection[DictRow],

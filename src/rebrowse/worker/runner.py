@@ -32,7 +32,7 @@ from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
 from rebrowse.settings import ServerSettings
 from rebrowse.store import automations, tasks
-from rebrowse.store.database import Database
+from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task
 from rebrowse.worker.slots import Slot, SlotPool
@@ -41,6 +41,8 @@ from rebrowse.worker.state import WorkerState
 logger = logging.getLogger(__name__)
 
 CANCELLED = "Task cancelled by user"
+# Playwright's own message ("Target page, context or browser has been closed") does not say the browser died.
+BROWSER_CRASHED = "Chromium stopped in the middle of the task (it crashed or was killed); the next task gets a new one"
 # A task is reported overdue (unhealthy worker) only past every attempt's limit plus this margin.
 OVERDUE_MARGIN_S = 60.0
 
@@ -84,6 +86,11 @@ class TaskRunner:
                 raise
             except TaskUnrunnable as exc:
                 await self._finish(task_uuid, Outcome("failed", error=str(exc)))
+            except DATABASE_DOWN:
+                # Not the task's fault, and ending it would need the database: procrastinate retries the job
+                # (RetryInterruptedRuns) and the task runs again once the database is back.
+                logger.warning("task %s: the database went away; the task will run again", task_uuid)
+                raise
             except Exception as exc:
                 logger.exception("task %s: unexpected error in the worker", task_uuid)
                 await self._finish(task_uuid, Outcome("failed", error=f"the worker could not run the task: {exc}"))
@@ -129,9 +136,13 @@ class TaskRunner:
                         listener=log_step,
                         on_attempt=on_attempt,
                     )
+                except DATABASE_DOWN:
+                    raise  # from on_attempt: see __call__
                 except Exception as exc:
-                    # A crash (the browser died, a secret could not be fetched): its message and chain may hold
-                    # secret values, so only the redacted message goes on.
+                    if slot.browser is None or not slot.browser.is_connected():
+                        raise TaskUnrunnable(BROWSER_CRASHED) from None
+                    # A crash (a secret could not be fetched...): its message and chain may hold secret values,
+                    # so only the redacted message goes on.
                     raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
                 finally:
                     self._state.end(task.id)
