@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -230,5 +231,18 @@ async def test_an_oversized_body_is_refused_without_an_error_logged(
     headers = {"content-type": "application/json"}
     with caplog.at_level(logging.ERROR, logger="rebrowse.api"):
         response = await acme.client.put("/api/v1/automations/big", content=huge, headers=headers)
-    assert response.status_code == 413  # Starlette's own plain-text answer
+    assert_error(response, 413, "at most 16 MiB")
     assert not caplog.records
+
+
+async def test_an_oversized_body_sent_in_chunks_is_refused_too(acme: Account) -> None:
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the body is counted as it arrives
+        yield b'{"automation": {"url": "'
+        for _ in range(17):
+            yield b"x" * 2**20
+        yield b'"}}'
+
+    headers = {"content-type": "application/json"}
+    response = await acme.client.put("/api/v1/automations/big", content=chunks(), headers=headers)
+    assert_error(response, 413, "at most 16 MiB")
+    assert (await acme.client.get("/api/v1/automations/big")).status_code == 404

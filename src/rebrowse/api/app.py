@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from rebrowse import __version__
+from rebrowse.api.body_limit import BodyLimit
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
 from rebrowse.api.routes import automations, callbacks, health, inference, keys, metrics, stream, tasks
@@ -31,7 +32,6 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         title="rebrowse",
         version=__version__,
         description="Replay recorded browser automations (Optexity format) on real Chromium.",
-        max_body_size=MAX_BODY_BYTES,
         # Nothing in rebrowse sets up OpenTelemetry; switched off, FastAPI no longer asks for its providers on
         # every request (a few percent of a request's time).
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
@@ -43,6 +43,7 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
 
