@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
 
 from rebrowse.automation.actions import (
     CloseAllButLastTabAction,
@@ -24,6 +26,7 @@ from rebrowse.errors import StepFailed
 MAX_SCROLLS = 50  # scrolling "to the end" of an infinite page stops after this many screens
 SCROLL_SETTLE_S = 2.0
 SCROLL_MOVE_S = 1.0  # how long a wheel may take to move the page
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 READ_SCROLL = "() => [window.scrollY, document.documentElement.scrollHeight]"
 
 
@@ -105,6 +108,13 @@ async def focus_last_tab(step: Step) -> None:
     await step.page.bring_to_front()
 
 
+async def scroll_events_fired(page: Page) -> None:
+    """Wait for the next frame: a page learns of a scroll by its scroll event, fired on the frame after it, so
+    the work its handlers start (loading the next batch of a feed) is only then there to wait for."""
+    with contextlib.suppress(PlaywrightError, TimeoutError):
+        await asyncio.wait_for(page.evaluate(NEXT_FRAME), SCROLL_MOVE_S)
+
+
 async def scroll(step: Step, action: ScrollAction, wrapper: InteractionAction) -> None:
     """Scroll by `amount` pixels, or (-1) until the page stops growing."""
     sign = 1 if action.down else -1
@@ -121,6 +131,7 @@ async def scroll(step: Step, action: ScrollAction, wrapper: InteractionAction) -
     for _ in range(MAX_SCROLLS):
         target_y = "document.documentElement.scrollHeight" if action.down else "0"
         await step.page.evaluate(f"() => window.scrollTo(0, {target_y})")
+        await scroll_events_fired(step.page)
         await settle(step.page, SCROLL_SETTLE_S)
         position: list[int] = await step.page.evaluate(READ_SCROLL)
         if position == previous:
