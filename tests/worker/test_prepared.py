@@ -14,6 +14,7 @@ from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import run_automation
 from rebrowse.worker.slots import SlotPool, launch_slot_browser
 from tests.waiting import eventually
+from tests.worker.conftest import automation_json
 
 
 async def prepared_context_opened(pool: SlotPool) -> None:
@@ -56,26 +57,7 @@ async def test_a_task_asking_for_other_options_gets_a_context_of_its_own(pool: S
 
 async def test_the_engine_runs_in_the_prepared_context(pool: SlotPool, site: SiteServer, tmp_path: Path) -> None:
     await prepared_context_opened(pool)
-    automation = load_automation(
-        {
-            "url": f"{site.url}/detail.html?id=7",
-            "parameters": {"input_parameters": {}},
-            "nodes": [
-                {
-                    "type": "action_node",
-                    "before_sleep_time": 0,
-                    "extraction_action": {
-                        "locator": {
-                            "command": 'locator("#detail-name")',
-                            "extraction_format": {"name": "str"},
-                            "output_variable_name": "name",
-                        }
-                    },
-                }
-            ],
-            "take_final_screenshot": False,
-        }
-    )
+    automation = load_automation(automation_json(site))
     async with pool.take_slot() as slot:
         result = await run_automation(await slot.for_task(), automation, options=RunOptions(out_dir=tmp_path))
     assert result.status == "success", result.error

@@ -53,20 +53,40 @@ class TcpStream:
         await self.writer.drain()
 
 
-class WebSocketStream:
-    """The bytes of a binary WebSocket (as websockify and noVNC speak it) as one stream."""
+class MessageStream:
+    """Bytes that arrive as messages (a WebSocket's), read as one stream."""
 
-    def __init__(self, connection: ClientConnection) -> None:
-        self.connection = connection
+    def __init__(self) -> None:
         self._buffer = bytearray()
+
+    async def next_message(self) -> bytes:
+        """The next message's bytes."""
+        raise NotImplementedError
 
     async def read_exactly(self, n: int) -> bytes:
         while len(self._buffer) < n:
-            message = await self.connection.recv()
-            self._buffer += message.encode() if isinstance(message, str) else message
+            self._buffer += await self.next_message()
         data = bytes(self._buffer[:n])
         del self._buffer[:n]
         return data
+
+    def take_buffered(self) -> bytes:
+        """What has arrived beyond what was read."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+
+class WebSocketStream(MessageStream):
+    """The bytes of a binary WebSocket (as websockify and noVNC speak it) as one stream."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        super().__init__()
+        self.connection = connection
+
+    async def next_message(self) -> bytes:
+        message = await self.connection.recv()
+        return message.encode() if isinstance(message, str) else message
 
     async def write(self, data: bytes) -> None:
         await self.connection.send(data)

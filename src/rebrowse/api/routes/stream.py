@@ -115,31 +115,21 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
             await websocket.close(code, reason)
 
 
-class ViewerStream:
+class ViewerStream(rfb.MessageStream):
     """The viewer's WebSocket as a byte stream, for the handshake before the relay."""
 
     def __init__(self, websocket: WebSocket) -> None:
+        super().__init__()
         self.websocket = websocket
-        self._buffer = bytearray()
 
-    async def read_exactly(self, n: int) -> bytes:
-        while len(self._buffer) < n:
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                raise asyncio.IncompleteReadError(bytes(self._buffer), n)
-            self._buffer += message.get("bytes") or (message.get("text") or "").encode()
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
+    async def next_message(self) -> bytes:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise asyncio.IncompleteReadError(self.take_buffered(), None)
+        return message.get("bytes") or (message.get("text") or "").encode()
 
     async def write(self, data: bytes) -> None:
         await self.websocket.send_bytes(data)
-
-    def take_buffered(self) -> bytes:
-        """What the viewer sent beyond the handshake (for the VNC server)."""
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        return data
 
 
 async def live_address(services: Services, grant: tokens.StreamGrant) -> VncAddress | None:
