@@ -3,8 +3,8 @@
 On 127.0.0.1 in a temporary data directory (removed at the end): an embedded PostgreSQL, `rebrowse api`, the
 fixture site (tests/site), and for each level N of --levels (1, 4, 8) a `rebrowse worker --slots N` as deployed
 (live view on where Xvfb is installed). N tasks are submitted at once; each opens the fixture site's table page
-and holds it for --hold seconds. While they run, the worker's whole process tree (the worker, its Chromiums,
-their renderers, Xvfb and x11vnc) is sampled for its proportional memory (PSS); the highest sample counts.
+and holds it for --hold seconds. While they run, the worker's whole process tree (the worker, its Chromium,
+its renderers, Xvfb and the x11vnc servers) is sampled for its proportional memory (PSS); the highest sample counts.
 Measured: the most tasks seen running at once at the top level (target: 8 on 2 cores), and the memory per extra
 concurrent task, (memory at the top level − memory at one task) / (top − 1), against the one-task worker's
 memory as baseline (target ≤ 150 MB).

@@ -40,6 +40,7 @@ from bench.api import scratch_dir
 from bench.report import Measure, run_alone
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, free_port
+from rebrowse.engine.contexts import ContextSpec, open_context
 from rebrowse.live import registry, rfb
 from rebrowse.live.vnc_auth import vnc_password
 from rebrowse.server import Runtime, runtime
@@ -207,11 +208,12 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> Figures:
     ):
         browser = await launch_slot_browser(playwright, None, display)
         try:
-            page = await (await browser.new_context(no_viewport=True)).new_page()
+            # As in a worker's slot: the window opens on the parking tile and is placed on the slot's tile.
+            page = await (await open_context(browser, ContextSpec(window=display.tiles[0]))).new_page()
             await page.goto(ANIMATED_PAGE)
-            task_id, key = await running_task(rt, registry.VncAddress("127.0.0.1", display.vnc_port))
+            task_id, key = await running_task(rt, registry.VncAddress("127.0.0.1", display.vnc_ports[0]))
             bridged = through_api(api, task_id, key)
-            baseline = direct(display.vnc_port, vnc_password_at(rt.sealer, display.vnc_port))
+            baseline = direct(display.vnc_ports[0], vnc_password_at(rt.sealer, display.vnc_ports[0]))
             bridged_first, direct_first = [], []
             for _ in range(args.samples):  # alternately, so that both see the same machine
                 bridged_first.append(await time_to_first_frame(bridged))

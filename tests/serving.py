@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -57,9 +58,21 @@ def wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
     raise AssertionError("rebrowse serve did not become healthy in time")
 
 
+def stop_group(process: subprocess.Popen[Any], deadline_s: float = 5.0) -> None:
+    """Stop the process and everything in its session: SIGTERM first, so that each can clean up (x11vnc removes
+    its shared memory segments, which SIGKILL would leak for good), then SIGKILL whatever is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=deadline_s)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+
+
 @contextlib.contextmanager
 def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """`rebrowse serve ARGS` on a free port in a fresh data directory, killed (its whole group) on exit."""
+    """`rebrowse serve ARGS` on a free port in a fresh data directory, stopped (its whole group) on exit."""
     data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-serve-test-"))
     port = free_port()
     environment = {**os.environ, "REBROWSE_API_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -73,9 +86,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
         wait_until_healthy(url, process)
         yield Served(url, data_dir, process, environment)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
+        stop_group(process)
         if process.stdout:
             process.stdout.close()
         shutil.rmtree(data_dir, ignore_errors=True)

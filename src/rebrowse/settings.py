@@ -63,10 +63,10 @@ class ServerSettings:
     # REBROWSE_CALLBACK_BACKOFF_CAP: the longest wait between two delivery attempts of a callback, so delivery
     # resumes at most this long after a receiver is back
     callback_backoff_cap_s: float = 3600.0
-    # REBROWSE_LIVE_VIEW (on unless 0/false/no/off): slots run headed on their own Xvfb display, watchable over
-    # VNC, wherever Xvfb and x11vnc are installed; headless elsewhere.
+    # REBROWSE_LIVE_VIEW (on unless 0/false/no/off): the slots' Chromium runs headed on an Xvfb display with a tile
+    # per slot, each watchable over VNC, wherever Xvfb and x11vnc are installed; headless elsewhere.
     live_view: bool = True
-    screen: tuple[int, int] = (1920, 1080)  # REBROWSE_SCREEN=WIDTHxHEIGHT: the live-view display and page size
+    screen: tuple[int, int] = (1920, 1080)  # REBROWSE_SCREEN=WIDTHxHEIGHT: a slot's tile and page size
     vnc_listen: str = "127.0.0.1"  # REBROWSE_VNC_LISTEN: the address each slot's VNC server binds
     vnc_advertise: str = "127.0.0.1"  # REBROWSE_VNC_ADVERTISE: the host the API reaches them by (default: listen)
     stream_token_ttl_s: float = 60.0  # REBROWSE_STREAM_TOKEN_TTL: how long a live-view URL stays valid

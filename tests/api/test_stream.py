@@ -88,7 +88,7 @@ async def watched_task(acme: Account, db: Database, sealer: Sealer) -> AsyncIter
     async with LiveDisplay(WIDTH, HEIGHT, password=password) as display, launch_headed(display) as browser:
         page: Page = await (await browser.new_context(no_viewport=True)).new_page()
         await page.goto(COUNTING_PAGE)
-        yield await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_port)), page
+        yield await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_ports[0])), page
 
 
 async def stream_of(acme: Account, task_id: uuid.UUID) -> str:

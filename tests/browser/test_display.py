@@ -43,10 +43,10 @@ def alive(pid: int) -> bool:
 
 @asynccontextmanager
 async def launch_headed(display: LiveDisplay) -> AsyncIterator[Browser]:
-    """Chromium with a window filling the display's screen."""
+    """Chromium whose windows fill the display's first tile."""
     async with async_playwright() as playwright:
         browser = await launch_chromium(
-            playwright, headless=False, display=display.display, window_size=(display.width, display.height)
+            playwright, headless=False, display=display.display, new_windows=display.tiles[0]
         )
         try:
             yield browser
@@ -82,7 +82,7 @@ async def test_the_page_of_a_headed_chromium_is_served_over_vnc() -> None:
             await page.goto(SOLID_PAGE)
 
             async def page_dominates() -> bool:
-                return await page_share(display.vnc_port, DODGER_BLUE) > 0.7
+                return await page_share(display.vnc_ports[0], DODGER_BLUE) > 0.7
 
             await eventually(page_dominates, timeout_s=30, what="the page's colour on the VNC screen")
     assert not any(alive(pid) for pid in pids)
@@ -93,11 +93,11 @@ async def test_the_vnc_server_listens_on_localhost_only_by_default() -> None:
     if address is None:
         pytest.skip("this machine has no address other than loopback")
     async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
-        reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_ports[0])
         assert (await reader.readexactly(12)).startswith(b"RFB ")
         writer.close()
         with pytest.raises(ConnectionRefusedError):
-            await asyncio.open_connection(address, display.vnc_port)
+            await asyncio.open_connection(address, display.vnc_ports[0])
 
 
 async def test_the_vnc_server_can_listen_on_another_address() -> None:
@@ -105,9 +105,9 @@ async def test_the_vnc_server_can_listen_on_another_address() -> None:
     if address is None:
         pytest.skip("this machine has no address other than loopback")
     async with LiveDisplay(WIDTH, HEIGHT, password=password, listen=address) as display:
-        assert await page_share(display.vnc_port, (0, 0, 0), host=address) >= 0.0  # the handshake succeeded
+        assert await page_share(display.vnc_ports[0], (0, 0, 0), host=address) >= 0.0  # the handshake succeeded
         with pytest.raises(ConnectionRefusedError):
-            await asyncio.open_connection("127.0.0.1", display.vnc_port)
+            await asyncio.open_connection("127.0.0.1", display.vnc_ports[0])
 
 
 async def test_the_vnc_server_wants_its_password_and_keeps_no_file_of_it(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ async def test_the_vnc_server_wants_its_password_and_keeps_no_file_of_it(tmp_pat
     async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
         assert set(Path(tempfile.gettempdir()).glob("rebrowse-vnc-*")) == before
         for wrong in (None, "wrong-pw"):
-            reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", display.vnc_ports[0])
             try:
                 with pytest.raises(rfb.RfbError):
                     await rfb.handshake(rfb.TcpStream(reader, writer), wrong)

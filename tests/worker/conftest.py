@@ -31,6 +31,7 @@ from rebrowse.worker.process import WorkerOptions, run_worker
 from rebrowse.worker.recovery import RecoveryOptions
 from rebrowse.worker.slots import SlotPool, launch_slot_browser
 from rebrowse.worker.state import WorkerState
+from tests.serving import stop_group
 
 REPO = Path(__file__).parent.parent.parent
 # Short enough for tests to see a dead worker quickly, long enough for a busy 2-core machine to keep beating.
@@ -272,15 +273,19 @@ class ProcessWorkers:
         return process
 
     def kill(self, process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGKILL) -> None:
-        """Signal the worker's whole process group (its pid is the group id)."""
+        """Signal the worker: SIGKILL kills it alone, as a crash would (what it started follows it by itself);
+        other signals go to its whole process group (its pid is the group id), as an operator's would."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
+            if sig == signal.SIGKILL:
+                process.kill()
+            else:
+                os.killpg(process.pid, sig)
         if sig == signal.SIGKILL:
             process.wait(timeout=30)
 
     def close(self) -> None:
         for process in self.processes:
-            self.kill(process)
+            stop_group(process)
 
 
 @pytest.fixture

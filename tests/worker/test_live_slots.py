@@ -1,4 +1,4 @@
-"""Live view in the worker: headed slots on their own display, and worker_slots telling where a task runs."""
+"""Live view in the worker: headed slots on tiles of one display, and worker_slots telling where a task runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 from functools import partial
 
 import pytest
-from playwright.async_api import Playwright
+from playwright.async_api import Page, Playwright
 
 from rebrowse.browser.display import live_view_available
 from rebrowse.demo.site import SiteServer
@@ -21,24 +21,41 @@ from tests.waiting import eventually
 from tests.worker.conftest import Tenant, Workers, automation_json
 
 SCREEN = (1280, 720)  # page_share checks the screen has this size
+GREEN = (0, 160, 60)
+ORANGE = (255, 140, 0)
 LIVE = LiveView(SCREEN, Sealer(generate_key()))
 live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
 
 
-async def shows_the_page(slot: Slot) -> None:
-    """Load the solid page in the slot's browser and wait until its VNC screen shows it."""
-    assert slot.vnc is not None and slot.vnc.host == "127.0.0.1"
-    context = await (await slot.for_task()).new_run_context(ContextSpec(fills_window=slot.headed))
+def solid_page(colour: tuple[int, int, int]) -> str:
+    red, green, blue = colour
+    return SOLID_PAGE.replace("rgb(30,144,255)", f"rgb({red},{green},{blue})")
+
+
+async def open_in(slot: Slot, url: str) -> Page:
+    """A task's page in the slot, showing `url`."""
+    context = await (await slot.for_task()).new_run_context(ContextSpec(window=slot.window))
     page = await first_page(context)
-    await page.goto(SOLID_PAGE)
+    await page.goto(url)
+    return page
+
+
+async def shows(slot: Slot, colour: tuple[int, int, int], what: str) -> None:
+    """Wait until the slot's VNC screen is mostly `colour` (the window's tab strip and address bar take its top)."""
+    assert slot.vnc is not None and slot.vnc.host == "127.0.0.1"
     port = slot.vnc.port
     secret = LIVE.password(port)
 
-    async def page_dominates() -> bool:
-        # The page fills the window; the browser's tab strip and address bar take the top of the screen.
-        return await page_share(port, DODGER_BLUE, secret=secret) > 0.8
+    async def dominates() -> bool:
+        return await page_share(port, colour, secret=secret) > 0.8
 
-    await eventually(page_dominates, timeout_s=30, what="the slot's page on its VNC screen")
+    await eventually(dominates, timeout_s=30, what=what)
+
+
+async def shows_the_page(slot: Slot) -> None:
+    """Load the solid page in the slot's browser and wait until its VNC screen shows it."""
+    await open_in(slot, SOLID_PAGE)
+    await shows(slot, DODGER_BLUE, "the slot's page on its VNC screen")
 
 
 @live_view
@@ -48,8 +65,8 @@ async def test_a_live_slot_shows_its_browser_over_vnc_and_stops_everything_with_
     pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096, live=LIVE)
     try:
         async with pool.take_slot() as slot:
-            assert slot.display is not None
-            pids = slot.display.pids
+            assert pool.browsers.display is not None
+            pids = pool.browsers.display.pids
             await shows_the_page(slot)
     finally:
         await pool.close()
@@ -57,16 +74,46 @@ async def test_a_live_slot_shows_its_browser_over_vnc_and_stops_everything_with_
 
 
 @live_view
+async def test_each_live_slot_shows_only_its_own_tasks_windows_popups_included(playwright: Playwright) -> None:
+    pool = SlotPool(partial(launch_slot_browser, playwright, None), 2, max_memory_mb=4096, live=LIVE)
+    try:
+        await pool.start()
+        async with pool.take_slot() as one, pool.take_slot() as two:
+            assert one.vnc is not None and two.vnc is not None and one.vnc.port != two.vnc.port
+            page = await open_in(one, SOLID_PAGE)
+            await open_in(two, solid_page(GREEN))
+            await shows(one, DODGER_BLUE, "slot one's page on slot one's screen")
+            await shows(two, GREEN, "slot two's page on slot two's screen")
+            # A popup asks for the top left corner of the screen (slot one's tile): it opens on its own slot's.
+            popup = await open_popup(page, features="popup,left=0,top=0,width=640,height=480")
+            await popup.set_content(solid_page(ORANGE).removeprefix("data:text/html,"))
+            await shows(one, ORANGE, "slot one's popup on slot one's screen")
+            assert await page_share(two.vnc.port, ORANGE, secret=LIVE.password(two.vnc.port)) == 0.0
+            await popup.close()
+            await shows(one, DODGER_BLUE, "slot one's page again once its popup closed")
+    finally:
+        await pool.close()
+
+
+async def open_popup(page: Page, *, features: str) -> Page:
+    """A blank popup the page opens with window.open's `features`."""
+    async with page.context.expect_page() as opened:
+        await page.evaluate("features => { window.open('about:blank', '', features); }", features)
+    return await opened.value
+
+
+@live_view
 async def test_a_slot_whose_display_died_gets_a_new_one(playwright: Playwright) -> None:
     pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096, live=LIVE)
     try:
-        async with pool.take_slot() as slot:
-            display = slot.display
-            assert display is not None
-            os.kill(display.pids[0], signal.SIGKILL)  # Xvfb
+        await pool.start()
+        display = pool.browsers.display
+        assert display is not None
+        os.kill(display.pids[0], signal.SIGKILL)  # Xvfb
         await eventually(lambda: not display.running, what="the display to be seen stopped")
         async with pool.take_slot() as slot:
-            assert slot.display is not None and slot.display is not display and slot.display.running
+            assert pool.browsers.display is not None and pool.browsers.display is not display
+            assert pool.browsers.display.running
             assert not any(alive(pid) for pid in display.pids)
             await shows_the_page(slot)
     finally:

@@ -19,7 +19,7 @@ from tests.worker.conftest import automation_json
 
 async def prepared_context_opened(pool: SlotPool) -> None:
     async def opened() -> bool:
-        browser = pool.slots[0].browser
+        browser = pool.browsers.current
         return browser is not None and len(browser.contexts) == 1 and len(browser.contexts[0].pages) == 1
 
     await eventually(opened, timeout_s=30, what="the slot opening its next task's context")
@@ -27,32 +27,32 @@ async def prepared_context_opened(pool: SlotPool) -> None:
 
 async def test_a_task_gets_the_context_and_page_opened_while_the_slot_was_idle(pool: SlotPool) -> None:
     await prepared_context_opened(pool)
-    slot = pool.slots[0]
-    assert slot.browser is not None
-    waiting = slot.browser.contexts[0]
+    browser = pool.browsers.current
+    assert browser is not None
+    waiting = browser.contexts[0]
     async with pool.take_slot() as taken:
         context = await (await taken.for_task()).new_run_context(ContextSpec())
         assert context is waiting
-        assert slot.browser.contexts == [waiting]
+        assert browser.contexts == [waiting]
         assert len(waiting.pages) == 1
         assert waiting.pages[0].url == "about:blank"
     # The task's context was closed with the task; the next one is being prepared.
     await prepared_context_opened(pool)
-    assert slot.browser.contexts[0] is not waiting
+    assert browser.contexts[0] is not waiting
 
 
 async def test_a_task_asking_for_other_options_gets_a_context_of_its_own(pool: SlotPool) -> None:
     await prepared_context_opened(pool)
-    slot = pool.slots[0]
-    assert slot.browser is not None
-    waiting = slot.browser.contexts[0]
+    browser = pool.browsers.current
+    assert browser is not None
+    waiting = browser.contexts[0]
     async with pool.take_slot() as taken:
         spec = ContextSpec(user_agent="Mozilla/5.0 (X11; Linux x86_64)")
         context = await (await taken.for_task()).new_run_context(spec)
-        assert slot.browser.contexts == [context]  # the prepared one was closed, not handed over
+        assert browser.contexts == [context]  # the prepared one was closed, not handed over
         page = await context.new_page()
         assert await page.evaluate("navigator.userAgent") == "Mozilla/5.0 (X11; Linux x86_64)"
-    assert waiting not in slot.browser.contexts
+    assert waiting not in browser.contexts
 
 
 async def test_the_engine_runs_in_the_prepared_context(pool: SlotPool, site: SiteServer, tmp_path: Path) -> None:
@@ -67,8 +67,8 @@ async def test_the_engine_runs_in_the_prepared_context(pool: SlotPool, site: Sit
 async def test_closing_the_pool_leaves_nothing_open(playwright: Playwright) -> None:
     pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096)
     await pool.start()
-    browser = pool.slots[0].browser
+    browser = pool.browsers.current
     assert browser is not None
     await pool.close()  # while the context may still be opening
     assert not browser.is_connected()
-    assert pool.slots[0].browser is None
+    assert pool.browsers.current is None

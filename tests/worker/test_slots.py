@@ -1,4 +1,4 @@
-"""Slots with real Chromium: reuse, fresh contexts, crash and bloat restarts, launch failures."""
+"""Slots sharing one real Chromium: reuse, isolation, fresh contexts, crash and bloat restarts, launch failures."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from functools import partial
 import pytest
 from playwright.async_api import Browser, BrowserContext, Playwright
 
+from rebrowse.demo.site import SiteServer
 from rebrowse.engine.contexts import ContextSpec, first_page
 from rebrowse.worker.slots import BrowserUnavailable, Slot, SlotPool, browser_memory, launch_slot_browser
 from tests.waiting import eventually
@@ -31,15 +32,34 @@ async def task_context(slot: Slot) -> BrowserContext:
 
 async def test_a_slot_reuses_its_browser_and_closes_what_a_task_left_open(pool: SlotPool) -> None:
     async with pool.take_slot() as slot:
-        browser = await slot.ready()
+        browser = slot.browser
+        assert browser is not None
         context = await task_context(slot)
         await (await first_page(context)).set_content("<p>task one</p>")
-        extra = await browser.new_context()  # something else the task opened
+        extra = await task_context(slot)  # another attempt's context, say
     assert context not in browser.contexts and extra not in browser.contexts
 
     async with pool.take_slot() as slot:
-        assert await slot.ready() is browser
-    assert pool.slots[0].launches == 1
+        assert slot.browser is browser
+    assert pool.browsers.launches == 1
+
+
+async def test_slots_share_one_browser_and_their_tasks_share_nothing(playwright: Playwright, site: SiteServer) -> None:
+    pool = SlotPool(partial(launch_slot_browser, playwright, None), 2, max_memory_mb=4096)
+    try:
+        await pool.start()
+        async with pool.take_slot() as one, pool.take_slot() as two:
+            assert one is not two and one.browser is two.browser
+            first = await first_page(await task_context(one))
+            second = await first_page(await task_context(two))
+            await first.goto(f"{site.url}/table.html")
+            await second.goto(f"{site.url}/table.html")
+            await first.evaluate("localStorage.setItem('owner', 'one'); document.cookie = 'owner=one'")
+            assert await second.evaluate("[localStorage.getItem('owner'), document.cookie]") == [None, ""]
+            await first.context.close()
+            assert await second.evaluate("1 + 1") == 2
+    finally:
+        await pool.close()
 
 
 async def test_a_task_cancelled_in_a_slot_leaves_no_context_behind(pool: SlotPool) -> None:
@@ -60,12 +80,12 @@ async def test_a_task_cancelled_in_a_slot_leaves_no_context_behind(pool: SlotPoo
         await running
 
     async with pool.take_slot() as slot:
-        assert contexts[0] not in (await slot.ready()).contexts
+        assert slot.browser is not None and contexts[0] not in slot.browser.contexts
 
 
 async def test_a_crashed_browser_is_replaced_before_the_next_task(pool: SlotPool) -> None:
-    async with pool.take_slot() as slot:
-        crashed = await slot.ready()
+    crashed = pool.browsers.current
+    assert crashed is not None
     os.kill(await browser_pid(crashed), signal.SIGKILL)
 
     async def disconnected() -> bool:
@@ -74,28 +94,35 @@ async def test_a_crashed_browser_is_replaced_before_the_next_task(pool: SlotPool
     await eventually(disconnected, timeout_s=10, what="Playwright noticing the crash")
 
     async with pool.take_slot() as slot:
-        browser = await slot.ready()
-        assert browser is not crashed
+        browser = slot.browser
+        assert browser is not None and browser is not crashed
         assert browser.is_connected()
         page = await first_page(await task_context(slot))
         await page.set_content("<p id='ok'>alive</p>")
         assert await page.text_content("#ok") == "alive"
-    assert pool.slots[0].launches == 2
+    assert pool.browsers.launches == 2
 
 
-async def test_a_browser_over_the_memory_limit_is_restarted_between_tasks(playwright: Playwright) -> None:
-    pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=1)
+async def test_a_browser_over_the_memory_limit_is_replaced_and_closed_when_its_last_task_ends(
+    playwright: Playwright,
+) -> None:
+    pool = SlotPool(partial(launch_slot_browser, playwright, None), 2, max_memory_mb=1)
     try:
         await pool.start()
-        async with pool.take_slot() as slot:
-            first = await slot.ready()
-            assert await browser_memory(first) > 2**20
-        async with pool.take_slot() as slot:
-            browser = await slot.ready()
-            assert browser is not first
-            assert browser.is_connected()
+        async with pool.take_slot() as running:
+            first = running.browser
+            assert first is not None and await browser_memory(first) > 2 * 2**20
+            page = await first_page(await task_context(running))
+            async with pool.take_slot():
+                pass  # a task ends in the other slot: the browser, over its limit, is retired
+            async with pool.take_slot() as slot:
+                assert slot.browser is not first and slot.browser is not None and slot.browser.is_connected()
+            # The task still running in the retired browser carries on undisturbed.
+            await page.set_content("<p id='ok'>still here</p>")
+            assert await page.text_content("#ok") == "still here"
+            assert first.is_connected()
         assert not first.is_connected()
-        assert pool.slots[0].launches >= 2
+        assert pool.browsers.launches >= 2
     finally:
         await pool.close()
 

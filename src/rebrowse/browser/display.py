@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import math
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
+from rebrowse.browser.windows import ScreenArea
 from rebrowse.errors import RebrowseError
 
 START_DEADLINE_S = 15.0
@@ -22,6 +24,7 @@ PORT_ATTEMPTS = 3  # a free port can be taken between choosing it and x11vnc bin
 PORT_LINE = b"PORT="
 PR_SET_PDEATHSIG = 1
 DEFAULT_LISTEN = "127.0.0.1"
+MAX_SCREEN_SIDE = 32767  # X coordinates are 16-bit signed
 
 
 def die_with_parent() -> None:
@@ -77,46 +80,76 @@ async def stop_process(process: asyncio.subprocess.Process, deadline_s: float = 
 
 
 class LiveDisplay:
-    """An Xvfb display with a view-only, password-protected x11vnc on it; both are stopped on exit, also when
-    starting fails."""
+    """An Xvfb display cut into tiles, one per slot, each served by its own view-only, password-protected x11vnc
+    that shows that tile only; all are stopped on exit, also when starting fails.
+
+    New windows appear on a parking tile no VNC server shows, until they are placed on their slot's tile: a viewer
+    never sees another slot's window, not even for the moment before it is placed.
+    """
 
     def __init__(
-        self, width: int, height: int, *, password: Callable[[int], str], listen: str = DEFAULT_LISTEN
+        self,
+        width: int,
+        height: int,
+        *,
+        password: Callable[[int], str],
+        listen: str = DEFAULT_LISTEN,
+        tiles: int = 1,
     ) -> None:
-        """`password` gives the VNC password for the port x11vnc will listen on; `listen` the address it binds."""
+        """Tiles of `width` x `height`; `password` gives the VNC password for the port a server will listen on;
+        `listen` is the address the servers bind."""
         self.width = width
         self.height = height
         self.listen = listen
         self._password = password
+        self._columns = math.ceil(math.sqrt(tiles + 1))  # the slots' tiles and the parking one, in a square-ish grid
+        self.tiles = [self._area(index) for index in range(tiles)]
+        self.parking = self._area(tiles)
         self.display = ""
-        self.vnc_port = 0
+        self.vnc_ports: list[int] = []
         self._xvfb: asyncio.subprocess.Process | None = None
-        self._vnc: asyncio.subprocess.Process | None = None
-        self._drain: asyncio.Task[None] | None = None
+        self._vncs: list[asyncio.subprocess.Process] = []
+        self._drains: list[asyncio.Task[None]] = []
+
+    def _area(self, index: int) -> ScreenArea:
+        row, column = divmod(index, self._columns)
+        return ScreenArea(column * self.width, row * self.height, self.width, self.height)
+
+    @property
+    def screen_size(self) -> tuple[int, int]:
+        """The size of the whole X screen: every tile's and the parking one's."""
+        rows = math.ceil((len(self.tiles) + 1) / self._columns)
+        return self._columns * self.width, rows * self.height
 
     @property
     def pids(self) -> tuple[int, ...]:
-        """The process ids of Xvfb and x11vnc (those started)."""
-        return tuple(p.pid for p in (self._xvfb, self._vnc) if p is not None)
+        """The process ids of Xvfb and the VNC servers (those started)."""
+        return tuple(p.pid for p in (self._xvfb, *self._vncs) if p is not None)
 
     @property
     def running(self) -> bool:
-        """Whether Xvfb and x11vnc are both up."""
-        processes = (self._xvfb, self._vnc)
-        return all(p is not None and p.returncode is None for p in processes)
+        """Whether Xvfb and every VNC server are up."""
+        processes = (self._xvfb, *self._vncs)
+        return len(self._vncs) == len(self.tiles) and all(p is not None and p.returncode is None for p in processes)
 
     async def __aenter__(self) -> LiveDisplay:
         await self.start()
         return self
 
     async def start(self) -> None:
-        """Start Xvfb, then x11vnc on it; LiveViewUnavailable (with everything stopped) when one cannot start."""
+        """Start Xvfb, then the VNC servers; LiveViewUnavailable (with everything stopped) when one cannot start."""
         reason = live_view_available()
         if reason is not None:
             raise LiveViewUnavailable(f"Live view is not available: {reason}")
+        width, height = self.screen_size
+        if max(width, height) > MAX_SCREEN_SIDE:
+            raise LiveViewUnavailable(
+                f"Live view is not available: {len(self.tiles)} tiles of {self.width}x{self.height} make a "
+                f"{width}x{height} screen, larger than X allows ({MAX_SCREEN_SIDE}); use a smaller REBROWSE_SCREEN"
+            )
         try:
             await self._start_xvfb()
-            await self._start_vnc()
+            self.vnc_ports = list(await asyncio.gather(*(self._start_vnc(area) for area in self.tiles)))
         except BaseException:
             await self.stop()
             raise
@@ -127,15 +160,15 @@ class LiveDisplay:
         await self.stop()
 
     async def stop(self) -> None:
-        """Stop x11vnc, then Xvfb."""
-        for process in (self._vnc, self._xvfb):
-            if process is not None:
-                await stop_process(process)
-        if self._drain is not None:
-            await self._drain
+        """Stop the VNC servers, then Xvfb."""
+        await asyncio.gather(*(stop_process(process) for process in self._vncs))
+        if self._xvfb is not None:
+            await stop_process(self._xvfb)
+        await asyncio.gather(*self._drains)
 
     async def _start_xvfb(self) -> None:
         # -displayfd lets Xvfb pick a free display number and tells it once the server accepts clients.
+        width, height = self.screen_size
         read_fd, write_fd = os.pipe()
         try:
             self._xvfb = await asyncio.create_subprocess_exec(
@@ -144,7 +177,7 @@ class LiveDisplay:
                 str(write_fd),
                 "-screen",
                 "0",
-                f"{self.width}x{self.height}x24",
+                f"{width}x{height}x24",
                 "-nolisten",
                 "tcp",
                 # Chromium renders in software on its own and never uses GLX; without it Xvfb does not load Mesa,
@@ -165,40 +198,47 @@ class LiveDisplay:
             raise LiveViewUnavailable("Xvfb did not start")
         self.display = f":{int(number)}"
 
-    async def _start_vnc(self) -> None:
+    async def _start_vnc(self, area: ScreenArea) -> int:
+        """Start a VNC server showing `area`; the port it listens on."""
+        said = ""
         for _ in range(PORT_ATTEMPTS):
             port = free_port(self.listen)
             with password_file(self._password(port)) as path:
-                self._vnc = await asyncio.create_subprocess_exec(
+                vnc = await asyncio.create_subprocess_exec(
                     "x11vnc",
-                    *("-display", self.display, "-rfbport", str(port), "-listen", self.listen, "-noipv6"),
+                    *("-display", self.display, "-clip", area.clip()),
+                    *("-rfbport", str(port), "-listen", self.listen, "-noipv6"),
                     # "rm:": x11vnc deletes the file once it has read the password.
                     *("-passwdfile", f"rm:{path}", "-forever", "-shared", "-viewonly", "-quiet"),
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE,
-                    stderr=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.STDOUT,
                     preexec_fn=die_with_parent,
                 )
-                announced = await self._announced_port(self._vnc)
-            if announced is not None:
-                self.vnc_port = announced
-                self._drain = asyncio.create_task(drain(self._vnc))
-                return
-            await stop_process(self._vnc)
-        raise LiveViewUnavailable("x11vnc did not start")
+                self._vncs.append(vnc)
+                announced, said = await self._announced_port(vnc)
+            if announced == port:  # the port its password was derived for
+                self._drains.append(asyncio.create_task(drain(vnc)))
+                return port
+            await stop_process(vnc)
+            self._vncs.remove(vnc)
+        raise LiveViewUnavailable(f"x11vnc did not start{': ' + said if said else ''}")
 
     @staticmethod
-    async def _announced_port(process: asyncio.subprocess.Process) -> int | None:
-        """The port x11vnc prints (PORT=n) once it listens; None when it exits or the deadline passes first."""
+    async def _announced_port(process: asyncio.subprocess.Process) -> tuple[int | None, str]:
+        """The port x11vnc prints (PORT=n) once it listens, None when it exits or the deadline passes first; and
+        the last line it printed before (why it failed, when it did)."""
         assert process.stdout is not None
+        last = b""
         try:
             async with asyncio.timeout(START_DEADLINE_S):
                 while line := await process.stdout.readline():
                     if line.startswith(PORT_LINE) and line[len(PORT_LINE) :].strip().isdigit():
-                        return int(line[len(PORT_LINE) :])
+                        return int(line[len(PORT_LINE) :]), ""
+                    last = line.strip() or last
         except TimeoutError:
             pass
-        return None
+        return None, last.decode(errors="replace")
 
 
 async def drain(process: asyncio.subprocess.Process) -> None:

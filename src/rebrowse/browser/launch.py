@@ -8,6 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Playwright
 
+from rebrowse.browser.windows import ScreenArea
 from rebrowse.errors import ChromiumNotFound
 
 # Chromium reaches out to Google services at start; on a closed network that only costs time and noise.
@@ -42,16 +43,18 @@ async def launch_chromium(
     executable: str | None = None,
     headless: bool = True,
     display: str | None = None,
-    window_size: tuple[int, int] | None = None,
+    new_windows: ScreenArea | None = None,
 ) -> Browser:
-    """Launch Chromium with flags that suit a closed network and a root user; headed on an X display if given."""
+    """Launch Chromium with flags that suit a closed network and a root user; headed on an X display if given,
+    where every new window opens on `new_windows` (popups too, whatever position their page asks for)."""
     path = find_chromium(executable)
     args = list(QUIET_FLAGS)
     if os.geteuid() == 0:
         # Chromium's sandbox cannot start as root.
         args.append("--no-sandbox")
-    if window_size is not None:
-        args += ["--window-position=0,0", f"--window-size={window_size[0]},{window_size[1]}"]
+    if new_windows is not None:
+        area = new_windows
+        args += [f"--window-position={area.left},{area.top}", f"--window-size={area.width},{area.height}"]
     env: dict[str, str | float | bool] | None = {**os.environ, "DISPLAY": display} if display else None
     try:
         return await playwright.chromium.launch(executable_path=path, headless=headless, args=args, env=env)

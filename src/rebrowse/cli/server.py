@@ -33,7 +33,7 @@ from rebrowse.store.database import migrate as apply_migrations
 Host = Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
 DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
-Slots = Annotated[int | None, typer.Option(help="Tasks run at once, one Chromium each (default 1)")]
+Slots = Annotated[int | None, typer.Option(help="Tasks run at once, in one shared Chromium (default 1)")]
 logger = logging.getLogger("rebrowse.cli")
 LogFormatOption = Annotated[
     LogFormat | None, typer.Option(help="Logs on stderr: one JSON object per line, or text (default json)")

@@ -8,6 +8,7 @@ from typing import Protocol
 from playwright.async_api import Browser, BrowserContext, Page
 
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.windows import ScreenArea, place_window
 from rebrowse.engine.options import RunOptions
 
 EMULATED_USER_AGENTS = {
@@ -22,20 +23,25 @@ class ContextSpec:
     """What a run's context is opened with."""
 
     user_agent: str | None = None  # None: Chromium's own
-    # In a headed browser, pages take the window's size (the live view shows them whole) instead of Playwright's
-    # default viewport, which would overflow or underfill a window the size of the display.
-    fills_window: bool = False
+    # Headed: every window of the context is placed on this area of the display, and its pages take the window's
+    # size (the live view shows them whole) instead of Playwright's default viewport, which would not fit it.
+    window: ScreenArea | None = None
 
 
 def context_spec(automation: Automation | None, options: RunOptions) -> ContextSpec:
     """The context a run of `automation` asks for (None: one that emulates no OS)."""
     os_emulation = automation.os_emulation if automation is not None else None
-    return ContextSpec(EMULATED_USER_AGENTS.get(os_emulation or ""), options.fills_window)
+    return ContextSpec(EMULATED_USER_AGENTS.get(os_emulation or ""), options.window)
 
 
 async def open_context(browser: Browser, spec: ContextSpec) -> BrowserContext:
-    """A new context of `browser` as `spec` describes it, downloads accepted."""
-    return await browser.new_context(accept_downloads=True, user_agent=spec.user_agent, no_viewport=spec.fills_window)
+    """A new context of `browser` as `spec` describes it, downloads accepted, its windows placed on its area."""
+    filled = spec.window is not None
+    context = await browser.new_context(accept_downloads=True, user_agent=spec.user_agent, no_viewport=filled)
+    if spec.window is not None:
+        area = spec.window
+        context.on("page", lambda page: place_window(page, area))
+    return context
 
 
 async def first_page(context: BrowserContext) -> Page:

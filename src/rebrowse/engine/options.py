@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rebrowse.browser.windows import ScreenArea
+
 ScreenshotMode = Literal["never", "on_failure", "every_step"]
 
 
@@ -22,4 +24,5 @@ class RunOptions:
     download_timeout_s: float = 120.0
     retry_backoff_s: float = 1.0  # doubled after every failed attempt
     navigation_timeout_s: float = 30.0
-    fills_window: bool = False  # headed browsers: pages take the window's size, not Playwright's default 1280x720
+    # Headed on a display shared with other slots: the area the run's windows are placed on; its pages fill them.
+    window: ScreenArea | None = None

@@ -38,46 +38,77 @@ class PreparedContext:
     """The context being opened for the next task, until a task takes it or it is discarded."""
 
     def __init__(self) -> None:
+        self._browser: Browser | None = None
         self._spec: ContextSpec | None = None
         self._opening: asyncio.Task[BrowserContext] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # referenced until done, so that they are not collected
 
     def start(self, browser: Browser, spec: ContextSpec) -> None:
-        """Begin opening a context as `spec` says, with its page (unless one is already there)."""
-        if self._opening is None:
-            self._spec = spec
-            self._opening = asyncio.create_task(open_with_page(browser, spec), name="prepare-context")
+        """Begin opening a context of `browser` as `spec` says, with its page, unless one is being opened there."""
+        if self._opening is not None and self._browser is browser and browser.is_connected():
+            return
+        self._set_aside()
+        self._browser, self._spec = browser, spec
+        self._opening = asyncio.create_task(open_with_page(browser, spec), name="prepare-context")
 
-    async def take(self, spec: ContextSpec) -> BrowserContext | None:
-        """The prepared context, now the caller's, when it was opened as `spec` says and could open; else None."""
-        if self._spec != spec:
+    async def take(self, browser: Browser, spec: ContextSpec) -> BrowserContext | None:
+        """The prepared context, now the caller's, when it was opened in `browser` as `spec` says; else None."""
+        if self._browser is not browser or self._spec != spec:
             await self.discard()
             return None
         opening, self._opening = self._opening, None
         if opening is None:
             return None
         try:
-            return await opening
+            context = await opening
         except Exception:  # whatever kept it from opening, the task opens its own context
             return None
+        return context if browser.is_connected() else None
 
     async def discard(self) -> None:
-        """Stop opening, or close, the context no task took."""
+        """Stop opening, or close, the context no task took (and those set aside before)."""
         opening, self._opening = self._opening, None
-        if opening is None:
-            return
-        if not opening.done():
-            opening.cancel()
-        await asyncio.wait([opening])
-        if not opening.cancelled() and opening.exception() is None:
-            await close_quietly(opening.result())
+        if opening is not None:
+            await close_opening(opening)
+        if self._closing:
+            await asyncio.wait(self._closing)
+
+    def _set_aside(self) -> None:
+        """Discard the context being opened without waiting: it belongs to a browser that is no longer used."""
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            closing = asyncio.create_task(close_opening(opening), name="discard-prepared-context")
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+
+async def close_opening(opening: asyncio.Task[BrowserContext]) -> None:
+    """Cancel a context still opening, or close it once opened."""
+    if not opening.done():
+        opening.cancel()
+    await asyncio.wait([opening])
+    if not opening.cancelled() and opening.exception() is None:
+        await close_quietly(opening.result())
 
 
 class SlotContexts:
-    """A slot's browser as its task's context source: the prepared context first, when it fits."""
+    """A slot's browser as its task's context source: the prepared context first, when it fits.
+
+    It remembers every context it gave, so the slot closes what its task left open, and nothing of other slots'.
+    """
 
     def __init__(self, browser: Browser, prepared: PreparedContext) -> None:
         self._browser = browser
         self._prepared = prepared
+        self.given: list[BrowserContext] = []
 
     async def new_run_context(self, spec: ContextSpec) -> BrowserContext:
-        return await self._prepared.take(spec) or await open_context(self._browser, spec)
+        context = await self._prepared.take(self._browser, spec) or await open_context(self._browser, spec)
+        self.given.append(context)
+        return context
+
+    async def close_all(self) -> None:
+        """Close every context given (those closed already are skipped)."""
+        for context in self.given:
+            await close_quietly(context)
+        self.given.clear()

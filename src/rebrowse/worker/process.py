@@ -37,7 +37,7 @@ class WorkerOptions:
     """Tuning of a worker that the deployment rarely changes."""
 
     grace_period_s: float = 30.0  # on stop, how long running tasks may take to finish before they are requeued
-    max_browser_memory_mb: float = 2048.0  # a slot's Chromium above this is restarted between tasks
+    max_browser_memory_mb: float = 2048.0  # per slot: the slots' Chromium above this many times slots is retired
     # Fallbacks only: new jobs, freed locks and abort requests arrive by LISTEN/NOTIFY.
     fetch_polling_interval_s: float = 2.0
     abort_polling_interval_s: float = 1.0

@@ -20,6 +20,7 @@ from rebrowse import lifecycle
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
@@ -129,7 +130,7 @@ class TaskRunner:
                     result = await run_automation(
                         contexts,
                         automation,
-                        options=self._run_options(task, fills_window=slot.headed),
+                        options=self._run_options(task, window=slot.window),
                         inputs=task.input_parameters,
                         secure=secure,
                         secrets=secrets,
@@ -204,7 +205,7 @@ class TaskRunner:
             # Never say more: the details would be about secret values.
             raise TaskUnrunnable("the task's secure parameters could not be opened") from None
 
-    def _run_options(self, task: Task, *, fills_window: bool) -> RunOptions:
+    def _run_options(self, task: Task, *, window: ScreenArea | None) -> RunOptions:
         engine = self._settings.engine
         return RunOptions(
             out_dir=self._settings.artifacts / str(task.id),
@@ -213,7 +214,7 @@ class TaskRunner:
             trace=engine.trace,
             allow_python_scripts=engine.allow_python_scripts,
             upload_dirs=(),
-            fills_window=fills_window,
+            window=window,
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:

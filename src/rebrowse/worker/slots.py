@@ -1,10 +1,8 @@
-"""Slots: each keeps one Chromium running between tasks; every task gets a fresh context in it.
+"""Slots: where a worker's tasks run, at most one per slot, all in one shared Chromium kept between tasks.
 
-With live view, a slot also owns an Xvfb display with a view-only VNC server: its Chromium runs headed there.
-While a slot is idle, it opens the context its next task will most likely ask for (see worker.prepared).
-
-A browser that crashed (or never started) is launched again before the next task, and one that grew past
-the memory limit is restarted between tasks, so a long-lived worker does not drift.
+Every task gets fresh contexts. With live view, Chromium runs headed on an Xvfb display that has a tile per slot,
+each shown by its own view-only VNC server. While a slot is idle, it opens the context its next task will most
+likely ask for (see worker.prepared).
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.browser.display import LiveDisplay, LiveViewUnavailable
 from rebrowse.browser.launch import launch_chromium
+from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.contexts import ContextSource, ContextSpec
 from rebrowse.errors import RebrowseError
 from rebrowse.live.registry import VncAddress
@@ -37,7 +36,7 @@ ScreenSize = tuple[int, int]
 
 @dataclass(frozen=True)
 class LiveView:
-    """How the slots of a worker with live view run: headed on their own display, watchable over VNC."""
+    """How the slots of a worker with live view run: headed on a tile of the display each, watchable over VNC."""
 
     screen: ScreenSize
     sealer: Sealer  # derives each VNC server's password
@@ -53,7 +52,7 @@ class LiveView:
 
 
 class Launcher(Protocol):
-    """Starts a slot's Chromium: headless, or headed on the display given."""
+    """Starts the slots' Chromium: headless, or headed on the display given."""
 
     def __call__(self, display: LiveDisplay | None = None) -> Awaitable[Browser]: ...
 
@@ -65,12 +64,12 @@ class BrowserUnavailable(RebrowseError):
 async def launch_slot_browser(
     playwright: Playwright, executable: str | None, display: LiveDisplay | None = None
 ) -> Browser:
-    """The one place a slot's Chromium is launched: headed, filling the slot's display when it has one."""
+    """The one place the slots' Chromium is launched: headed on their display when they have one, its new windows
+    parked where no viewer sees them until they are placed on their slot's tile."""
     if display is None:
         return await launch_chromium(playwright, executable=executable, headless=True)
-    size = (display.width, display.height)
     return await launch_chromium(
-        playwright, executable=executable, headless=False, display=display.display, window_size=size
+        playwright, executable=executable, headless=False, display=display.display, new_windows=display.parking
     )
 
 
@@ -98,59 +97,89 @@ async def browser_memory(browser: Browser) -> int:
     return sum(process_memory(int(process["id"])) for process in info["processInfo"])
 
 
-class Slot:
-    """One Chromium, reused across tasks."""
+class SharedBrowser:
+    """The worker's Chromium, shared by its slots: each task has contexts of its own, so it is as isolated as in a
+    browser of its own, and an extra task costs a renderer rather than a whole browser.
 
-    def __init__(self, index: int, launch: Launcher, max_memory_bytes: int, live: LiveView | None = None) -> None:
-        self.index = index
-        self.browser: Browser | None = None
+    With live view, Chromium runs headed on one display that has a tile per slot, each shown by its own VNC server.
+    A browser that crashed (or never started) is launched again for the next task. One that grew past its memory
+    limit is retired: new tasks get a new browser at once, and the old one is closed when its last task ends.
+    """
+
+    def __init__(self, launch: Launcher, *, tiles: int, max_memory_bytes: int, live: LiveView | None) -> None:
         self.display: LiveDisplay | None = None
         self.launches = 0
         self._launch = launch
+        self._tiles = tiles
         self._max_memory = max_memory_bytes
         self._live = live
-        self._prepared = PreparedContext()
+        self._current: Browser | None = None
+        self._leases: dict[Browser, int] = {}  # tasks running in each browser, the current one and retired ones
+        self._lock = asyncio.Lock()
 
     @property
-    def vnc(self) -> VncAddress | None:
-        """Where the slot's live view can be watched; None when the slot runs headless."""
-        return self._live.address(self.display.vnc_port) if self._live and self.display else None
+    def current(self) -> Browser | None:
+        """The browser new tasks go to, when it runs."""
+        return self._current if self._current is not None and self._current.is_connected() else None
 
-    @property
-    def headed(self) -> bool:
-        """Whether the slot's Chromium runs headed on a display (its pages then fill its window)."""
-        return self.display is not None
+    def window(self, tile: int) -> ScreenArea | None:
+        """The area of the display slot `tile`'s windows go to; None when the slots run headless."""
+        return self.display.tiles[tile] if self.display is not None else None
 
-    async def ready(self) -> Browser:
-        """A connected browser: the running one, or a new one when it crashed or never started."""
-        if self.display is not None and not self.display.running:
-            logger.warning("slot %d: its display stopped; starting a new one and a new Chromium on it", self.index)
-            await self.shutdown()
-        if self._live is not None and self.display is None:
-            await self._start_display(self._live)
-        if self.browser is None or not self.browser.is_connected():
-            await self.restart("it is not running")
-        assert self.browser is not None
-        return self.browser
+    def vnc(self, tile: int) -> VncAddress | None:
+        """Where slot `tile` can be watched; None when the slots run headless."""
+        if self._live is None or self.display is None or not self.display.vnc_ports:
+            return None
+        return self._live.address(self.display.vnc_ports[tile])
 
-    async def for_task(self) -> ContextSource:
-        """Where a task's contexts come from: ready()'s browser, the context prepared for it first."""
-        return SlotContexts(await self.ready(), self._prepared)
+    async def running(self) -> Browser:
+        """The current browser, launched (on a running display, with live view) when there is none."""
+        async with self._lock:
+            if self.display is not None and not self.display.running:
+                logger.warning("the slots' display stopped; starting a new one and a new Chromium on it")
+                await self._stop_display()
+                await self._retire()
+            if self._live is not None and self.display is None:
+                await self._start_display(self._live)
+            if self.current is None:
+                await self._launch_new("it is not running" if self._current is not None else "")
+            assert self._current is not None
+            return self._current
 
-    def prepare(self) -> None:
-        """While the slot is idle, open the context and page of its next task (one that emulates no OS)."""
-        if self.browser is not None and self.browser.is_connected():
-            self._prepared.start(self.browser, ContextSpec(fills_window=self.headed))
+    async def lease(self) -> Browser:
+        """The current browser for one task, which gives it back with release()."""
+        browser = await self.running()
+        self._leases[browser] = self._leases.get(browser, 0) + 1
+        return browser
 
-    async def restart(self, reason: str) -> None:
-        """Close the browser (if any) and launch a new one; BrowserUnavailable when that keeps failing."""
-        if self.browser is not None:
-            logger.info("slot %d: restarting Chromium because %s", self.index, reason)
-            await self.close()
+    async def release(self, browser: Browser) -> None:
+        """A task is done with `browser`: a retired browser closes once no task uses it."""
+        self._leases[browser] -= 1
+        if self._leases[browser] == 0 and browser is not self._current:
+            del self._leases[browser]
+            await close_browser(browser)
+
+    async def check_memory(self) -> None:
+        """Retire the current browser when it uses more memory than its limit."""
+        browser = self.current
+        if browser is None:
+            return
+        used = await browser_memory(browser)
+        if used > self._max_memory:
+            logger.info("retiring Chromium: it uses %d MB (limit %d MB)", used // 2**20, self._max_memory // 2**20)
+            async with self._lock:
+                if browser is self._current:
+                    await self._retire()
+
+    async def _launch_new(self, reason: str) -> None:
+        """Launch the browser new tasks go to; BrowserUnavailable when that keeps failing."""
+        if reason:
+            logger.info("restarting Chromium because %s", reason)
+        await self._retire()
         error: Exception | None = None
         for _ in range(LAUNCH_ATTEMPTS):
             try:
-                self.browser = await self._launch(self.display)
+                self._current = await self._launch(self.display)
             except Exception as exc:  # a launch can fail for many reasons; the next attempt may succeed
                 error = exc
                 continue
@@ -158,90 +187,150 @@ class Slot:
             return
         raise BrowserUnavailable(f"Chromium could not be started: {error}") from error
 
-    async def recycle(self) -> None:
-        """After a task: close what it left open; restart a crashed or bloated browser for the next one."""
-        browser = self.browser
-        await self._prepared.discard()
-        try:
-            if browser is None or not browser.is_connected():
-                await self.restart("it crashed")
-                return
-            for context in browser.contexts:
-                with contextlib.suppress(PlaywrightError):
-                    await context.close()
-            used = await browser_memory(browser)
-            if used > self._max_memory:
-                await self.restart(f"it uses {used // 2**20} MB (limit {self._max_memory // 2**20} MB)")
-        except (RebrowseError, PlaywrightError) as exc:
-            # The next task's ready() tries again; this slot must go back to the pool either way.
-            logger.warning("slot %d: could not prepare Chromium for the next task: %s", self.index, exc)
+    async def _retire(self) -> None:
+        """New tasks no longer go to the current browser; it is closed now when no task uses it, else by release()."""
+        browser, self._current = self._current, None
+        if browser is not None and not self._leases.get(browser):
+            self._leases.pop(browser, None)
+            await close_browser(browser)
 
     async def _start_display(self, live: LiveView) -> None:
-        display = LiveDisplay(*live.screen, password=live.password, listen=live.listen)
+        display = LiveDisplay(*live.screen, password=live.password, listen=live.listen, tiles=self._tiles)
         try:
             await display.start()
         except LiveViewUnavailable as exc:
-            # The slot still runs tasks, headless; the stream endpoint says there is no live view.
-            logger.warning("slot %d: running headless: %s", self.index, exc)
+            # The slots still run tasks, headless; the stream endpoint says there is no live view.
+            logger.warning("slots run headless: %s", exc)
             self._live = None
             return
         self.display = display
 
-    async def close(self) -> None:
-        """Close the browser; the next ready() launches a new one."""
-        await self._prepared.discard()
-        browser, self.browser = self.browser, None
-        if browser is not None:
-            with contextlib.suppress(PlaywrightError):
-                await browser.close()
-
-    async def shutdown(self) -> None:
-        """Close the browser, then stop the slot's display and VNC server."""
-        await self.close()
+    async def _stop_display(self) -> None:
         display, self.display = self.display, None
         if display is not None:
             await display.stop()
 
+    async def close(self) -> None:
+        """Close every browser, then stop the display and its VNC servers."""
+        async with self._lock:
+            browsers = {*self._leases, *([self._current] if self._current is not None else [])}
+            self._current = None
+            self._leases.clear()
+            await asyncio.gather(*(close_browser(browser) for browser in browsers))
+            await self._stop_display()
+
+
+async def close_browser(browser: Browser) -> None:
+    with contextlib.suppress(PlaywrightError):
+        await browser.close()
+
+
+class Slot:
+    """Where one task runs at a time: contexts of its own in the shared browser, and its own tile of the display."""
+
+    def __init__(self, index: int, shared: SharedBrowser) -> None:
+        self.index = index
+        self.browser: Browser | None = None  # the browser of the task running in the slot
+        self._shared = shared
+        self._prepared = PreparedContext()
+        self._contexts: SlotContexts | None = None
+
+    @property
+    def vnc(self) -> VncAddress | None:
+        """Where the slot's live view can be watched; None when the slot runs headless."""
+        return self._shared.vnc(self.index)
+
+    @property
+    def window(self) -> ScreenArea | None:
+        """The area of the display the slot's windows go to; None when the slot runs headless."""
+        return self._shared.window(self.index)
+
+    async def for_task(self) -> ContextSource:
+        """Where the running task's contexts come from: its browser, the context prepared for it first."""
+        if self.browser is None:
+            raise BrowserUnavailable("the slot runs no task")
+        if self._contexts is None:
+            self._contexts = SlotContexts(self.browser, self._prepared)
+        return self._contexts
+
+    def prepare(self, browser: Browser) -> None:
+        """While the slot is idle, open the context and page of its next task (one that emulates no OS)."""
+        self._prepared.start(browser, ContextSpec(window=self.window))
+
+    async def begin(self) -> None:
+        """Lease the shared browser for a task."""
+        self.browser = await self._shared.lease()
+
+    async def end(self) -> None:
+        """After a task: close the contexts it opened and give the browser back."""
+        contexts, self._contexts = self._contexts, None
+        browser, self.browser = self.browser, None
+        if contexts is not None:
+            await contexts.close_all()
+        if browser is not None:
+            await self._shared.release(browser)
+
+    async def shutdown(self) -> None:
+        """Close the context prepared for a next task."""
+        await self._prepared.discard()
+
 
 class SlotPool:
-    """N slots; a task takes a free one for its whole run."""
+    """N slots sharing the worker's browser; a task takes a free one for its whole run."""
 
     def __init__(self, launch: Launcher, count: int, *, max_memory_mb: float, live: LiveView | None = None) -> None:
-        """With live view, each slot runs headed on its own display, watchable over VNC."""
-        self.slots = [Slot(index, launch, int(max_memory_mb * 2**20), live) for index in range(count)]
+        """With live view, each slot has a tile of the display, watchable over VNC. The browser is retired when it
+        uses more than `max_memory_mb` per slot."""
+        limit = int(max_memory_mb * 2**20) * count
+        self.browsers = SharedBrowser(launch, tiles=count, max_memory_bytes=limit, live=live)
+        self.slots = [Slot(index, self.browsers) for index in range(count)]
         self._reported_restarts = 0
         self._free: asyncio.Queue[Slot] = asyncio.Queue()
         for slot in self.slots:
             self._free.put_nowait(slot)
 
     async def start(self) -> None:
-        """Launch every slot's browser, so the first tasks do not wait for a launch."""
-        await asyncio.gather(*(slot.ready() for slot in self.slots))
+        """Launch the browser and open every slot's first context, so the first tasks wait for neither."""
+        browser = await self.browsers.running()
         for slot in self.slots:
-            slot.prepare()
+            slot.prepare(browser)
 
     @contextlib.asynccontextmanager
     async def take_slot(self) -> AsyncIterator[Slot]:
-        """A free slot, its browser ready, for one task; afterwards its leftovers are closed and it is freed."""
+        """A free slot, the browser ready, for one task; afterwards what the task left open is closed."""
         slot = await self._free.get()
         try:
-            await slot.ready()
+            await slot.begin()
             yield slot
         finally:
             try:
-                await slot.recycle()
-                slot.prepare()
+                await slot.end()
+                await self._prepare_idle()
             finally:
                 self._free.put_nowait(slot)
 
+    async def _prepare_idle(self) -> None:
+        """Retire a bloated browser, then have every idle slot's next context opened in the current one."""
+        try:
+            await self.browsers.check_memory()
+            browser = await self.browsers.running()
+        except (RebrowseError, PlaywrightError) as exc:
+            # The next task tries again; the slot must go back to the pool either way.
+            logger.warning("could not prepare Chromium for the next tasks: %s", exc)
+            return
+        for slot in self.slots:
+            if slot.browser is None:
+                slot.prepare(browser)
+
     def restarts_to_report(self) -> int:
-        """Browser restarts (every launch after a slot's first) not yet marked reported."""
-        return sum(max(0, slot.launches - 1) for slot in self.slots) - self._reported_restarts
+        """Browser restarts (every launch after the first) not yet marked reported."""
+        return max(0, self.browsers.launches - 1) - self._reported_restarts
 
     def mark_restarts_reported(self, count: int) -> None:
         """`count` restarts have been added to the durable counter."""
         self._reported_restarts += count
 
     async def close(self) -> None:
-        """Close every slot's browser and stop its display."""
+        """Close every slot's prepared context and the browser, and stop the display."""
         await asyncio.gather(*(slot.shutdown() for slot in self.slots))
+        await self.browsers.close()
