@@ -11,7 +11,7 @@ import pytest
 from rebrowse.demo.site import download_bytes, render_pdf
 from rebrowse.engine.run import RunResult
 from tests.engine.conftest import Replay, automation
-from tests.engine.test_interaction import click, interact, read_text
+from tests.engine.test_interaction import click, interact, outputs, read_text
 
 
 def download_link(row: str) -> str:
@@ -105,6 +105,14 @@ async def test_download_metadata_with_an_unknown_placeholder_fails(replay: Repla
     assert result.error.startswith(f"nodes[0] (click_element on {download_link('1')}):")
     assert "{nobody[0]}" in result.error
     assert result.downloads == []
+
+
+async def test_a_download_link_that_opens_a_new_tab_is_saved_and_the_run_stays_on_its_page(replay: Replay) -> None:
+    node = click('get_by_role("link", name="Download in a new tab")', expect_download=True)
+    result = await replay(automation("tabs.html", [node, read_text('locator("#status")', "status")]))
+    assert saved(result) == {"statement.txt": download_bytes("statement.txt")}
+    assert outputs(result) == {"status": "Tab 1"}  # still on the page the link was on
+    assert result.steps[-1].url.endswith("/tabs.html")
 
 
 async def test_click_that_downloads_nothing_fails(replay: Replay) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 
 import pytest
@@ -25,6 +27,17 @@ GREEN = (0, 160, 60)
 ORANGE = (255, 140, 0)
 LIVE = LiveView(SCREEN, Sealer(generate_key()))
 live_view = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
+
+
+@asynccontextmanager
+async def live_pool(playwright: Playwright, slots: int) -> AsyncIterator[SlotPool]:
+    """A started pool of live-view slots, closed on exit."""
+    pool = SlotPool(partial(launch_slot_browser, playwright, None), slots, max_memory_mb=4096, live=LIVE)
+    try:
+        await pool.start()
+        yield pool
+    finally:
+        await pool.close()
 
 
 def solid_page(colour: tuple[int, int, int]) -> str:
@@ -62,37 +75,31 @@ async def shows_the_page(slot: Slot) -> None:
 async def test_a_live_slot_shows_its_browser_over_vnc_and_stops_everything_with_the_pool(
     playwright: Playwright,
 ) -> None:
-    pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096, live=LIVE)
-    try:
+    async with live_pool(playwright, 1) as pool:
         async with pool.take_slot() as slot:
             assert pool.browsers.display is not None
             pids = pool.browsers.display.pids
             await shows_the_page(slot)
-    finally:
-        await pool.close()
     assert not any(alive(pid) for pid in pids)
 
 
 @live_view
 async def test_each_live_slot_shows_only_its_own_tasks_windows_popups_included(playwright: Playwright) -> None:
-    pool = SlotPool(partial(launch_slot_browser, playwright, None), 2, max_memory_mb=4096, live=LIVE)
-    try:
-        await pool.start()
+    async with live_pool(playwright, 2) as pool:
         async with pool.take_slot() as one, pool.take_slot() as two:
             assert one.vnc is not None and two.vnc is not None and one.vnc.port != two.vnc.port
-            page = await open_in(one, SOLID_PAGE)
-            await open_in(two, solid_page(GREEN))
+            await open_in(one, SOLID_PAGE)
+            page = await open_in(two, solid_page(GREEN))
             await shows(one, DODGER_BLUE, "slot one's page on slot one's screen")
             await shows(two, GREEN, "slot two's page on slot two's screen")
-            # A popup asks for the top left corner of the screen (slot one's tile): it opens on its own slot's.
+            # Slot two's page opens a popup at the top left corner of the screen, which is slot one's tile: the
+            # popup goes to slot two's tile, and slot one's viewer never sees it.
             popup = await open_popup(page, features="popup,left=0,top=0,width=640,height=480")
             await popup.set_content(solid_page(ORANGE).removeprefix("data:text/html,"))
-            await shows(one, ORANGE, "slot one's popup on slot one's screen")
-            assert await page_share(two.vnc.port, ORANGE, secret=LIVE.password(two.vnc.port)) == 0.0
+            await shows(two, ORANGE, "slot two's popup on slot two's screen")
+            assert await page_share(one.vnc.port, ORANGE, secret=LIVE.password(one.vnc.port)) == 0.0
             await popup.close()
-            await shows(one, DODGER_BLUE, "slot one's page again once its popup closed")
-    finally:
-        await pool.close()
+            await shows(two, GREEN, "slot two's page again once its popup closed")
 
 
 async def open_popup(page: Page, *, features: str) -> Page:
@@ -103,10 +110,23 @@ async def open_popup(page: Page, *, features: str) -> Page:
 
 
 @live_view
+async def test_a_stopped_vnc_server_is_started_again_and_the_browser_carries_on(playwright: Playwright) -> None:
+    async with live_pool(playwright, 2) as pool:
+        display = pool.browsers.display
+        assert display is not None
+        stopped = display.pids[2]  # Xvfb, then the servers by tile
+        os.kill(stopped, signal.SIGKILL)
+        await eventually(lambda: not display.running, what="the VNC server to be seen stopped")
+        async with pool.take_slot() as one, pool.take_slot() as two:
+            assert pool.browsers.display is display and display.running
+            assert pool.browsers.launches == 1 and one.browser is two.browser
+            assert display.pids[2] != stopped
+            await shows_the_page(two)
+
+
+@live_view
 async def test_a_slot_whose_display_died_gets_a_new_one(playwright: Playwright) -> None:
-    pool = SlotPool(partial(launch_slot_browser, playwright, None), 1, max_memory_mb=4096, live=LIVE)
-    try:
-        await pool.start()
+    async with live_pool(playwright, 1) as pool:
         display = pool.browsers.display
         assert display is not None
         os.kill(display.pids[0], signal.SIGKILL)  # Xvfb
@@ -116,8 +136,6 @@ async def test_a_slot_whose_display_died_gets_a_new_one(playwright: Playwright) 
             assert pool.browsers.display.running
             assert not any(alive(pid) for pid in display.pids)
             await shows_the_page(slot)
-    finally:
-        await pool.close()
 
 
 async def test_a_running_task_is_recorded_in_its_slot_and_cleared_after(

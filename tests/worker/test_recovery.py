@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from rebrowse.demo.site import SiteServer
+from rebrowse.queue.app import DEFAULT_QUEUE
 from rebrowse.store import automations, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.tasks import NewTask
@@ -153,7 +156,7 @@ async def test_a_task_held_without_a_live_job_is_retried_when_attempts_are_left(
 
 
 async def test_a_task_held_without_a_live_job_fails_clearly_when_no_attempt_is_left(
-    tenant: Tenant, workers: Workers, site: SiteServer, db: Database
+    tenant: Tenant, workers: Workers, site: SiteServer, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     await tenant.put("quick", automation_json(site))
     task = await tenant.submit("quick", callback_url=HOOK)
@@ -165,3 +168,41 @@ async def test_a_task_held_without_a_live_job_fails_clearly_when_no_attempt_is_l
     assert failed.status == "failed"
     assert failed.error == "worker ghost lost track of the task"
     assert await callback_events(db, task.id) == 1
+    # Recovery's log line names the task in a field of its own, as the worker's lines do.
+    lost = [record for record in caplog.records if "lost track" in record.getMessage()]
+    assert lost and all(getattr(record, "task_id", None) == str(task.id) for record in lost)
+
+
+async def test_a_job_its_live_worker_took_but_no_longer_processes_runs_again_without_spending_an_attempt(
+    tenant: Tenant, workers: Workers, site: SiteServer, db: Database
+) -> None:
+    await tenant.put("quick", automation_json(site))  # no retries: a spent attempt would fail the task
+    task = await tenant.submit("quick", pinned_worker="elsewhere")  # out of w1's reach until the fault is set
+    await workers.start("w1")
+
+    async def w1_id() -> int | None:
+        async with db.connection() as conn:
+            row = await (await conn.execute("SELECT max(id) AS id FROM procrastinate_workers")).fetchone()
+        return row["id"] if row else None
+
+    async def registered() -> bool:
+        return await w1_id() is not None
+
+    await eventually(registered, what="w1 registered with procrastinate")
+    # Fault injection: w1 took the job and ran the task, but the end of the attempt could not be recorded (the
+    # database was away), so the job stays "doing" on a worker that lives on and does not process it.
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE procrastinate_jobs SET status = 'doing', worker_id = %s, queue_name = %s WHERE id = %s",
+            (await w1_id(), DEFAULT_QUEUE, task.job_id),
+        )
+        await conn.execute(
+            "UPDATE tasks SET status = 'running', worker_name = 'w1', allocated_at = now(), started_at = now()"
+            " WHERE id = %s",
+            (task.id,),
+        )
+
+    done = await tenant.wait_terminal(task.id, timeout_s=60)
+    assert done.status == "success", done.error
+    assert done.retry_count == 0
+    assert done.job_id == task.job_id

@@ -106,9 +106,9 @@ class LiveDisplay:
         self.tiles = [self._area(index) for index in range(tiles)]
         self.parking = self._area(tiles)
         self.display = ""
-        self.vnc_ports: list[int] = []
+        self.vnc_ports = [0] * tiles  # by tile; 0 until its server listens
         self._xvfb: asyncio.subprocess.Process | None = None
-        self._vncs: list[asyncio.subprocess.Process] = []
+        self._vncs: dict[int, asyncio.subprocess.Process] = {}  # by tile
         self._drains: list[asyncio.Task[None]] = []
 
     def _area(self, index: int) -> ScreenArea:
@@ -123,14 +123,28 @@ class LiveDisplay:
 
     @property
     def pids(self) -> tuple[int, ...]:
-        """The process ids of Xvfb and the VNC servers (those started)."""
-        return tuple(p.pid for p in (self._xvfb, *self._vncs) if p is not None)
+        """The process ids of Xvfb and of the VNC servers started, by tile."""
+        servers = [self._vncs[tile] for tile in sorted(self._vncs)]
+        return tuple(p.pid for p in (self._xvfb, *servers) if p is not None)
 
     @property
     def running(self) -> bool:
         """Whether Xvfb and every VNC server are up."""
-        processes = (self._xvfb, *self._vncs)
-        return len(self._vncs) == len(self.tiles) and all(p is not None and p.returncode is None for p in processes)
+        return self.screen_running and not self._stopped_tiles()
+
+    @property
+    def screen_running(self) -> bool:
+        """Whether Xvfb is up (windows on it live on, even when a VNC server stopped)."""
+        return self._xvfb is not None and self._xvfb.returncode is None
+
+    def _stopped_tiles(self) -> list[int]:
+        return [
+            tile for tile in range(len(self.tiles)) if tile not in self._vncs or self._vncs[tile].returncode is not None
+        ]
+
+    async def restart_stopped_vncs(self) -> None:
+        """Start again the VNC servers that stopped, each on a new port; LiveViewUnavailable when one cannot."""
+        await asyncio.gather(*(self._start_vnc(tile) for tile in self._stopped_tiles()))
 
     async def __aenter__(self) -> LiveDisplay:
         await self.start()
@@ -149,7 +163,7 @@ class LiveDisplay:
             )
         try:
             await self._start_xvfb()
-            self.vnc_ports = list(await asyncio.gather(*(self._start_vnc(area) for area in self.tiles)))
+            await asyncio.gather(*(self._start_vnc(tile) for tile in range(len(self.tiles))))
         except BaseException:
             await self.stop()
             raise
@@ -161,7 +175,7 @@ class LiveDisplay:
 
     async def stop(self) -> None:
         """Stop the VNC servers, then Xvfb."""
-        await asyncio.gather(*(stop_process(process) for process in self._vncs))
+        await asyncio.gather(*(stop_process(process) for process in self._vncs.values()))
         if self._xvfb is not None:
             await stop_process(self._xvfb)
         await asyncio.gather(*self._drains)
@@ -198,8 +212,9 @@ class LiveDisplay:
             raise LiveViewUnavailable("Xvfb did not start")
         self.display = f":{int(number)}"
 
-    async def _start_vnc(self, area: ScreenArea) -> int:
-        """Start a VNC server showing `area`; the port it listens on."""
+    async def _start_vnc(self, tile: int) -> None:
+        """Start the VNC server showing a tile, and note its port."""
+        area = self.tiles[tile]
         said = ""
         for _ in range(PORT_ATTEMPTS):
             port = free_port(self.listen)
@@ -215,13 +230,13 @@ class LiveDisplay:
                     stderr=asyncio.subprocess.STDOUT,
                     preexec_fn=die_with_parent,
                 )
-                self._vncs.append(vnc)
+                self._vncs[tile] = vnc
                 announced, said = await self._announced_port(vnc)
             if announced == port:  # the port its password was derived for
                 self._drains.append(asyncio.create_task(drain(vnc)))
-                return port
+                self.vnc_ports[tile] = port
+                return
             await stop_process(vnc)
-            self._vncs.remove(vnc)
         raise LiveViewUnavailable(f"x11vnc did not start{': ' + said if said else ''}")
 
     @staticmethod

@@ -139,7 +139,7 @@ async def deliver_logged(
     try:
         await deliver(db, sealer, client, event, cap_s)
     except Exception as exc:
-        log.exception("callback event %s could not be processed", event.id)
+        log.exception("callback event %s could not be processed", event.id, extra={"task_id": str(event.task_id)})
         # Best effort: when the database is what failed, the event comes back once its lease ends.
         with contextlib.suppress(Exception):
             await record(db, event, AttemptResult(None, f"sender error: {type(exc).__name__}", 0.0), cap_s)

@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import procrastinate
-import psycopg
 from procrastinate import JobContext, RetryDecision
 from procrastinate.jobs import Job
 
 from rebrowse.errors import RebrowseError
 from rebrowse.store import tasks
-from rebrowse.store.database import Connection
+from rebrowse.store.database import DATABASE_DOWN, Connection
 from rebrowse.store.tasks import NewTask, Task
 
 JOB_NAME = "rebrowse.run_task"
@@ -68,7 +67,7 @@ class RetryInterruptedRuns(procrastinate.BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, WorkerStopping):
             return RetryDecision(retry_in={"seconds": 0})
-        if isinstance(exception, psycopg.OperationalError):
+        if isinstance(exception, DATABASE_DOWN):
             return RetryDecision(retry_in={"seconds": min(MAX_DATABASE_BACKOFF_S, 2**job.attempts)})
         return None
 

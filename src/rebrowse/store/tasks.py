@@ -319,6 +319,18 @@ async def list_taken_suspects(
     return [(task_of(row), row["job_status"]) for row in rows]
 
 
+async def list_held_by(conn: Connection, worker_name: str) -> list[Task]:
+    """The tasks a worker has taken (allocated or running) whose job is still being processed."""
+    rows = await (
+        await conn.execute(
+            "SELECT t.* FROM tasks t JOIN procrastinate_jobs j ON j.id = t.job_id"
+            " WHERE t.status IN ('allocated', 'running') AND t.worker_name = %s AND j.status = 'doing'",
+            (worker_name,),
+        )
+    ).fetchall()
+    return [task_of(row) for row in rows]
+
+
 async def list_jobs_of_ended_tasks(conn: Connection, job_name: str, older_than_s: float) -> list[int]:
     """Jobs still running on a live worker although their task ended a while ago (or no task refers to them)."""
     rows = await (

@@ -77,7 +77,7 @@ async def run_worker(
             await slots.start()
             runner = TaskRunner(db=db, sealer=sealer, settings=settings, slots=slots, state=state)
             register_worker_job(queue, runner)
-            recovery = Recovery(db=db, sealer=sealer, queue=queue, settings=settings)
+            recovery = Recovery(db=db, sealer=sealer, queue=queue, settings=settings, state=state)
             recovering = asyncio.create_task(recovery.run(stop, options.recovery), name="recovery")
             try:
                 await run_jobs(queue, settings, state.name, stop, options)

@@ -6,6 +6,10 @@ Every worker runs these passes; a PostgreSQL advisory lock lets one worker at a 
 * recovers tasks a live worker holds without a live job, or past every attempt's time limit;
 * defers again the queued tasks that have no job (the API stopped between storing and deferring).
 A lost attempt counts: the task is retried while the automation's max_retries allow, else it fails clearly.
+
+Each worker also looks after itself, without the lock: a job it took but no longer processes (its end could not be
+recorded, the database being away) would otherwise stay "doing" while the worker lives. Its task goes back to the
+queue, the attempt not spent, as with a worker that stops.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,6 +37,7 @@ from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import Outcome, Task
 from rebrowse.worker.runner import OVERDUE_MARGIN_S, time_budget_s
+from rebrowse.worker.state import WorkerState
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +55,15 @@ class RecoveryOptions:
 class Recovery:
     """Recovery passes for one worker process."""
 
-    def __init__(self, *, db: Database, sealer: Sealer, queue: procrastinate.App, settings: ServerSettings) -> None:
+    def __init__(
+        self, *, db: Database, sealer: Sealer, queue: procrastinate.App, settings: ServerSettings, state: WorkerState
+    ) -> None:
         self._db = db
         self._sealer = sealer
         self._queue = queue
         self._settings = settings
+        self._state = state
+        self._abandoned_since: dict[uuid.UUID, float] = {}  # jobs seen taken here but not processed, by task
 
     async def run(self, stop: asyncio.Event, options: RecoveryOptions) -> None:
         """Pass after pass until `stop` is set; a failed pass is logged and the next one tries again."""
@@ -62,6 +72,7 @@ class Recovery:
             now = time.monotonic()
             full = now >= next_full
             try:
+                await self.recover_abandoned(options.settle_s)
                 if await self.run_pass(options, full=full) and full:
                     next_full = now + options.full_sweep_interval_s
             except Exception:
@@ -83,6 +94,28 @@ class Recovery:
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (RECOVERY_LOCK,))
         return True
+
+    async def recover_abandoned(self, settle_s: float) -> None:
+        """Give back the tasks whose job this worker took but has not processed for `settle_s` (its end could not
+        be recorded): a job seen so once may still be on its way in or out, so it is given back only when it is
+        seen so again `settle_s` later."""
+        async with self._db.connection() as conn:
+            held = await tasks.list_held_by(conn, self._state.name)
+        now = time.monotonic()
+        abandoned = {task.id: task for task in held if not self._state.holds(task.id)}
+        self._abandoned_since = {task_id: self._abandoned_since.get(task_id, now) for task_id in abandoned}
+        for task_id, since in self._abandoned_since.items():
+            if now - since >= settle_s:
+                await self._give_back_abandoned(abandoned[task_id])
+
+    async def _give_back_abandoned(self, task: Task) -> None:
+        reason = f"worker {self._state.name} could not record the end of an attempt"
+        logger.warning("task %s: %s; it runs again", task.id, reason, extra={"task_id": str(task.id)})
+        assert task.job_id is not None  # list_held_by joins the job
+        async with self._db.transaction() as conn:
+            await tasks.requeue(conn, task.id, reason, task.retry_count)
+            await self._queue.job_manager.retry_job_by_id_async(task.job_id, retry_at=datetime.now(UTC))
+        self._abandoned_since.pop(task.id, None)
 
     async def _recover_stalled(self) -> None:
         manager = self._queue.job_manager
@@ -109,7 +142,7 @@ class Recovery:
         async with self._db.connection() as conn:
             job_ids = await tasks.list_jobs_of_ended_tasks(conn, JOB_NAME, settle_s)
         for job_id in job_ids:
-            logger.warning("job %s outlived its task: releasing it", job_id)
+            logger.warning("job %s outlived its task: releasing it", job_id, extra={"job_id": job_id})
             await self._release(job_id)
 
     async def _recover_taken(self, settle_s: float) -> None:
@@ -127,12 +160,12 @@ class Recovery:
         async with self._db.connection() as conn:
             waiting = await tasks.list_unqueued(conn, settle_s, check_jobs=check_jobs)
         for task in waiting:
-            logger.warning("task %s is queued without a job: deferring it", task.id)
+            logger.warning("task %s is queued without a job: deferring it", task.id, extra={"task_id": str(task.id)})
             await enqueue(self._queue, task)
 
     async def _lost(self, task: Task, reason: str, *, running_job: int | None) -> None:
         """An attempt of the task was lost: retry the task when attempts are left, else fail it."""
-        logger.warning("task %s: %s", task.id, reason)
+        logger.warning("task %s: %s", task.id, reason, extra={"task_id": str(task.id)})
         automation = await self._automation(task)
         if automation is not None and task.retry_count < automation.max_retries:
             if running_job is not None:

@@ -70,6 +70,13 @@ class TaskRunner:
     async def __call__(self, context: JobContext, task_id: str) -> None:
         """Run the task to a terminal state (or back to the queue when this worker stops)."""
         task_uuid = uuid.UUID(task_id)
+        self._state.hold(task_uuid)
+        try:
+            await self._process(context, task_uuid)
+        finally:
+            self._state.let_go(task_uuid)
+
+    async def _process(self, context: JobContext, task_uuid: uuid.UUID) -> None:
         secrets = SecretResolver(aws_endpoint_url=self._settings.engine.aws_endpoint_url, onepassword=self._onepassword)
         # Every record logged while the task runs, by any logger, carries its id and goes through its redactor.
         with task_logging(task_uuid, secrets.redactor) as task_log:

@@ -128,17 +128,14 @@ class SharedBrowser:
 
     def vnc(self, tile: int) -> VncAddress | None:
         """Where slot `tile` can be watched; None when the slots run headless."""
-        if self._live is None or self.display is None or not self.display.vnc_ports:
-            return None
-        return self._live.address(self.display.vnc_ports[tile])
+        port = self.display.vnc_ports[tile] if self.display is not None else 0
+        return self._live.address(port) if self._live is not None and port else None
 
     async def running(self) -> Browser:
         """The current browser, launched (on a running display, with live view) when there is none."""
         async with self._lock:
             if self.display is not None and not self.display.running:
-                logger.warning("the slots' display stopped; starting a new one and a new Chromium on it")
-                await self._stop_display()
-                await self._retire()
+                await self._mend_display(self.display)
             if self._live is not None and self.display is None:
                 await self._start_display(self._live)
             if self.current is None:
@@ -154,6 +151,8 @@ class SharedBrowser:
 
     async def release(self, browser: Browser) -> None:
         """A task is done with `browser`: a retired browser closes once no task uses it."""
+        if browser not in self._leases:
+            return  # closed with the pool
         self._leases[browser] -= 1
         if self._leases[browser] == 0 and browser is not self._current:
             del self._leases[browser]
@@ -204,6 +203,17 @@ class SharedBrowser:
             self._live = None
             return
         self.display = display
+
+    async def _mend_display(self, display: LiveDisplay) -> None:
+        """Start again the VNC servers that stopped; when the screen itself stopped, drop it and the browser."""
+        if display.screen_running:
+            logger.warning("a slot's VNC server stopped; starting it again")
+            with contextlib.suppress(LiveViewUnavailable):  # tried again before the next task
+                await display.restart_stopped_vncs()
+            return
+        logger.warning("the slots' display stopped; starting a new one and a new Chromium on it")
+        await self._stop_display()
+        await self._retire()
 
     async def _stop_display(self) -> None:
         display, self.display = self.display, None

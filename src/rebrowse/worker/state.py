@@ -26,6 +26,19 @@ class WorkerState:
         self.child_process_id = child_process_id
         self.unique_child_arn = name
         self._running: dict[uuid.UUID, RunningTask] = {}
+        self._held: set[uuid.UUID] = set()  # tasks whose job this worker is processing, from its start to its end
+
+    def hold(self, task_id: uuid.UUID) -> None:
+        """The task's job is being processed here."""
+        self._held.add(task_id)
+
+    def let_go(self, task_id: uuid.UUID) -> None:
+        """The task's job is no longer processed here."""
+        self._held.discard(task_id)
+
+    def holds(self, task_id: uuid.UUID) -> bool:
+        """Whether the task's job is being processed here."""
+        return task_id in self._held
 
     def begin(self, task_id: uuid.UUID, limit_s: float) -> None:
         """Record that a task runs here, with how long it may take."""

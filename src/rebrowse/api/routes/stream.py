@@ -100,7 +100,12 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
                 await rfb.log_in(TcpStream(reader, writer), vnc_auth.vnc_password(services.sealer, vnc))
                 await rfb.welcome(viewer)
         except (rfb.RfbError, asyncio.IncompleteReadError, OSError, TimeoutError) as failed:
-            logger.warning("live view of task %s: handshake failed: %s", grant.task_id, failed)
+            logger.warning(
+                "live view of task %s: handshake failed: %s",
+                grant.task_id,
+                failed,
+                extra={"task_id": str(grant.task_id)},
+            )
             await websocket.close(SERVER_ERROR, "Stream not available: the live view's handshake failed")
             return
         writer.write(viewer.take_buffered())
