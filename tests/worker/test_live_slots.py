@@ -11,7 +11,7 @@ from functools import partial
 import pytest
 from playwright.async_api import Page, Playwright
 
-from rebrowse.browser.display import live_view_available
+from rebrowse.browser.display import live_view_available, shared_memory_of
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.contexts import ContextSpec, first_page
 from rebrowse.live import registry
@@ -121,6 +121,7 @@ async def test_a_stopped_vnc_server_is_started_again_and_the_browser_carries_on(
             assert pool.browsers.display is display and display.running
             assert pool.browsers.launches == 1 and one.browser is two.browser
             assert display.pids[2] != stopped
+            assert shared_memory_of(stopped) == []  # what the killed server left is removed
             await shows_the_page(two)
 
 

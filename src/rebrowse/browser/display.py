@@ -25,6 +25,8 @@ PORT_LINE = b"PORT="
 PR_SET_PDEATHSIG = 1
 DEFAULT_LISTEN = "127.0.0.1"
 MAX_SCREEN_SIDE = 32767  # X coordinates are 16-bit signed
+SYSV_SHM_TABLE = "/proc/sysvipc/shm"
+IPC_RMID = 0
 
 
 def die_with_parent() -> None:
@@ -43,6 +45,24 @@ def password_file(password: str) -> Iterator[Path]:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def shared_memory_of(pid: int) -> list[int]:
+    """The System V shared memory segments the process created that nothing has attached (their ids)."""
+    try:
+        rows = [line.split() for line in Path(SYSV_SHM_TABLE).read_text().splitlines()[1:]]
+    except OSError:
+        return []
+    # Columns: key shmid perms size cpid lpid nattch ...
+    return [int(row[1]) for row in rows if int(row[4]) == pid and int(row[6]) == 0]
+
+
+def remove_shared_memory_of(pid: int) -> None:
+    """Remove what shared memory a dead x11vnc left: it removes its segments when it exits cleanly, but one that
+    crashed or was killed leaves them for good, until the system has no segment left to give the next one."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for segment in shared_memory_of(pid):
+        libc.shmctl(segment, IPC_RMID, None)
 
 
 class LiveViewUnavailable(RebrowseError):
@@ -144,7 +164,11 @@ class LiveDisplay:
 
     async def restart_stopped_vncs(self) -> None:
         """Start again the VNC servers that stopped, each on a new port; LiveViewUnavailable when one cannot."""
-        await asyncio.gather(*(self._start_vnc(tile) for tile in self._stopped_tiles()))
+        stopped = self._stopped_tiles()
+        for tile in stopped:
+            if tile in self._vncs:
+                remove_shared_memory_of(self._vncs[tile].pid)
+        await asyncio.gather(*(self._start_vnc(tile) for tile in stopped))
 
     async def __aenter__(self) -> LiveDisplay:
         await self.start()
@@ -176,6 +200,8 @@ class LiveDisplay:
     async def stop(self) -> None:
         """Stop the VNC servers, then Xvfb."""
         await asyncio.gather(*(stop_process(process) for process in self._vncs.values()))
+        for process in self._vncs.values():
+            remove_shared_memory_of(process.pid)
         if self._xvfb is not None:
             await stop_process(self._xvfb)
         await asyncio.gather(*self._drains)
