@@ -1,10 +1,10 @@
 """Replay benchmark: the rebrowse engine against hand-written Playwright on the same three flows.
 
 For each flow in bench/flows/ the engine and the baseline of bench/baselines.py run alternately on one
-Chromium against the fixture site (tests/site). Each run is timed from the creation of its BrowserContext
-to the end of the flow. The table shows the medians and their ratio; the target is rebrowse ≤ 1.10 x
-Playwright. The exit status is non-zero when a run fails or the two sides extract different texts (a
-missed target is reported, not an error).
+Chromium against the fixture site (tests/site), each side first in every other pair. Each run is timed
+from the creation of its BrowserContext to the end of the flow. The table shows the medians and their
+ratio; the target is rebrowse ≤ 1.10 x Playwright. The exit status is non-zero when a run fails or the two
+sides extract different texts (a missed target is reported, not an error).
 
 Usage: python -m bench.replay [--runs N] [--warmup N] [--flow NAME ...]
 """
@@ -105,10 +105,13 @@ async def run_baseline(browser: Browser, name: str, origin: str) -> tuple[float,
 async def measure_flow(
     browser: Browser, name: str, origin: str, upload_dir: Path, runs: int, warmup: int
 ) -> FlowMeasurements:
-    """Alternate engine and baseline runs of one flow; warm-up runs are checked but not timed."""
+    """Alternate engine and baseline runs of one flow, each side first in every other pair (so that what one run
+    leaves behind, a renderer still closing say, weighs on both sides alike); warm-up runs are checked but not
+    timed."""
     measurements = FlowMeasurements(name)
     for number in range(1, warmup + runs + 1):
-        for side in ("rebrowse", "playwright"):
+        sides: tuple[Side, Side] = ("rebrowse", "playwright") if number % 2 else ("playwright", "rebrowse")
+        for side in sides:
             try:
                 if side == "rebrowse":
                     seconds, texts = await run_engine(browser, name, origin, upload_dir)
@@ -161,7 +164,7 @@ async def benchmark(flows: list[str], runs: int, warmup: int) -> list[FlowMeasur
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5, help="measured runs per side and flow (default 5)")
+    parser.add_argument("--runs", type=int, default=9, help="measured runs per side and flow (default 9)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first (default 1)")
     parser.add_argument("--flow", action="append", choices=sorted(BASELINES), help="only this flow (repeatable)")
     return parser.parse_args(argv)
