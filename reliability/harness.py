@@ -32,8 +32,8 @@ from rebrowse.callbacks.signing import EVENT_ID_HEADER
 from rebrowse.demo.site import SiteServer
 from rebrowse.store import accounts
 from rebrowse.store.accounts import new_key_value
-from rebrowse.store.database import Database, migrate
-from rebrowse.store.embedded import start_embedded
+from rebrowse.store.database import Database, migrate_url
+from rebrowse.store.embedded import start_embedded, with_database
 from rebrowse.store.sealing import Sealer, generate_key
 
 if TYPE_CHECKING:  # imported lazily: importing it warns about XDG_RUNTIME_DIR before the suite can silence that
@@ -100,21 +100,13 @@ class Postgres:
         self.server = cast("PostgresServer", start_embedded(data_dir))
         self.url = self.server.get_uri()
 
-    def database_url(self, name: str) -> str:
-        return self.url.replace("/postgres?", f"/{name}?", 1)
-
     async def new_database(self) -> str:
         """A new migrated database; returns its URL."""
         name = f"rel_{uuid.uuid4().hex[:12]}"
         async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
             await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = self.database_url(name)
-        db = Database(url, max_size=1)
-        await db.open()
-        try:
-            await migrate(db)
-        finally:
-            await db.close()
+        url = with_database(self.url, name)
+        await migrate_url(url)
         return url
 
     def stop(self) -> None:

@@ -16,8 +16,8 @@ from psycopg import sql
 
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.demo.site import SiteServer
-from rebrowse.store.database import Database, migrate
-from rebrowse.store.embedded import start_embedded
+from rebrowse.store.database import Database, migrate_url
+from rebrowse.store.embedded import start_embedded, with_database
 from rebrowse.store.sealing import Sealer, generate_key
 
 SITE_ROOT = Path(__file__).parent / "site"
@@ -74,20 +74,6 @@ def postgres() -> Iterator[str]:
     finally:
         server.cleanup()
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-async def migrate_url(url: str) -> None:
-    db = Database(url, max_size=1)
-    await db.open()
-    try:
-        await migrate(db)
-    finally:
-        await db.close()
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL pointing at another database."""
-    return url.replace("/postgres?", f"/{name}?", 1)
 
 
 @pytest.fixture

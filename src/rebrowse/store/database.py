@@ -92,3 +92,13 @@ async def migrate(db: Database) -> list[str]:
             await conn.execute("INSERT INTO rebrowse_migrations (version, name) VALUES (%s, %s)", (version, name))
             applied.append(name)
     return applied
+
+
+async def migrate_url(url: str) -> list[str]:
+    """migrate() the database at `url` through a connection of its own; returns the names applied."""
+    db = Database(url, max_size=1)
+    await db.open()
+    try:
+        return await migrate(db)
+    finally:
+        await db.close()

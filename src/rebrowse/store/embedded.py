@@ -20,3 +20,8 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     pg_dir.mkdir(parents=True, exist_ok=True)
     server: EmbeddedPostgres = get_server(pg_dir, cleanup_mode="stop")
     return server
+
+
+def with_database(url: str, name: str) -> str:
+    """The embedded server's URL pointing at another of its databases."""
+    return url.replace("/postgres?", f"/{name}?", 1)

@@ -257,10 +257,8 @@ class Slot:
 
     async def for_task(self) -> ContextSource:
         """Where the running task's contexts come from: its browser, the context prepared for it first."""
-        if self.browser is None:
-            raise BrowserUnavailable("the slot runs no task")
         if self._contexts is None:
-            self._contexts = SlotContexts(self.browser, self._prepared)
+            raise BrowserUnavailable("the slot runs no task")
         return self._contexts
 
     def prepare(self, browser: Browser) -> None:
@@ -270,6 +268,7 @@ class Slot:
     async def begin(self) -> None:
         """Lease the shared browser for a task."""
         self.browser = await self._shared.lease()
+        self._contexts = SlotContexts(self.browser, self._prepared)
 
     async def end(self) -> None:
         """After a task: close the contexts it opened and give the browser back."""
