@@ -167,19 +167,23 @@ class Process:
 
 
 class Receiver:
-    """A callback receiver on a fixed 127.0.0.1 port that counts deliveries per event id; it can go down."""
+    """A callback receiver on a fixed 127.0.0.1 port that counts deliveries per event id and keeps their bodies; it
+    can go down. It also redirects (`/redirect?to=URL`), as an allowed site that bounces a browser elsewhere."""
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.base_url}/hook"
         self.deliveries: dict[str, int] = {}
         self.task_ids: set[str] = set()
+        self.bodies: list[str] = []
         self._server: uvicorn.Server | None = None
         self._serving: asyncio.Task[None] | None = None
 
     async def handle(self, request: Request) -> Response:
         event_id = request.headers.get(EVENT_ID_HEADER, "")
         self.deliveries[event_id] = self.deliveries.get(event_id, 0) + 1
+        self.bodies.append((await request.body()).decode(errors="replace"))
         body = await request.json()
         self.task_ids.add(str(body.get("task_id")))
         return Response(status_code=204)
@@ -193,7 +197,7 @@ class Receiver:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
-        app = Starlette(routes=[Route("/hook", self.handle, methods=["POST"])])
+        app = Starlette(routes=[Route("/hook", self.handle, methods=["POST"]), Route("/redirect", redirect)])
         config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
         server = uvicorn.Server(config)
         self._server, self._serving = server, asyncio.create_task(server.serve(sockets=[sock]))
@@ -216,6 +220,10 @@ class Receiver:
         if server is not None and serving is not None:
             server.should_exit = True
             await asyncio.wait_for(serving, STOP_DEADLINE_S)
+
+
+async def redirect(request: Request) -> Response:
+    return Response(status_code=302, headers={"location": request.query_params.get("to", "/")})
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -22,7 +22,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from reliability import api_fuzz, bad_inputs, browser_crash, database_outage, receiver_outage, worker_kill
+from reliability import (
+    api_fuzz,
+    bad_inputs,
+    browser_crash,
+    database_outage,
+    receiver_outage,
+    security_review,
+    worker_kill,
+)
 from reliability.harness import Postgres, Row
 
 Scenario = tuple[str, Callable[[Postgres, Path, argparse.Namespace], Awaitable[Row]]]
@@ -34,6 +42,7 @@ SCENARIOS: dict[str, Scenario] = {
     "4": (browser_crash.NAME, lambda pg, work, args: browser_crash.run(pg, work)),
     "5": (api_fuzz.NAME, lambda pg, work, args: api_fuzz.run(pg, work, args.examples)),
     "6": (bad_inputs.NAME, lambda pg, work, args: bad_inputs.run(pg, work)),
+    "7": (security_review.NAME, lambda pg, work, args: security_review.run(pg, work)),
 }
 
 
