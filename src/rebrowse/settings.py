@@ -149,6 +149,15 @@ def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ..
     return entries
 
 
+def browser_egress_from_env(environ: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], bool]:
+    """REBROWSE_BROWSER_ALLOW_HOSTS and REBROWSE_BROWSER_DENY_PRIVATE (for `rebrowse run --deny-internal`, which
+    has no server settings); ValueError naming the variable that is not valid."""
+    env = os.environ if environ is None else environ
+    return allow_hosts_from_env(env, "REBROWSE_BROWSER_ALLOW_HOSTS"), flag_from_env(
+        env, "REBROWSE_BROWSER_DENY_PRIVATE"
+    )
+
+
 def flag_from_env(env: Mapping[str, str], variable: str) -> bool:
     """A yes/no variable (unset: no); ValueError naming it when it is neither."""
     value = env.get(variable, "").lower()
