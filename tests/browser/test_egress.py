@@ -84,12 +84,12 @@ def test_allow_list_entries_host_port_and_networks() -> None:
 
 @pytest.mark.parametrize("entry", ["host:notaport", "host:0", "host:70000", "[::1", ":80", "a:b:c"])
 def test_bad_allow_list_entries_are_refused(entry: str) -> None:
-    with pytest.raises(ValueError, match="port|not a host"):
+    with pytest.raises(ValueError, match=r"port|not a host"):
         AllowList.parse([entry])
 
 
 def test_settings_name_the_variable_of_a_bad_entry() -> None:
-    with pytest.raises(ValueError, match="REBROWSE_BROWSER_ALLOW_HOSTS.*notaport"):
+    with pytest.raises(ValueError, match=r"REBROWSE_BROWSER_ALLOW_HOSTS.*notaport"):
         ServerSettings.from_env({"REBROWSE_BROWSER_ALLOW_HOSTS": "ok.example, host:notaport"})
     with pytest.raises(ValueError, match="REBROWSE_CALLBACK_ALLOW_HOSTS"):
         ServerSettings.from_env({"REBROWSE_CALLBACK_ALLOW_HOSTS": "host:x"})
