@@ -184,6 +184,17 @@ async def test_proxy_relays_what_the_allow_list_permits(internal: Site) -> None:
         await proxy.close()
 
 
+async def test_proxy_answers_a_request_it_cannot_parse_with_400() -> None:
+    proxy = await started(EgressPolicy())
+    reader, writer = await asyncio.open_connection(*proxy.proxy_url.removeprefix("http://").split(":"))
+    try:
+        writer.write(b"GET http://[::1/x HTTP/1.1\r\n\r\n")
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 400")
+    finally:
+        writer.close()
+        await proxy.close()
+
+
 # ICE gathering towards a STUN server the test listens on; it ends when every candidate has been tried.
 GATHER_ICE = """async (port) => {
   const pc = new RTCPeerConnection({iceServers: [{urls: `stun:127.0.0.1:${port}`}]});

@@ -111,6 +111,35 @@ async def test_go_to_url_redirected_to_an_internal_server_fails(
     assert result.steps[0].blocked == [f"http://{internal.host_port}/latest/meta-data (loopback address)"]
 
 
+HTTPS_TO_INTERNAL = "https://{internal}/metrics"
+REDIRECTED_TO_HTTPS = "{allowed}/redirect?to=https://{internal}/metrics"
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        # Refused by the check before the action:
+        api_call(HTTPS_TO_INTERNAL),
+        go_to(HTTPS_TO_INTERNAL),
+        action("interaction_action", "download_url_as_pdf", {"url": HTTPS_TO_INTERNAL}),
+        # Refused by the proxy, at the redirect's tunnel (Chromium, httpx and Playwright's own client each say so
+        # their way):
+        go_to(REDIRECTED_TO_HTTPS),
+        api_call(REDIRECTED_TO_HTTPS),
+        action("interaction_action", "download_url_as_pdf", {"url": REDIRECTED_TO_HTTPS}),
+    ],
+)
+async def test_https_to_an_internal_server_fails(
+    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy, node: dict[str, Any]
+) -> None:
+    text = json.dumps(node)
+    filled = json.loads(text.replace("{internal}", internal.host_port).replace("{allowed}", allowed.url))
+    result = await replay(browser, tmp_path, egress, f"{allowed.url}/start", [filled])
+    assert_denied(result, internal, result.steps[0].action)
+    tunnelled = [f"{internal.host_port} (loopback address)"] if "redirect" in text else []
+    assert result.steps[0].blocked == tunnelled
+
+
 async def test_a_start_url_of_an_internal_server_fails(
     browser: Browser, tmp_path: Path, internal: Site, egress: EgressProxy
 ) -> None:

@@ -288,6 +288,8 @@ class EgressProxy:
             head = await read_head(reader)
             if head is not None:
                 await self._dispatch(head, reader, writer)
+        except ValueError:  # a target urllib cannot parse ("http://[::1/")
+            writer.write(BAD_REQUEST)
         except (ConnectionError, OSError) as exc:
             logger.debug("egress proxy: connection ended: %s", exc)
         finally:
