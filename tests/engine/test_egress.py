@@ -59,6 +59,16 @@ def go_to(url: str) -> dict[str, Any]:
     return action("interaction_action", "go_to_url", {"url": url})
 
 
+def wait_for_page() -> dict[str, Any]:
+    """Read what the reaching page shows once its fetch, image and WebSocket have ended."""
+    read = {
+        "command": 'locator("#done:not(:empty)")',
+        "extraction_format": {"done": "str"},
+        "output_variable_name": "done",
+    }
+    return action("extraction_action", "locator", read)
+
+
 async def replay(
     browser: Browser, tmp_path: Path, egress: EgressProxy, start: str, nodes: list[dict[str, Any]]
 ) -> RunResult:
@@ -182,16 +192,7 @@ async def test_upload_file_url_of_an_internal_server_fails(
 async def test_a_pages_fetch_image_and_websocket_to_an_internal_server_are_blocked_and_listed(
     browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy
 ) -> None:
-    read_done = action(
-        "extraction_action",
-        "locator",
-        {
-            "command": 'locator("#done:not(:empty)")',
-            "extraction_format": {"done": "str"},
-            "output_variable_name": "done",
-        },
-    )
-    result = await replay(browser, tmp_path, egress, f"{allowed.url}/page?target={internal.url}", [read_done])
+    result = await replay(browser, tmp_path, egress, f"{allowed.url}/page?target={internal.url}", [wait_for_page()])
     assert result.status == "success", result.error
     assert result.output_data[0]["json_data"]["done"] == "fetch error, image error, socket error"
     assert internal.requests == []
@@ -203,6 +204,16 @@ async def test_a_pages_fetch_image_and_websocket_to_an_internal_server_are_block
     # The step's record on disk (what the API's step view reads) lists them too.
     on_disk = json.loads((tmp_path / "run" / "steps.jsonl").read_text().splitlines()[0])
     assert on_disk["blocked"] == blocked
+
+
+async def test_network_call_sending_a_denied_request_again_fails(
+    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy
+) -> None:
+    again = {"url_pattern": "/fetched", "download_filename": "again.txt", "download_from": "request"}
+    nodes = [wait_for_page(), action("extraction_action", "network_call", again)]
+    result = await replay(browser, tmp_path, egress, f"{allowed.url}/page?target={internal.url}", nodes)
+    assert_denied(result, internal, "extract.network_call")
+    assert result.downloads == []
 
 
 async def test_the_allow_list_takes_hosts_with_ports_and_networks(
