@@ -116,6 +116,7 @@ async def download_body(step: Step, request: Request, source: str) -> bytes:
         return raw
     timeout_ms = step.state.options.download_timeout_s * 1000
     response = await step.state.context.request.fetch(request, timeout=timeout_ms)
+    raise_if_refused(response.headers)
     if not response.ok:
         raise StepFailed(f"sending {request.method} {request.url} again answered HTTP {response.status}")
     return await response.body()
