@@ -95,6 +95,20 @@ async def test_api_call_to_an_internal_server_fails(
     assert result.output_data == []
 
 
+async def test_a_name_that_resolves_to_an_internal_server_is_denied(
+    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy
+) -> None:
+    by_name = f"localhost:{internal.server_address[1]}"
+    for node in (api_call(f"http://{by_name}/metrics"), go_to(f"http://{by_name}/metrics")):
+        result = await replay(browser, tmp_path, egress, f"{allowed.url}/start", [node])
+        assert result.error is not None
+        assert f"the egress policy denies {by_name} (loopback address)" in result.error
+    redirect = f"{allowed.url}/redirect?to=http://{by_name}/metrics"
+    result = await replay(browser, tmp_path, egress, f"{allowed.url}/start", [api_call(redirect)])
+    assert result.error is not None and f"the egress policy denies {by_name} (loopback address)" in result.error
+    assert internal.requests == []
+
+
 async def test_api_call_redirected_to_an_internal_server_fails(
     browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy
 ) -> None:
