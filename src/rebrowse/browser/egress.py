@@ -19,7 +19,7 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -385,17 +385,13 @@ async def pass_answer(upstream: asyncio.StreamReader, writer: asyncio.StreamWrit
     return True
 
 
-async def start_proxies(policy: EgressPolicy, count: int) -> list[EgressProxy]:
-    """`count` proxies of the policy, listening."""
-    proxies = [EgressProxy(policy) for _ in range(count)]
+@contextlib.asynccontextmanager
+async def running_proxies(policy: EgressPolicy | None, count: int) -> AsyncIterator[list[EgressProxy]]:
+    """`count` proxies of the policy, listening until the block ends; none without a policy."""
+    proxies = [EgressProxy(policy) for _ in range(count)] if policy is not None else []
     try:
         for proxy in proxies:
             await proxy.start()
-    except BaseException:
-        await close_proxies(proxies)
-        raise
-    return proxies
-
-
-async def close_proxies(proxies: Sequence[EgressProxy]) -> None:
-    await asyncio.gather(*(proxy.close() for proxy in proxies))
+        yield proxies
+    finally:
+        await asyncio.gather(*(proxy.close() for proxy in proxies))

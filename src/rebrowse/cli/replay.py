@@ -18,7 +18,7 @@ from rich.markup import escape
 from rebrowse.automation.loading import check_run_parameters, load_automation_file, summarize
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
-from rebrowse.browser.egress import EgressPolicy, close_proxies, start_proxies
+from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out, read_settings
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
@@ -137,31 +137,27 @@ async def replay(
     """Launch Chromium, replay once, close Chromium; with `egress`, everything goes through a proxy enforcing it."""
     onepassword = OnePasswordResolver(settings.onepassword_token) if settings.onepassword_token else None
     resolver = SecretResolver(aws_endpoint_url=settings.aws_endpoint_url, onepassword=onepassword)
-    proxies = await start_proxies(egress, 1) if egress is not None else []
-    proxy = proxies[0] if proxies else None
-    try:
-        async with async_playwright() as playwright:
-            browser = await launch_chromium(
-                playwright,
-                executable=settings.chromium,
-                headless=not headed,
-                proxy=proxy.proxy_url if proxy is not None else None,
+    async with running_proxies(egress, 1) as proxies, async_playwright() as playwright:
+        proxy = proxies[0] if proxies else None
+        browser = await launch_chromium(
+            playwright,
+            executable=settings.chromium,
+            headless=not headed,
+            proxy=proxy.proxy_url if proxy is not None else None,
+        )
+        try:
+            return await run_automation(
+                browser,
+                automation,
+                options=options,
+                inputs=inputs,
+                secure=secure,
+                secrets=resolver,
+                listener=print_step if show_steps else None,
+                egress=proxy,
             )
-            try:
-                return await run_automation(
-                    browser,
-                    automation,
-                    options=options,
-                    inputs=inputs,
-                    secure=secure,
-                    secrets=resolver,
-                    listener=print_step if show_steps else None,
-                    egress=proxy,
-                )
-            finally:
-                await browser.close()
-    finally:
-        await close_proxies(proxies)
+        finally:
+            await browser.close()
 
 
 def finish_replay(replaying: Coroutine[Any, Any, RunResult]) -> RunResult:

@@ -19,7 +19,7 @@ import procrastinate
 from playwright.async_api import async_playwright
 
 from rebrowse.browser.display import live_view_available
-from rebrowse.browser.egress import EgressPolicy, close_proxies, start_proxies
+from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.queue.app import DEFAULT_QUEUE, register_worker_job, worker_queue
 from rebrowse.server import secret_key
 from rebrowse.settings import ServerSettings
@@ -71,31 +71,27 @@ async def run_worker(
     state = state or WorkerState(settings.worker_name or default_worker_name())
     sealer = sealer or Sealer(secret_key(settings))
     policy = EgressPolicy.from_settings(settings.browser_allow_hosts, settings.browser_deny_private)
-    # One proxy for the browser itself, and one per slot, so that each denial is the task's in that slot.
-    proxies = await start_proxies(policy, settings.slots + 1)
-    try:
-        async with async_playwright() as playwright:
-            launch = partial(launch_slot_browser, playwright, settings.engine.chromium, proxy=proxies[0].proxy_url)
-            live = live_view(settings, sealer)
-            slots = SlotPool(
-                launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, live=live, egress=proxies[1:]
-            )
+    # The browser itself goes through the first proxy, each slot through its own: a denial is the slot's task's.
+    async with running_proxies(policy, settings.slots + 1) as proxies, async_playwright() as playwright:
+        launch = partial(launch_slot_browser, playwright, settings.engine.chromium, proxy=proxies[0].proxy_url)
+        live = live_view(settings, sealer)
+        slots = SlotPool(
+            launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, live=live, egress=proxies[1:]
+        )
+        try:
+            await slots.start()
+            runner = TaskRunner(db=db, sealer=sealer, settings=settings, slots=slots, state=state)
+            register_worker_job(queue, runner)
+            recovery = Recovery(db=db, sealer=sealer, queue=queue, settings=settings, state=state)
+            recovering = asyncio.create_task(recovery.run(stop, options.recovery), name="recovery")
             try:
-                await slots.start()
-                runner = TaskRunner(db=db, sealer=sealer, settings=settings, slots=slots, state=state)
-                register_worker_job(queue, runner)
-                recovery = Recovery(db=db, sealer=sealer, queue=queue, settings=settings, state=state)
-                recovering = asyncio.create_task(recovery.run(stop, options.recovery), name="recovery")
-                try:
-                    await run_jobs(queue, settings, state.name, stop, options)
-                finally:
-                    recovering.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await recovering
+                await run_jobs(queue, settings, state.name, stop, options)
             finally:
-                await slots.close()
-    finally:
-        await close_proxies(proxies)
+                recovering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovering
+        finally:
+            await slots.close()
 
 
 def live_view(settings: ServerSettings, sealer: Sealer) -> LiveView | None:
