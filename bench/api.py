@@ -645,6 +645,7 @@ async def deployment(data_dir: Path) -> AsyncIterator[Deployment]:
             "REBROWSE_DATA_DIR": str(data_dir),
             "REBROWSE_API_KEY": key,
             "REBROWSE_CALLBACK_ALLOW_HOSTS": "127.0.0.1",
+            "REBROWSE_BROWSER_ALLOW_HOSTS": "127.0.0.1",  # the fixture site, denied by the egress policy otherwise
             "PYTHONUNBUFFERED": "1",
         }
         log_dir = data_dir / "logs"

@@ -258,6 +258,7 @@ class Deployment:
             "REBROWSE_API_KEY": self.key,
             "REBROWSE_SECRET_KEY": self.secret_key.decode(),
             "REBROWSE_CALLBACK_ALLOW_HOSTS": "127.0.0.1",
+            "REBROWSE_BROWSER_ALLOW_HOSTS": "127.0.0.1",  # the fixture site, denied by the egress policy otherwise
             "REBROWSE_LIVE_VIEW": "0",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,

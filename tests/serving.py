@@ -75,7 +75,13 @@ def serve(*args: str, env: dict[str, str] | None = None) -> Iterator[Served]:
     """`rebrowse serve ARGS` on a free port in a fresh data directory, stopped (its whole group) on exit."""
     data_dir = Path(tempfile.mkdtemp(prefix="rebrowse-serve-test-"))
     port = free_port()
-    environment = {**os.environ, "REBROWSE_API_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment = {
+        **os.environ,
+        "REBROWSE_API_KEY": ADMIN_KEY,
+        "PYTHONUNBUFFERED": "1",
+        "REBROWSE_BROWSER_ALLOW_HOSTS": "127.0.0.1",  # the fixture sites' host, which the egress policy denies
+        **(env or {}),
+    }
     environment.pop("DATABASE_URL", None)
     command = [sys.executable, "-m", "rebrowse.cli", "serve", *args, "--port", str(port), "--data-dir", str(data_dir)]
     process = subprocess.Popen(

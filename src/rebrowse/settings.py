@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.engine.options import ScreenshotMode
 from rebrowse.observability.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel
 
@@ -60,6 +61,10 @@ class ServerSettings:
     slots: int = 1
     worker_name: str | None = None
     callback_allow_hosts: tuple[str, ...] = ()
+    # REBROWSE_BROWSER_ALLOW_HOSTS: hosts, host:port and networks that tasks (their browser, api_call, file_url)
+    # may reach although the egress policy denies them (loopback, link-local, this machine's own addresses)
+    browser_allow_hosts: tuple[str, ...] = ()
+    browser_deny_private: bool = False  # REBROWSE_BROWSER_DENY_PRIVATE: tasks may not reach private networks either
     # REBROWSE_CALLBACK_BACKOFF_CAP: the longest wait between two delivery attempts of a callback, so delivery
     # resumes at most this long after a receiver is back
     callback_backoff_cap_s: float = 3600.0
@@ -99,9 +104,9 @@ class ServerSettings:
             "admin_api_key": env.get("REBROWSE_API_KEY") or None,
             "metrics_token": env.get("REBROWSE_METRICS_TOKEN") or None,
             "worker_name": env.get("REBROWSE_WORKER_NAME") or None,
-            "callback_allow_hosts": tuple(
-                h.strip() for h in env.get("REBROWSE_CALLBACK_ALLOW_HOSTS", "").split(",") if h.strip()
-            ),
+            "callback_allow_hosts": allow_hosts_from_env(env, "REBROWSE_CALLBACK_ALLOW_HOSTS"),
+            "browser_allow_hosts": allow_hosts_from_env(env, "REBROWSE_BROWSER_ALLOW_HOSTS"),
+            "browser_deny_private": flag_from_env(env, "REBROWSE_BROWSER_DENY_PRIVATE"),
             "engine": Settings.from_env(env),
             **seconds_from_env(
                 env,
@@ -132,6 +137,33 @@ def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
             if found[field_name] <= 0:
                 raise ValueError(f"{variable} must be more than 0")
     return found
+
+
+def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:
+    """The comma-separated allow-list in `variable`; ValueError naming it when an entry is not valid."""
+    entries = tuple(h.strip() for h in env.get(variable, "").split(",") if h.strip())
+    try:
+        AllowList.parse(entries)
+    except ValueError as exc:
+        raise ValueError(f"{variable}: {exc}") from None
+    return entries
+
+
+def browser_egress_from_env(environ: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], bool]:
+    """REBROWSE_BROWSER_ALLOW_HOSTS and REBROWSE_BROWSER_DENY_PRIVATE (for `rebrowse run --deny-internal`, which
+    has no server settings); ValueError naming the variable that is not valid."""
+    env = os.environ if environ is None else environ
+    return allow_hosts_from_env(env, "REBROWSE_BROWSER_ALLOW_HOSTS"), flag_from_env(
+        env, "REBROWSE_BROWSER_DENY_PRIVATE"
+    )
+
+
+def flag_from_env(env: Mapping[str, str], variable: str) -> bool:
+    """A yes/no variable (unset: no); ValueError naming it when it is neither."""
+    value = env.get(variable, "").lower()
+    if value and value not in TRUE_WORDS + FALSE_WORDS:
+        raise ValueError(f"{variable} must be one of {', '.join(TRUE_WORDS + FALSE_WORDS)}")
+    return value in TRUE_WORDS
 
 
 def vnc_addresses(listen: str | None, advertise: str | None) -> dict[str, str]:

@@ -54,7 +54,13 @@ class Api:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> ServerSettings:
-    return ServerSettings(database_url=database_url, data_dir=tmp_path, public_url="http://rebrowse.test")
+    # The worker of the example test replays the demo site on 127.0.0.1, which the egress policy denies otherwise.
+    return ServerSettings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        public_url="http://rebrowse.test",
+        browser_allow_hosts=("127.0.0.1",),
+    )
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ def start_worker(database_url: str, sealer_key: bytes, tmp_path: Path) -> Iterat
             "REBROWSE_DATA_DIR": str(tmp_path),
             "REBROWSE_WORKER_NAME": f"logs-{len(started)}",
             "REBROWSE_SCREENSHOTS": "never",
+            "REBROWSE_BROWSER_ALLOW_HOSTS": "127.0.0.1",  # the fixture site, which the egress policy denies otherwise
         }
         stderr = tmp_path / f"worker-{len(started)}.stderr"
         with stderr.open("wb") as sink:

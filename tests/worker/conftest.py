@@ -37,6 +37,8 @@ REPO = Path(__file__).parent.parent.parent
 # Short enough for tests to see a dead worker quickly, long enough for a busy 2-core machine to keep beating.
 FAST_HEARTBEAT_S = 0.5
 FAST_STALLED_S = 3.0
+# The fixture sites listen on 127.0.0.1, which the egress policy denies unless allowed.
+FIXTURE_HOST = "127.0.0.1"
 FAST_RECOVERY = RecoveryOptions(interval_s=0.3, settle_s=2.0, full_sweep_interval_s=1.0)
 
 
@@ -181,6 +183,7 @@ def worker_settings(database_url: str, data_dir: Path, *, name: str, slots: int 
         heartbeat_interval_s=FAST_HEARTBEAT_S,
         stalled_after_s=FAST_STALLED_S,
         engine=Settings(screenshots="never"),
+        browser_allow_hosts=(FIXTURE_HOST,),
     )
 
 
@@ -261,6 +264,7 @@ class ProcessWorkers:
             "REBROWSE_SCREENSHOTS": "never",
             "REBROWSE_HEARTBEAT_INTERVAL": str(FAST_HEARTBEAT_S),
             "REBROWSE_STALLED_AFTER": str(FAST_STALLED_S),
+            "REBROWSE_BROWSER_ALLOW_HOSTS": FIXTURE_HOST,
         }
         args = [sys.executable, "-m", "rebrowse.cli", "worker", f"--slots={slots}"]
         log = (self.data_dir / f"{name}.log").open("wb")

@@ -21,6 +21,13 @@ QUIET_FLAGS = (
     "--disable-dev-shm-usage",
 )
 
+# With an egress proxy, nothing of the browser may go around it: no WebRTC UDP (ICE/STUN) and no QUIC.
+EGRESS_FLAGS = (
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-quic",
+)
+
 SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -44,9 +51,11 @@ async def launch_chromium(
     headless: bool = True,
     display: str | None = None,
     new_windows: ScreenArea | None = None,
+    proxy: str | None = None,
 ) -> Browser:
     """Launch Chromium with flags that suit a closed network and a root user; headed on an X display if given,
-    where every new window opens on `new_windows` (popups too, whatever position their page asks for)."""
+    where every new window opens on `new_windows` (popups too, whatever position their page asks for). With
+    `proxy` (an egress proxy's URL), all its traffic goes through that proxy."""
     path = find_chromium(executable)
     args = list(QUIET_FLAGS)
     if os.geteuid() == 0:
@@ -55,9 +64,17 @@ async def launch_chromium(
     if new_windows is not None:
         area = new_windows
         args += [f"--window-position={area.left},{area.top}", f"--window-size={area.width},{area.height}"]
+    if proxy is not None:
+        args += EGRESS_FLAGS
     env: dict[str, str | float | bool] | None = {**os.environ, "DISPLAY": display} if display else None
     try:
-        return await playwright.chromium.launch(executable_path=path, headless=headless, args=args, env=env)
+        return await playwright.chromium.launch(
+            executable_path=path,
+            headless=headless,
+            args=args,
+            env=env,
+            proxy={"server": proxy} if proxy is not None else None,
+        )
     except Exception as exc:
         if path is None and "Executable doesn't exist" in str(exc):
             raise ChromiumNotFound() from exc

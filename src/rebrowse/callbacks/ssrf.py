@@ -29,27 +29,67 @@ class DestinationRefused(RebrowseError):
 
 @dataclass(frozen=True)
 class AllowList:
-    """Hosts and networks that callbacks may reach although they are internal (REBROWSE_CALLBACK_ALLOW_HOSTS)."""
+    """Hosts, host:port pairs and networks that may be reached although they are internal
+    (REBROWSE_CALLBACK_ALLOW_HOSTS, REBROWSE_BROWSER_ALLOW_HOSTS)."""
 
     hosts: frozenset[str] = frozenset()
     networks: tuple[IPNetwork, ...] = ()
+    host_ports: frozenset[tuple[str, int]] = frozenset()  # a host (name or address) on one port only
 
     @classmethod
     def parse(cls, entries: Iterable[str]) -> AllowList:
-        """An allow-list from entries that are host names, addresses or CIDR networks."""
+        """An allow-list from entries that are host names, addresses, CIDR networks or host:port
+        (`[v6]:port` for an IPv6 address); ValueError for an entry whose port is not a port."""
         hosts: set[str] = set()
         networks: list[IPNetwork] = []
+        host_ports: set[tuple[str, int]] = set()
         for entry in (e.strip() for e in entries):
             if not entry:
                 continue
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
             except ValueError:
-                hosts.add(entry.lower().rstrip("."))
-        return cls(frozenset(hosts), tuple(networks))
+                pass
+            host, port = split_host_port(entry)
+            if port is None:
+                hosts.add(normal_host(host))
+            else:
+                host_ports.add((normal_host(host), port))
+        return cls(frozenset(hosts), tuple(networks), frozenset(host_ports))
 
-    def permits(self, host: str, address: IPAddress) -> bool:
-        return host.lower().rstrip(".") in self.hosts or any(address in network for network in self.networks)
+    def permits(self, host: str, address: IPAddress, port: int | None = None) -> bool:
+        """Whether `host` (as the URL names it), resolved to `address`, may be reached (on `port`, when known)."""
+        name = normal_host(host)
+        if name in self.hosts or any(address in network for network in self.networks):
+            return True
+        return port is not None and ((name, port) in self.host_ports or (str(address), port) in self.host_ports)
+
+
+def normal_host(host: str) -> str:
+    """A host as compared: lower case, without a trailing dot or IPv6 brackets."""
+    return host.lower().rstrip(".").removeprefix("[").removesuffix("]")
+
+
+def split_host_port(entry: str) -> tuple[str, int | None]:
+    """`host` or `host:port` (`[v6]:port`) as host and port; ValueError when the port is not a port number."""
+    if entry.startswith("["):
+        host, bracket, rest = entry[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"{entry!r} is not a host, host:port or network")
+        return host, port_number(entry, rest[1:]) if rest else None
+    host, colon, port = entry.rpartition(":")
+    if not colon:
+        return entry, None
+    if not host or ":" in host:
+        raise ValueError(f"{entry!r} is not a host, host:port or network")
+    return host, port_number(entry, port)
+
+
+def port_number(entry: str, text: str) -> int:
+    if not (text.isdigit() and 0 < int(text) < 65536):
+        raise ValueError(f"{entry!r}: {text!r} is not a port number (1-65535)")
+    return int(text)
 
 
 def is_internal(address: IPAddress) -> bool:
@@ -85,8 +125,9 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 async def checked_address(url: httpx.URL, allow: AllowList) -> IPAddress:
     """The address to connect to for this URL, after checking every address its host resolves to."""
     check_url(url)
-    addresses = await resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
-    if any(is_internal(a) and not allow.permits(url.host, a) for a in addresses):
+    port = url.port or (443 if url.scheme == "https" else 80)
+    addresses = await resolve(url.host, port)
+    if any(is_internal(a) and not allow.permits(url.host, a, port) for a in addresses):
         # The address itself is not named: errors are shown to users, who must not map the internal network.
         raise DestinationRefused(
             f"callback host {url.host!r} resolves to an internal address, which callbacks may not reach"

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rebrowse.automation.loading import check_run_parameters, load_automation_file, summarize
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out, read_settings
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
@@ -29,7 +30,7 @@ from rebrowse.engine.run import RunResult, result_json, run_automation
 from rebrowse.errors import RebrowseError
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
-from rebrowse.settings import Settings
+from rebrowse.settings import Settings, browser_egress_from_env
 
 
 def load(file: Path, settings: Settings) -> Automation:
@@ -131,12 +132,19 @@ async def replay(
     settings: Settings,
     headed: bool,
     show_steps: bool,
+    egress: EgressPolicy | None = None,
 ) -> RunResult:
-    """Launch Chromium, replay once, close Chromium."""
+    """Launch Chromium, replay once, close Chromium; with `egress`, everything goes through a proxy enforcing it."""
     onepassword = OnePasswordResolver(settings.onepassword_token) if settings.onepassword_token else None
     resolver = SecretResolver(aws_endpoint_url=settings.aws_endpoint_url, onepassword=onepassword)
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright, executable=settings.chromium, headless=not headed)
+    async with running_proxies(egress, 1) as proxies, async_playwright() as playwright:
+        proxy = proxies[0] if proxies else None
+        browser = await launch_chromium(
+            playwright,
+            executable=settings.chromium,
+            headless=not headed,
+            proxy=proxy.proxy_url if proxy is not None else None,
+        )
         try:
             return await run_automation(
                 browser,
@@ -146,6 +154,7 @@ async def replay(
                 secure=secure,
                 secrets=resolver,
                 listener=print_step if show_steps else None,
+                egress=proxy,
             )
         finally:
             await browser.close()
@@ -190,9 +199,17 @@ def run(
     timeout_minutes: Annotated[float, typer.Option(help="Time limit of each attempt")] = 10.0,
     headed: Annotated[bool, typer.Option(help="Show the browser window")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress")] = False,
+    deny_internal: Annotated[
+        bool,
+        typer.Option(
+            help="Apply the workers' egress policy: no loopback, link-local or this machine's addresses (see "
+            "REBROWSE_BROWSER_ALLOW_HOSTS, REBROWSE_BROWSER_DENY_PRIVATE)"
+        ),
+    ] = False,
 ) -> None:
     """Replay an automation on Chromium and report its outputs."""
     settings = read_settings()
+    egress = egress_policy() if deny_internal else None
     automation = load(file, settings)
     with invalid_input_exits("parameters"):
         inputs = gather_inputs(param, params_json)
@@ -206,12 +223,19 @@ def run(
         upload_dirs=upload_dirs(file, upload_dir),
         allow_python_scripts=settings.allow_python_scripts,
     )
-    result = finish_replay(replay(automation, inputs, secure, options, settings, headed, not as_json))
+    result = finish_replay(replay(automation, inputs, secure, options, settings, headed, not as_json, egress))
     if as_json:
         sys.stdout.write(result_json(result) + "\n")
     else:
         print_summary(result)
     raise exit_for(result)
+
+
+def egress_policy() -> EgressPolicy:
+    """The egress policy of REBROWSE_BROWSER_ALLOW_HOSTS and REBROWSE_BROWSER_DENY_PRIVATE."""
+    with invalid_input_exits("settings"):
+        allow_hosts, deny_private = browser_egress_from_env()
+    return EgressPolicy.from_settings(allow_hosts, deny_private)
 
 
 def demo(headed: Annotated[bool, typer.Option(help="Show the browser window")] = False) -> None:

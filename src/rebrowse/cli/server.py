@@ -7,8 +7,10 @@ import gc
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.markup import escape
@@ -114,20 +116,31 @@ def serve(
     settings = server_settings(
         host=host, port=port, data_dir=data_dir, slots=slots, log_format=log_format, log_level=log_level
     )
+    if not demo:
+        run_service(settings, serve_body(None))
+        return
+    with SiteServer(DEMO_SITE) as site:
+        # The egress policy denies tasks this machine's addresses: the demo portal is allowed, nothing else of it.
+        portal = urlsplit(site.url).netloc
+        run_service(
+            replace(settings, browser_allow_hosts=(*settings.browser_allow_hosts, portal)), serve_body(site.url)
+        )
+
+
+def serve_body(demo_site: str | None) -> Callable[[Runtime, asyncio.Event], Awaitable[None]]:
+    """What `rebrowse serve` runs: the admin key, the demo automation aimed at `demo_site` if given, everything."""
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         key = await ensure_admin_key(rt)
-        if not demo:
+        if demo_site is None:
             announce(rt, key, None)
-            await run_all(rt, stop)
-            return
-        with SiteServer(DEMO_SITE) as site:
-            endpoint = await register_demo(rt, site.url)
+        else:
+            endpoint = await register_demo(rt, demo_site)
             announce(rt, key or await demo_key(rt), endpoint)
-            out.print(f"demo portal on {site.url}/login.html", style="dim", highlight=False)
-            await run_all(rt, stop)
+            out.print(f"demo portal on {demo_site}/login.html", style="dim", highlight=False)
+        await run_all(rt, stop)
 
-    run_service(settings, body)
+    return body
 
 
 def api(

@@ -31,6 +31,8 @@ class StepRecord:
     error: str | None = None
     detail: str | None = None
     screenshot: str | None = None
+    # What the egress policy kept the step's pages from reaching: "URL or host:port (reason)"
+    blocked: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -47,7 +49,7 @@ def redact_record(record: StepRecord, redactor: Redactor) -> None:
     """Mask every secret in the record's text fields."""
     for item in fields(record):
         value = getattr(record, item.name)
-        if isinstance(value, str):
+        if isinstance(value, str | list):
             setattr(record, item.name, redactor.redact(value))
 
 

@@ -26,18 +26,24 @@ class ContextSpec:
     # Headed: every window of the context is placed on this area of the display, and its pages take the window's
     # size (the live view shows them whole) instead of Playwright's default viewport, which would not fit it.
     window: ScreenArea | None = None
+    proxy: str | None = None  # the egress proxy every request of the context goes through (None: direct)
 
 
-def context_spec(automation: Automation | None, options: RunOptions) -> ContextSpec:
-    """The context a run of `automation` asks for (None: one that emulates no OS)."""
+def context_spec(automation: Automation | None, options: RunOptions, proxy: str | None = None) -> ContextSpec:
+    """The context a run of `automation` asks for (None: one that emulates no OS), through `proxy` if given."""
     os_emulation = automation.os_emulation if automation is not None else None
-    return ContextSpec(EMULATED_USER_AGENTS.get(os_emulation or ""), options.window)
+    return ContextSpec(EMULATED_USER_AGENTS.get(os_emulation or ""), options.window, proxy)
 
 
 async def open_context(browser: Browser, spec: ContextSpec) -> BrowserContext:
     """A new context of `browser` as `spec` describes it, downloads accepted, its windows placed on its area."""
     filled = spec.window is not None
-    context = await browser.new_context(accept_downloads=True, user_agent=spec.user_agent, no_viewport=filled)
+    context = await browser.new_context(
+        accept_downloads=True,
+        user_agent=spec.user_agent,
+        no_viewport=filled,
+        proxy={"server": spec.proxy} if spec.proxy else None,
+    )
     if spec.window is not None:
         area = spec.window
         context.on("page", lambda page: place_window(page, area))

@@ -14,7 +14,9 @@ from playwright.async_api import APIResponse, Download
 
 from rebrowse.automation.actions import DownloadUrlAsPdfAction, InteractionAction
 from rebrowse.automation.placeholders import Json, substitute
+from rebrowse.browser.egress import EgressDenied
 from rebrowse.engine.artifacts import DownloadRecord, safe_filename
+from rebrowse.engine.egress import fetch, navigate
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 
@@ -105,7 +107,7 @@ async def expecting_download(
 async def download_url_as_pdf(step: Step, action: DownloadUrlAsPdfAction, wrapper: InteractionAction) -> None:
     """Save a URL (default: the current page) as a PDF: PDF responses as they are, other pages rendered."""
     url = step.sub(action.url) if action.url else step.page.url
-    response = await step.state.context.request.get(url, timeout=step.state.options.download_timeout_s * 1000)
+    response = await fetch(step, url, step.state.options.download_timeout_s)
     if not response.ok:
         raise StepFailed(f"{url} answered HTTP {response.status}")
     body = await response.body()
@@ -131,8 +133,10 @@ async def render_pdf(step: Step, url: str) -> bytes:
     """Print a web page to PDF in a scratch tab of the same context."""
     page = await step.state.context.new_page()
     try:
-        await page.goto(url, timeout=step.state.options.navigation_timeout_s * 1000)
+        await navigate(step.state, page, url, step.state.options.navigation_timeout_s)
         return await page.pdf()
+    except EgressDenied:
+        raise
     except Exception as exc:
         raise StepFailed(f"could not render {url} as PDF: {exc}") from exc
     finally:

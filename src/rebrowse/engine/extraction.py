@@ -21,7 +21,9 @@ from rebrowse.automation.actions import (
     StateExtraction,
 )
 from rebrowse.automation.expressions import evaluate_condition
+from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.downloads import record_file
+from rebrowse.engine.egress import check, latest_denial, raise_if_refused
 from rebrowse.engine.misc import run_script
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
@@ -114,6 +116,7 @@ async def download_body(step: Step, request: Request, source: str) -> bytes:
         return raw
     timeout_ms = step.state.options.download_timeout_s * 1000
     response = await step.state.context.request.fetch(request, timeout=timeout_ms)
+    raise_if_refused(response.headers)
     if not response.ok:
         raise StepFailed(f"sending {request.method} {request.url} again answered HTTP {response.status}")
     return await response.body()
@@ -130,9 +133,13 @@ async def screenshot(step: Step, action: ScreenshotExtraction, wrapper: Extracti
 async def api_call(step: Step, action: ApiCallExtraction, wrapper: ExtractionAction) -> None:
     """Call an HTTP API, optionally polling until poll_condition holds; the result is stored as a dict."""
     request = build_request(step, action)
-    async with httpx.AsyncClient(follow_redirects=True, timeout=action.timeout) as client:
+    egress = step.state.egress
+    await check(step.state, str(request.url))
+    # Through the slot's proxy: every redirect hop is checked there, on the address actually connected to.
+    proxy = egress.proxy_url if egress is not None else None
+    async with httpx.AsyncClient(follow_redirects=True, timeout=action.timeout, proxy=proxy) as client:
         for attempt in range(1, max(1, action.max_poll_attempts) + 1):
-            result = await call_once(client, request)
+            result = await call_once(client, request, egress)
             for name in action.output_variable_names:
                 set_variable(step, name, result)
             if not action.poll_condition or poll_done(step, action, result):
@@ -169,14 +176,22 @@ def filled(step: Step, value: Any) -> Any:
     return value
 
 
-async def call_once(client: httpx.AsyncClient, request: httpx.Request) -> dict[str, Any]:
-    """One HTTP call, described as Optexity's result dict (errors described, not raised)."""
+async def call_once(client: httpx.AsyncClient, request: httpx.Request, egress: EgressProxy | None) -> dict[str, Any]:
+    """One HTTP call, described as Optexity's result dict (errors described, not raised, except the egress
+    policy's refusal: that fails the step)."""
     try:
         response = await client.send(request)
+    except httpx.ProxyError as exc:
+        # httpx says "403 Forbidden" when the proxy refused the tunnel of an https call.
+        denied = latest_denial(egress) if str(exc).startswith("403") else None
+        if denied is not None:
+            raise denied from None
+        return {"status_code": None, "headers": {}, "body": None, "error": "http_error", "message": str(exc)}
     except httpx.TimeoutException as exc:
         return {"status_code": None, "headers": {}, "body": None, "error": "timeout", "message": str(exc)}
     except httpx.HTTPError as exc:
         return {"status_code": None, "headers": {}, "body": None, "error": "http_error", "message": str(exc)}
+    raise_if_refused(response.headers)
     try:
         body: Any = response.json()
     except ValueError:

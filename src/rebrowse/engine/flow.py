@@ -17,6 +17,7 @@ from rebrowse.automation.placeholders import Json, expand_loop_in
 from rebrowse.automation.schema import ActionNode, AssertLocatorNode, ForLoopNode, IfElseNode, Node
 from rebrowse.engine import downloads, extraction, interaction, misc, navigation
 from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.egress import blocked
 from rebrowse.engine.extraction import first_line
 from rebrowse.engine.state import RunState, Step
 from rebrowse.engine.waits import settle, wait_for_load
@@ -138,6 +139,7 @@ async def finish_step(step: Step, error: BaseException | None) -> None:
     """Close a step's record: outcome, duration, screenshot per the setting; write it and tell the listener."""
     record, state = step.record, step.state
     record.duration_ms = round((time.perf_counter() - step.started) * 1000, 1)
+    record.blocked = blocked(state)
     if error is not None:
         record.outcome = "failed"
         record.error = state.secrets.redactor.redact_text(message_of(error))

@@ -23,10 +23,12 @@ from rebrowse.automation.actions import (
 )
 from rebrowse.automation.placeholders import references
 from rebrowse.engine.downloads import expecting_download, response_filename
+from rebrowse.engine.egress import fetch
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 
 READ_GRACE_MS = 1000
+FILE_URL_TIMEOUT_S = 120.0
 # The element itself when it is a file input. Asked with a selector, not an evaluate: Playwright answers selectors
 # from its own isolated script, while an evaluate needs its script in the page's world too, which costs about
 # 25 ms on every new document.
@@ -236,7 +238,7 @@ async def fetch_upload(step: Step, url: str) -> Path:
     """Download file_url through the browser context (its cookies apply) into the run's directory."""
     if not url.startswith(("http://", "https://")):
         raise StepFailed(f"file_url must be http(s), got {url!r}")
-    response = await step.state.context.request.get(url, timeout=120_000)
+    response = await fetch(step, url, FILE_URL_TIMEOUT_S)
     if not response.ok:
         raise StepFailed(f"file_url answered HTTP {response.status}")
     name = response_filename(url, response.headers, "upload")

@@ -19,6 +19,7 @@ from rebrowse.automation.actions import (
     ScrollAction,
     SwitchTabAction,
 )
+from rebrowse.engine.egress import navigate
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
 from rebrowse.errors import StepFailed
@@ -43,8 +44,7 @@ async def go_to_url(step: Step, action: GoToUrlAction, wrapper: InteractionActio
     if action.new_tab:
         step.state.page = await step.state.context.new_page()
         step.state.known_pages = len(step.state.context.pages)
-    timeout = step.state.options.navigation_timeout_s * 1000
-    response = await step.page.goto(url, timeout=timeout)
+    response = await navigate(step.state, step.page, url, step.state.options.navigation_timeout_s)
     step.record.detail = f"HTTP {response.status}" if response else None
 
 

@@ -15,8 +15,10 @@ from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.egress import EgressDenied, EgressProxy
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
 from rebrowse.engine.contexts import BrowserContexts, ContextSource, ContextSpec, context_spec, first_page
+from rebrowse.engine.egress import navigate
 from rebrowse.engine.flow import SCREENSHOT_TIMEOUT_MS, message_of, run_nodes
 from rebrowse.engine.misc import FailState
 from rebrowse.engine.navigation import check_web_url
@@ -78,11 +80,13 @@ async def run_automation(
     secrets: SecretResolver | None = None,
     listener: StepListener | None = None,
     on_attempt: Callable[[int], Awaitable[None]] | None = None,
+    egress: EgressProxy | None = None,
 ) -> RunResult:
     """Replay `automation` in fresh contexts of `browser` (or from a context source such as a worker slot), with
     `automation.max_retries` extra attempts.
 
-    `on_attempt(n)` is awaited before attempt n (1-based) starts, so a worker can record its progress.
+    `on_attempt(n)` is awaited before attempt n (1-based) starts, so a worker can record its progress. With
+    `egress`, every context goes through that proxy, and what it denies fails steps or is listed on them.
     """
     resolver = secrets or SecretResolver()
     writer = ArtifactWriter(options.out_dir, resolver.redactor)
@@ -91,12 +95,14 @@ async def run_automation(
     run_secure = merged_parameters(params.secure_parameters, secure)
     started = time.perf_counter()
     contexts = BrowserContexts(browser) if isinstance(browser, Browser) else browser
-    spec = context_spec(automation, options)
+    spec = context_spec(automation, options, egress.proxy_url if egress is not None else None)
     total = automation.max_retries + 1
     for number in range(1, total + 1):
         if on_attempt is not None:
             await on_attempt(number)
         context = await new_context(contexts, spec, options)
+        if egress is not None:
+            egress.take_denials()  # those of an earlier run or attempt are not this attempt's
         try:
             state = RunState(
                 context,
@@ -108,6 +114,7 @@ async def run_automation(
                 options,
                 number,
                 listener,
+                egress,
             )
             attempt = await run_attempt(state, automation)
             if attempt.status == "success" or number == total or not attempt.retryable:
@@ -150,10 +157,12 @@ async def run_attempt(state: RunState, automation: Automation) -> Attempt:
 
 
 async def open_start_url(state: RunState, url: str) -> None:
-    """Load the automation's start URL; a failed load fails the attempt."""
+    """Load the automation's start URL; a failed load (or one the egress policy denies) fails the attempt."""
     check_web_url(url, "the automation's url")
     try:
-        await state.page.goto(url, timeout=state.options.navigation_timeout_s * 1000)
+        await navigate(state, state.page, url, state.options.navigation_timeout_s)
+    except EgressDenied as exc:
+        raise StepFailed(f"the automation's url: {exc}") from None
     except PlaywrightError as exc:
         raise StepFailed(f"could not open {url}: {message_of(exc)}") from None
 

@@ -12,6 +12,7 @@ from playwright.async_api import BrowserContext, Locator, Page, Request
 from rebrowse.automation.locator import describe_locator, parse_locator, resolve_locator
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.placeholders import references, substitute
+from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
 from rebrowse.engine.options import RunOptions
 from rebrowse.errors import LocatorInvalid
@@ -35,6 +36,7 @@ class RunState:
     options: RunOptions
     attempt: int
     listener: StepListener | None = None
+    egress: EgressProxy | None = None  # the proxy the context goes through, enforcing the egress policy
     generated: dict[str, Any] = field(default_factory=dict)
     output_data: list[dict[str, Any]] = field(default_factory=list)
     for_loop_status: list[list[dict[str, Any]]] = field(default_factory=list)

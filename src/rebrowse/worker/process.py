@@ -19,6 +19,7 @@ import procrastinate
 from playwright.async_api import async_playwright
 
 from rebrowse.browser.display import live_view_available
+from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.queue.app import DEFAULT_QUEUE, register_worker_job, worker_queue
 from rebrowse.server import secret_key
 from rebrowse.settings import ServerSettings
@@ -69,10 +70,14 @@ async def run_worker(
     options = options or WorkerOptions()
     state = state or WorkerState(settings.worker_name or default_worker_name())
     sealer = sealer or Sealer(secret_key(settings))
-    async with async_playwright() as playwright:
-        launch = partial(launch_slot_browser, playwright, settings.engine.chromium)
+    policy = EgressPolicy.from_settings(settings.browser_allow_hosts, settings.browser_deny_private)
+    # The browser itself goes through the first proxy, each slot through its own: a denial is the slot's task's.
+    async with running_proxies(policy, settings.slots + 1) as proxies, async_playwright() as playwright:
+        launch = partial(launch_slot_browser, playwright, settings.engine.chromium, proxy=proxies[0].proxy_url)
         live = live_view(settings, sealer)
-        slots = SlotPool(launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, live=live)
+        slots = SlotPool(
+            launch, settings.slots, max_memory_mb=options.max_browser_memory_mb, live=live, egress=proxies[1:]
+        )
         try:
             await slots.start()
             runner = TaskRunner(db=db, sealer=sealer, settings=settings, slots=slots, state=state)

@@ -143,6 +143,7 @@ class TaskRunner:
                         secrets=secrets,
                         listener=log_step,
                         on_attempt=on_attempt,
+                        egress=slot.egress,
                     )
                 except DATABASE_DOWN:
                     raise  # from on_attempt: see __call__

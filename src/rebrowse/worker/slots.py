@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +19,7 @@ from playwright.async_api import Browser, Playwright
 from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.browser.display import LiveDisplay, LiveViewUnavailable
+from rebrowse.browser.egress import EgressProxy
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.contexts import ContextSource, ContextSpec
@@ -62,14 +63,20 @@ class BrowserUnavailable(RebrowseError):
 
 
 async def launch_slot_browser(
-    playwright: Playwright, executable: str | None, display: LiveDisplay | None = None
+    playwright: Playwright, executable: str | None, display: LiveDisplay | None = None, *, proxy: str | None = None
 ) -> Browser:
     """The one place the slots' Chromium is launched: headed on their display when they have one, its new windows
-    parked where no viewer sees them until they are placed on their slot's tile."""
+    parked where no viewer sees them until they are placed on their slot's tile; through the egress `proxy` (the
+    slots' contexts each go through their own)."""
     if display is None:
-        return await launch_chromium(playwright, executable=executable, headless=True)
+        return await launch_chromium(playwright, executable=executable, headless=True, proxy=proxy)
     return await launch_chromium(
-        playwright, executable=executable, headless=False, display=display.display, new_windows=display.parking
+        playwright,
+        executable=executable,
+        headless=False,
+        display=display.display,
+        new_windows=display.parking,
+        proxy=proxy,
     )
 
 
@@ -238,8 +245,9 @@ async def close_browser(browser: Browser) -> None:
 class Slot:
     """Where one task runs at a time: contexts of its own in the shared browser, and its own tile of the display."""
 
-    def __init__(self, index: int, shared: SharedBrowser) -> None:
+    def __init__(self, index: int, shared: SharedBrowser, egress: EgressProxy | None = None) -> None:
         self.index = index
+        self.egress = egress  # the slot's own egress proxy: its denials are those of the task in the slot
         self.browser: Browser | None = None  # the browser of the task running in the slot
         self._shared = shared
         self._prepared = PreparedContext()
@@ -263,7 +271,8 @@ class Slot:
 
     def prepare(self, browser: Browser) -> None:
         """While the slot is idle, open the context and page of its next task (one that emulates no OS)."""
-        self._prepared.start(browser, ContextSpec(window=self.window))
+        proxy = self.egress.proxy_url if self.egress is not None else None
+        self._prepared.start(browser, ContextSpec(window=self.window, proxy=proxy))
 
     async def begin(self) -> None:
         """Lease the shared browser for a task."""
@@ -287,12 +296,21 @@ class Slot:
 class SlotPool:
     """N slots sharing the worker's browser; a task takes a free one for its whole run."""
 
-    def __init__(self, launch: Launcher, count: int, *, max_memory_mb: float, live: LiveView | None = None) -> None:
+    def __init__(
+        self,
+        launch: Launcher,
+        count: int,
+        *,
+        max_memory_mb: float,
+        live: LiveView | None = None,
+        egress: Sequence[EgressProxy] = (),
+    ) -> None:
         """With live view, each slot has a tile of the display, watchable over VNC. The browser is retired when it
-        uses more than `max_memory_mb` per slot."""
+        uses more than `max_memory_mb` per slot. With `egress` (a proxy per slot), each slot's contexts go through
+        its own proxy."""
         limit = int(max_memory_mb * 2**20) * count
         self.browsers = SharedBrowser(launch, tiles=count, max_memory_bytes=limit, live=live)
-        self.slots = [Slot(index, self.browsers) for index in range(count)]
+        self.slots = [Slot(index, self.browsers, egress[index] if egress else None) for index in range(count)]
         self._reported_restarts = 0
         self._free: asyncio.Queue[Slot] = asyncio.Queue()
         for slot in self.slots:

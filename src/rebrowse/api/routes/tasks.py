@@ -174,6 +174,10 @@ class StepBody(BaseModel):
     error: str | None
     detail: str | None
     screenshot: str | None = Field(description="URL of the step's screenshot (PNG), when one was taken")
+    blocked: list[str] = Field(
+        default_factory=list,
+        description="What the egress policy kept the step's pages from reaching: URL or host:port (reason)",
+    )
 
 
 class TaskSteps(BaseModel):
@@ -203,6 +207,7 @@ def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]
     shot, started = record.get("screenshot"), record.get("started_at")
     values = {name: record.get(name) for name in StepBody.model_fields}
     values["started_at"] = datetime.fromtimestamp(started, UTC) if started else None
+    values["blocked"] = record.get("blocked") or []  # none in records written before the field existed
     if shot:
         values["screenshot"] = f"{settings.base_url}/api/v1/tasks/{task.id}/steps/screenshots/{Path(shot).name}"
     return StepBody.model_validate(values)

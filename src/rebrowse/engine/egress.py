@@ -1,0 +1,73 @@
+"""The egress policy as a run sees it: a denied destination fails its step with a clear error, and what the proxy
+kept the pages from reaching is listed on the step's record.
+
+The slot's proxy enforces the policy (every redirect hop, every address a name resolves to); the quick check
+before an action only gives a clearer error sooner. The proxy refuses a plain-HTTP request with a 403 answer
+that carries DENIED_HEADER (a navigation then "succeeds" with status 403) and a tunnel (https, wss) with a 403
+that Chromium reports as net::ERR_TUNNEL_CONNECTION_FAILED: both become EgressDenied here, never a success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from playwright.async_api import APIResponse, Page, Response
+from playwright.async_api import Error as PlaywrightError
+
+from rebrowse.browser.egress import DENIED_HEADER, REASON_HEADER, TARGET_HEADER, EgressDenied, EgressProxy
+from rebrowse.engine.state import RunState, Step
+
+TUNNEL_REFUSED = "ERR_TUNNEL_CONNECTION_FAILED"
+
+
+async def check(state: RunState, url: str) -> None:
+    """EgressDenied when the run's policy denies `url`'s host."""
+    if state.egress is not None:
+        await state.egress.check(url)
+
+
+def raise_if_refused(headers: Mapping[str, str]) -> None:
+    """EgressDenied when these are the headers of the proxy's refusal."""
+    if headers.get(DENIED_HEADER) == "denied":
+        raise EgressDenied(headers.get(TARGET_HEADER, "the destination"), headers.get(REASON_HEADER, "denied"))
+
+
+def latest_denial(egress: EgressProxy | None) -> EgressDenied | None:
+    """The proxy's latest refusal, as the error of the request it refused."""
+    denial = egress.last_denial if egress is not None else None
+    return EgressDenied(denial.target, denial.reason) if denial is not None else None
+
+
+def refused_tunnel(egress: EgressProxy | None, error: BaseException) -> EgressDenied | None:
+    """The denial behind a navigation that failed because the proxy refused its tunnel; None for other failures."""
+    return latest_denial(egress) if TUNNEL_REFUSED in str(error) else None
+
+
+async def navigate(state: RunState, page: Page, url: str, timeout_s: float) -> Response | None:
+    """Load `url` in `page`; EgressDenied when the policy denies it or any hop it is redirected to."""
+    await check(state, url)
+    try:
+        response = await page.goto(url, timeout=timeout_s * 1000)
+    except PlaywrightError as exc:
+        denied = refused_tunnel(state.egress, exc)
+        if denied is None:
+            raise
+        raise denied from None
+    if response is not None:
+        raise_if_refused(response.headers)
+    return response
+
+
+async def fetch(step: Step, url: str, timeout_s: float) -> APIResponse:
+    """GET `url` from the run's context (its cookies and proxy apply), for actions that fetch a file by URL;
+    EgressDenied when the policy denies it or any hop it is redirected to."""
+    state = step.state
+    await check(state, url)
+    response = await state.context.request.get(url, timeout=timeout_s * 1000)
+    raise_if_refused(response.headers)
+    return response
+
+
+def blocked(state: RunState) -> list[str]:
+    """What the proxy refused since the last step, as the step's record lists it."""
+    return [str(denial) for denial in state.egress.take_denials()] if state.egress is not None else []
