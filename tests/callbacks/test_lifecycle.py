@@ -23,9 +23,14 @@ async def events_of(db: Database, task: tasks.Task) -> list[callbacks.EventHisto
         return await callbacks.list_for_task(conn, task.account_id, task.id)
 
 
-async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, sealer: Sealer, tmp_path: Path) -> None:
+def final_screenshot(tmp_path: Path) -> Path:
     screenshot = tmp_path / "final.png"
     screenshot.write_bytes(b"\x89PNG fake image bytes")
+    return screenshot
+
+
+async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, sealer: Sealer, tmp_path: Path) -> None:
+    screenshot = final_screenshot(tmp_path)
     outcome = tasks.Outcome(
         "success",
         output_data=[{"unique_identifier": "row", "json_data": {"price": 3}}],
@@ -58,10 +63,23 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
             {"url": f"{base}/report%201.pdf", "filename": "report 1.pdf", "metadata": {"kind": "report"}},
             {"url": f"{base}/b.csv", "filename": "b.csv", "metadata": None},
         ],
-        "final_screenshot": base64.b64encode(screenshot.read_bytes()).decode(),
+        # A link by default: the bytes may show what was typed into the page.
+        "final_screenshot": None,
+        "final_screenshot_url": f"{PUBLIC_URL}/api/v1/tasks/{task.id}/screenshot",
         "input_parameters": {"user": ["ada"], "query": ["x"]},
         "unique_parameter_names": ["user"],
     }
+
+
+async def test_the_screenshot_bytes_travel_only_when_the_submission_asked(
+    db: Database, sealer: Sealer, tmp_path: Path
+) -> None:
+    screenshot = final_screenshot(tmp_path)
+    outcome = tasks.Outcome("success", final_screenshot=str(screenshot))
+    task = await finished_task(db, sealer, HOOK, outcome, callback_include_screenshot=True)
+    [history] = await events_of(db, task)
+    assert history.event.payload["final_screenshot"] == base64.b64encode(screenshot.read_bytes()).decode()
+    assert history.event.payload["final_screenshot_url"] == f"{PUBLIC_URL}/api/v1/tasks/{task.id}/screenshot"
 
 
 async def test_without_metadata_or_screenshot_those_fields_are_plain(db: Database, sealer: Sealer) -> None:
