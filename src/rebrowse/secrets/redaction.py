@@ -20,8 +20,7 @@ import logging
 import re
 import threading
 import traceback
-from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar, cast
 
 MASK = "***"
@@ -100,8 +99,9 @@ class Redactor:
 
     def __init__(self) -> None:
         self._values: frozenset[str] = frozenset()
-        self._whole: re.Pattern[str] | None = None  # every value, matched as a whole string
-        self._pattern: re.Pattern[str] | None = None  # the values long enough to be masked inside text
+        # Longest value first, so a value that contains another registered value is masked as a whole.
+        self._whole: tuple[re.Pattern[str], ...] = ()  # every value, matched as a whole string
+        self._in_text: tuple[re.Pattern[str], ...] = ()  # the values long enough to be masked inside text
         self._lock = threading.Lock()
 
     def add(self, value: str) -> None:
@@ -112,14 +112,15 @@ class Redactor:
             if value in self._values:
                 return
             self._values |= {value}
-            self._whole = _alternation(self._values)
-            if len(value) >= MIN_TEXT_LENGTH:
-                self._pattern = _alternation(v for v in self._values if len(v) >= MIN_TEXT_LENGTH)
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._whole = tuple(_compiled(v) for v in ordered)
+            self._in_text = tuple(_compiled(v) for v in ordered if len(v) >= MIN_TEXT_LENGTH)
 
     def redact_text(self, text: str) -> str:
         """The text with every registered value (longest first) replaced by "***"."""
-        pattern = self._pattern
-        return text if pattern is None else pattern.sub(MASK, text)
+        for pattern in self._in_text:
+            text = pattern.sub(MASK, text)
+        return text
 
     def redact(self, obj: T) -> T:
         """A copy of JSON-like data (dicts, lists, tuples, strings) with secrets masked, other leaves kept."""
@@ -127,8 +128,8 @@ class Redactor:
 
     def _redact_any(self, obj: Any) -> Any:
         if isinstance(obj, str):
-            whole = self._whole
-            return MASK if whole is not None and whole.fullmatch(obj) else self.redact_text(obj)
+            whole = obj in self._values or any(pattern.fullmatch(obj) for pattern in self._whole)
+            return MASK if whole else self.redact_text(obj)
         if isinstance(obj, dict):
             return {self._redact_key(key): self._redact_any(item) for key, item in obj.items()}
         if isinstance(obj, list):
@@ -145,10 +146,11 @@ class Redactor:
         return _RedactingFilter(self)
 
 
-def _alternation(values: Iterable[str]) -> re.Pattern[str]:
-    # Longest first, so a value that contains another registered value is masked as a whole.
-    ordered = sorted(values, key=len, reverse=True)
-    return re.compile("|".join(value_pattern(value) for value in ordered))
+@lru_cache(maxsize=1024)
+def _compiled(value: str) -> re.Pattern[str]:
+    # Compiled once per value (and kept across runs: a worker's tasks share their accounts' secrets), since
+    # compiling a value's pattern costs far more than matching it.
+    return re.compile(value_pattern(value))
 
 
 class _RedactingFilter(logging.Filter):
