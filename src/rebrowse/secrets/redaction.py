@@ -20,7 +20,7 @@ import logging
 import re
 import threading
 import traceback
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, TypeVar, cast
 
 MASK = "***"
@@ -98,7 +98,8 @@ class Redactor:
     """Replaces registered secret values with "***" wherever they appear."""
 
     def __init__(self) -> None:
-        self._values: frozenset[str] = frozenset()
+        # Each value's pattern, compiled once: compiling costs far more than matching.
+        self._patterns: dict[str, re.Pattern[str]] = {}
         # Longest value first, so a value that contains another registered value is masked as a whole.
         self._whole: tuple[re.Pattern[str], ...] = ()  # every value, matched as a whole string
         self._in_text: tuple[re.Pattern[str], ...] = ()  # the values long enough to be masked inside text
@@ -109,12 +110,12 @@ class Redactor:
         if not value:
             return
         with self._lock:
-            if value in self._values:
+            if value in self._patterns:
                 return
-            self._values |= {value}
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._whole = tuple(_compiled(v) for v in ordered)
-            self._in_text = tuple(_compiled(v) for v in ordered if len(v) >= MIN_TEXT_LENGTH)
+            self._patterns[value] = re.compile(value_pattern(value))
+            ordered = sorted(self._patterns.items(), key=lambda item: len(item[0]), reverse=True)
+            self._whole = tuple(pattern for _, pattern in ordered)
+            self._in_text = tuple(pattern for v, pattern in ordered if len(v) >= MIN_TEXT_LENGTH)
 
     def redact_text(self, text: str) -> str:
         """The text with every registered value (longest first) replaced by "***"."""
@@ -128,7 +129,7 @@ class Redactor:
 
     def _redact_any(self, obj: Any) -> Any:
         if isinstance(obj, str):
-            whole = obj in self._values or any(pattern.fullmatch(obj) for pattern in self._whole)
+            whole = obj in self._patterns or any(pattern.fullmatch(obj) for pattern in self._whole)
             return MASK if whole else self.redact_text(obj)
         if isinstance(obj, dict):
             return {self._redact_key(key): self._redact_any(item) for key, item in obj.items()}
@@ -144,13 +145,6 @@ class Redactor:
     def logging_filter(self) -> logging.Filter:
         """A filter redacting records in place; attach it to handlers so records of child loggers pass it."""
         return _RedactingFilter(self)
-
-
-@lru_cache(maxsize=1024)
-def _compiled(value: str) -> re.Pattern[str]:
-    # Compiled once per value (and kept across runs: a worker's tasks share their accounts' secrets), since
-    # compiling a value's pattern costs far more than matching it.
-    return re.compile(value_pattern(value))
 
 
 class _RedactingFilter(logging.Filter):
