@@ -84,6 +84,8 @@ def python_forms(value: str) -> dict[str, str]:
         "quote safe=''": quote(value, safe=""),
         "quote_plus": quote_plus(value),
         "quote_plus safe=''": quote_plus(value, safe=""),
+        "quote twice": quote(quote(value, safe=""), safe=""),
+        "quote_plus twice": quote_plus(quote_plus(value)),
         "httpx query": str(httpx.URL("http://127.0.0.1/", params={"q": value})).split("?q=", 1)[1],
         "httpx path": httpx_path(value),
         "httpx form body": httpx.Request("POST", "http://127.0.0.1/", data={"q": value}).read().decode()[2:],

@@ -3,10 +3,10 @@
 A secret is matched however a browser, an HTTP library, a JSON or an HTML serializer may have written it. Rather
 than listing each producer's output (WHATWG's percent-encode sets, encodeURIComponent, quote_plus, ... each
 encode a different subset of characters, so the list would grow with every producer and still miss one), each
-character of the secret is matched in any of its spellings: as itself, percent-encoded (UTF-8, either hex case;
-Latin-1 and %uXXXX as JavaScript's escape() writes them), `+` for a space, JSON-escaped (\\uXXXX, \\" \\\\ \\/
-and the control escapes), or as an HTML character reference (decimal, hex, or any HTML5 name for it). Every
-producer that encodes some set of characters one of these ways therefore writes a string the pattern matches.
+character of the secret is matched in any of its spellings: as itself; percent-encoded (UTF-8 in either hex case,
+Latin-1 and %uXXXX as JavaScript's escape() writes them, once or twice); `+` for a space; JSON-escaped (\\uXXXX,
+\\" \\\\ \\/ and the control escapes); or as an HTML character reference (decimal, hex, or any HTML5 name for
+it). A producer that encodes any set of characters in any of these ways writes a string the pattern matches.
 
 Values shorter than MIN_TEXT_LENGTH (a 3-digit PIN, say) are replaced only where they are a whole string
 value (a JSON leaf, a log argument), never inside other text: replacing every "42" in a log would mangle
@@ -51,8 +51,13 @@ def _html_names() -> dict[str, list[str]]:
     return names
 
 
+# A percent sign that may itself be percent-encoded: a URL put inside another URL's query is encoded twice.
+PERCENT = "%(?:25)?"
+
+
 def _percent(data: bytes) -> str:
-    return "".join(f"%{byte:02x}" for byte in data)
+    """A regex of the bytes percent-encoded, once or twice."""
+    return "".join(f"{PERCENT}{byte:02x}" for byte in data)
 
 
 def _utf16_units(char: str) -> list[int]:
@@ -65,18 +70,19 @@ def _spellings(char: str) -> tuple[list[str], list[str]]:
     code = ord(char)
     units = _utf16_units(char)
     hex_case = [
-        re.escape(_percent(char.encode("utf-8"))),
-        re.escape("".join(f"%u{unit:04x}" for unit in units)),  # JavaScript's escape() above U+00FF
+        _percent(char.encode("utf-8")),
+        "".join(f"{PERCENT}u{unit:04x}" for unit in units),  # JavaScript's escape() above U+00FF
         re.escape("".join(f"\\u{unit:04x}" for unit in units)),  # JSON
         f"&\\#x0*{code:x};",  # HTML, hex; leading zeros allowed
     ]
     if 0x80 <= code <= 0xFF:
-        hex_case.append(re.escape(_percent(bytes([code]))))  # escape() writes Latin-1 characters as one byte
+        hex_case.append(_percent(bytes([code])))  # escape() writes Latin-1 characters as one byte
     exact = [f"&\\#0*{code};", *(re.escape(name) for name in _html_names().get(char, []))]
     if char in JSON_SHORT_ESCAPES:
         exact.append(re.escape(JSON_SHORT_ESCAPES[char]))
     if char == " ":
         exact.append(re.escape("+"))  # application/x-www-form-urlencoded
+        hex_case.append(f"{PERCENT}2b")  # ... and encoded again
     return hex_case, exact
 
 
