@@ -24,7 +24,7 @@ def code_points(first: str, last: str) -> set[str]:
     return {chr(code) for code in range(ord(first), ord(last) + 1)}
 
 
-C0_CONTROL = code_points("\x00", "\x1f")  # and every code point above ~, tested in `is_in` below
+C0_CONTROL = code_points("\x00", "\x1f")  # and every code point above "~" (percent_encode adds those)
 FRAGMENT = C0_CONTROL | set(' "<>`')
 QUERY = C0_CONTROL | set(' "#<>')
 SPECIAL_QUERY = QUERY | {"'"}
@@ -102,6 +102,7 @@ def python_forms(value: str) -> dict[str, str]:
 
 
 def masked(redactor: Redactor, text: str) -> str:
+    """The form redacted where it sits inside other text."""
     return redactor.redact_text(f"<{text}>")
 
 
