@@ -61,6 +61,15 @@ async def test_a_submission_is_stored_and_deferred_with_its_lock_and_priority(
     assert job["priority"] == job_priority(3) and job["queue_name"] == "default"
 
 
+async def test_a_submission_asking_for_screenshot_bytes_in_its_callback_is_stored_so(
+    acme: Account, login: str, db: Database
+) -> None:
+    asked = await submit_ok(acme, task_callback_url="https://hooks.example.com/x", callback_include_screenshot=True)
+    default = await submit_ok(acme, task_callback_url="https://hooks.example.com/x")
+    assert (await stored_task(db, asked)).callback_include_screenshot is True
+    assert (await stored_task(db, default)).callback_include_screenshot is False
+
+
 async def test_without_unique_names_there_is_no_lock(acme: Account, login: str, db: Database) -> None:
     job = await job_of(db, await submit_ok(acme))
     assert job["lock"] is None and job["priority"] == job_priority(None)
@@ -138,6 +147,8 @@ async def test_unknown_endpoint_is_404(acme: Account, login: str, other: Account
         ({"task_callback_url": "ftp://x/y"}, "task_callback_url", ["http"]),
         ({"task_callback_url": "/relative"}, "task_callback_url", ["http"]),
         ({"task_callback_api_key": "k"}, "task_callback_api_key", ["task_callback_url"]),
+        ({"callback_include_screenshot": "yes"}, "callback_include_screenshot", ["boolean"]),
+        ({"callback_include_screenshot": 1}, "callback_include_screenshot", ["boolean"]),
         ({"use_proxy": True}, "use_proxy", ["not supported"]),
         ({"is_dedicated": True}, "is_dedicated", ["not supported"]),
         ({"rdp_parameter": {"host": "h"}}, "rdp_parameter", ["not supported"]),

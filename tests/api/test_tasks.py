@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from rebrowse import lifecycle
 from rebrowse.settings import ServerSettings
-from rebrowse.store import tasks
+from rebrowse.store import callbacks, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from tests.api.conftest import BASE_URL, Account, submit_ok
@@ -303,3 +303,35 @@ async def test_another_accounts_task_is_404_everywhere(acme: Account, other: Acc
         assert_error(response, 404, "not found")
     assert (await other.client.get("/api/v1/tasks")).json()["tasks"] == []
     assert (await acme.client.get(f"/api/v1/tasks/{finished_task}")).status_code == 200
+
+
+async def callback_payload(db: Database, account: Account, task_id: str) -> dict[str, Any]:
+    async with db.connection() as conn:
+        [history] = await callbacks.list_for_task(conn, account.id, uuid.UUID(task_id))
+    return history.event.payload
+
+
+@pytest.mark.parametrize("include", [False, True])
+async def test_a_callback_links_the_final_screenshot_and_carries_its_bytes_only_when_asked(
+    acme: Account,
+    login: str,
+    anonymous: httpx.AsyncClient,
+    db: Database,
+    sealer: Sealer,
+    settings: ServerSettings,
+    include: bool,
+) -> None:
+    hook = {"task_callback_url": "https://hooks.example.com/done"}
+    task_id = await submit_ok(acme, **hook, **({"callback_include_screenshot": True} if include else {}))
+    await start(db, task_id)
+    await finish(db, sealer, settings, task_id, write_artifacts(settings, task_id))
+
+    payload = await callback_payload(db, acme, task_id)
+
+    assert payload["final_screenshot"] == (base64.b64encode(PNG).decode() if include else None)
+    link = payload["final_screenshot_url"]
+    assert link == f"{BASE_URL}/api/v1/tasks/{task_id}/screenshot"
+    served = await acme.client.get(link)
+    assert served.status_code == 200 and served.content == PNG
+    assert served.headers["content-type"] == "image/png"
+    assert (await anonymous.get(link)).status_code == 401

@@ -7,13 +7,15 @@ import base64
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from rebrowse import lifecycle
 from rebrowse.callbacks.outbox import CHANNEL
 from rebrowse.store import callbacks, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
-from tests.callbacks.conftest import PUBLIC_URL, finished_task, submitted_task
+from tests.callbacks.conftest import PUBLIC_URL, Receiver, finished_task, running_sender, submitted_task
+from tests.waiting import eventually
 
 HOOK = "https://hooks.example.com/rebrowse"
 
@@ -23,9 +25,14 @@ async def events_of(db: Database, task: tasks.Task) -> list[callbacks.EventHisto
         return await callbacks.list_for_task(conn, task.account_id, task.id)
 
 
-async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, sealer: Sealer, tmp_path: Path) -> None:
+def final_screenshot(tmp_path: Path) -> Path:
     screenshot = tmp_path / "final.png"
     screenshot.write_bytes(b"\x89PNG fake image bytes")
+    return screenshot
+
+
+async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, sealer: Sealer, tmp_path: Path) -> None:
+    screenshot = final_screenshot(tmp_path)
     outcome = tasks.Outcome(
         "success",
         output_data=[{"unique_identifier": "row", "json_data": {"price": 3}}],
@@ -58,10 +65,26 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
             {"url": f"{base}/report%201.pdf", "filename": "report 1.pdf", "metadata": {"kind": "report"}},
             {"url": f"{base}/b.csv", "filename": "b.csv", "metadata": None},
         ],
-        "final_screenshot": base64.b64encode(screenshot.read_bytes()).decode(),
+        # A link by default: the bytes may show what was typed into the page.
+        "final_screenshot": None,
+        "final_screenshot_url": f"{PUBLIC_URL}/api/v1/tasks/{task.id}/screenshot",
         "input_parameters": {"user": ["ada"], "query": ["x"]},
         "unique_parameter_names": ["user"],
     }
+
+
+@pytest.mark.parametrize("include", [False, True])
+async def test_a_receiver_gets_the_screenshots_link_and_its_bytes_only_when_the_submission_asked(
+    db: Database, sealer: Sealer, tmp_path: Path, receiver: Receiver, include: bool
+) -> None:
+    screenshot = final_screenshot(tmp_path)
+    outcome = tasks.Outcome("success", final_screenshot=str(screenshot))
+    async with running_sender(db, sealer):
+        task = await finished_task(db, sealer, receiver.url, outcome, callback_include_screenshot=include)
+        await eventually(lambda: len(receiver.received) >= 1, timeout_s=30, what="the callback")
+    payload = receiver.received[0].payload
+    assert payload["final_screenshot"] == (base64.b64encode(screenshot.read_bytes()).decode() if include else None)
+    assert payload["final_screenshot_url"] == f"{PUBLIC_URL}/api/v1/tasks/{task.id}/screenshot"
 
 
 async def test_without_metadata_or_screenshot_those_fields_are_plain(db: Database, sealer: Sealer) -> None:

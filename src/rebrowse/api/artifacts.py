@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rebrowse.api.errors import NotFound
 from rebrowse.api.schemas import DownloadLink
-from rebrowse.callbacks.payload import download_url, read_screenshot
+from rebrowse.callbacks.payload import download_url, final_screenshot_url, read_screenshot
 from rebrowse.settings import ServerSettings
 from rebrowse.store.tasks import Task
 
@@ -53,7 +53,7 @@ def screenshot_file(settings: ServerSettings, task: Task) -> Path | None:
 def screenshot_url(settings: ServerSettings, task: Task) -> str | None:
     if task.final_screenshot is None:
         return None
-    return f"{settings.base_url}/api/v1/tasks/{task.id}/screenshot"
+    return final_screenshot_url(settings.base_url, task.id)
 
 
 async def screenshot_base64(settings: ServerSettings, task: Task) -> str | None:

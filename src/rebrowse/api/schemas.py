@@ -9,7 +9,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
 from rebrowse.automation.loading import join_key
 from rebrowse.automation.parameters import SecureParameter
@@ -188,6 +197,10 @@ class InferenceRequest(Body):
     priority: int | None = Field(default=None, ge=-INT4, lt=INT4, description="Lower runs first; null runs last")
     task_callback_url: CallbackUrl | None = None
     task_callback_api_key: Annotated[Text, Field(max_length=4096)] | None = None
+    callback_include_screenshot: StrictBool = Field(
+        default=False,
+        description="Send the final screenshot's bytes (base64) in the callback; by default only its URL",
+    )
     use_proxy: Annotated[bool, refuse_true("rebrowse does not route browsers through a proxy")] = False
     is_dedicated: Annotated[bool, refuse_true("every task runs in a fresh browser context")] = False
     max_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")

@@ -65,6 +65,7 @@ def new_task(
         callback_url=request.task_callback_url,
         callback_api_key=services.sealer.seal_json(callback_key) if callback_key is not None else None,
         pinned_worker=pinned,
+        callback_include_screenshot=request.callback_include_screenshot,
     )
 
 

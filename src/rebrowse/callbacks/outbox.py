@@ -28,7 +28,8 @@ async def enqueue(conn: Connection, task: Task, *, public_url: str) -> callbacks
         event_id=event_id,
         created_at=created_at,
         public_url=public_url,
-        final_screenshot=await read_screenshot(task.final_screenshot),
+        # A screenshot may show what was typed into the page: its bytes travel only when asked for.
+        final_screenshot=await read_screenshot(task.final_screenshot) if task.callback_include_screenshot else None,
     )
     event = await callbacks.insert_event(
         conn,

@@ -18,6 +18,11 @@ def download_url(public_url: str, task_id: uuid.UUID, filename: str) -> str:
     return f"{public_url.rstrip('/')}/api/v1/tasks/{task_id}/downloads/{quote(filename, safe='')}"
 
 
+def final_screenshot_url(public_url: str, task_id: uuid.UUID) -> str:
+    """Where the API serves a task's final screenshot (with the caller's API key)."""
+    return f"{public_url.rstrip('/')}/api/v1/tasks/{task_id}/screenshot"
+
+
 def downloads_fields(task: Task, public_url: str) -> dict[str, list[dict[str, Any]]]:
     """`downloads`, and `downloads_with_metadata` only when some download has metadata (as Optexity does)."""
     rows = task.downloads or []
@@ -44,7 +49,7 @@ async def read_screenshot(path: str | None) -> str | None:
 def build_payload(
     task: Task, *, event_id: uuid.UUID, created_at: datetime, public_url: str, final_screenshot: str | None
 ) -> dict[str, Any]:
-    """The callback body for a finished task."""
+    """The callback body for a finished task; `final_screenshot` holds bytes only when the submission asked."""
     return {
         "event_id": str(event_id),
         "created_at": created_at.isoformat(),
@@ -57,6 +62,7 @@ def build_payload(
         "output_data": task.output_data,
         **downloads_fields(task, public_url),
         "final_screenshot": final_screenshot,
+        "final_screenshot_url": final_screenshot_url(public_url, task.id) if task.final_screenshot else None,
         "input_parameters": task.input_parameters,
         "unique_parameter_names": task.unique_parameter_names,
     }

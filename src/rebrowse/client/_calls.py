@@ -31,6 +31,7 @@ class SubmitOptions(TypedDict, total=False):
     priority: int | None
     callback_url: str | None
     callback_api_key: str | None
+    callback_include_screenshot: bool | None
     timeout_minutes: float | None
 
 
@@ -77,6 +78,7 @@ def submit(
     priority: int | None = None,
     callback_url: str | None = None,
     callback_api_key: str | None = None,
+    callback_include_screenshot: bool | None = None,
     timeout_minutes: float | None = None,
 ) -> Call:
     body: dict[str, Any] = {"endpoint_name": endpoint, "input_parameters": as_lists(params)}
@@ -86,6 +88,7 @@ def submit(
         "priority": priority,
         "task_callback_url": callback_url,
         "task_callback_api_key": callback_api_key,
+        "callback_include_screenshot": callback_include_screenshot,
         "max_timeout_in_minutes": timeout_minutes,
     }
     body.update({name: value for name, value in optional.items() if value is not None})

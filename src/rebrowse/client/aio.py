@@ -60,6 +60,7 @@ class AsyncClient:
         priority: int | None = None,
         callback_url: str | None = None,
         callback_api_key: str | None = None,
+        callback_include_screenshot: bool | None = None,
         timeout_minutes: float | None = None,
     ) -> str:
         """Queue a run of the automation `endpoint`; returns its task id."""
@@ -71,6 +72,7 @@ class AsyncClient:
             priority=priority,
             callback_url=callback_url,
             callback_api_key=callback_api_key,
+            callback_include_screenshot=callback_include_screenshot,
             timeout_minutes=timeout_minutes,
         )
         return _calls.task_id_of(await self._send(call))

@@ -126,7 +126,7 @@ async def screenshot(step: Step, action: ScreenshotExtraction, wrapper: Extracti
     """A screenshot of the page, kept as a file and in the outputs."""
     filename = step.sub(action.filename or f"screenshot_{step.state.step_index}.png")
     path = step.state.writer.screenshot_path(filename)
-    png = await step.page.screenshot(path=path, full_page=action.full_page)
+    png = await step.page.screenshot(path=path, full_page=action.full_page, mask=step.state.screenshot_mask())
     add_output(step, wrapper, screenshot={"filename": path.name, "base64": base64.b64encode(png).decode()})
 
 

@@ -149,7 +149,7 @@ async def finish_step(step: Step, error: BaseException | None) -> None:
     if mode == "every_step" or (mode == "on_failure" and error is not None):
         path = state.writer.screenshot_path(f"step_{record.attempt}_{record.index:04d}.png")
         try:
-            await state.page.screenshot(path=path, timeout=SCREENSHOT_TIMEOUT_MS)
+            await state.page.screenshot(path=path, timeout=SCREENSHOT_TIMEOUT_MS, mask=state.screenshot_mask())
             record.screenshot = str(path.relative_to(state.writer.out_dir))
         except PlaywrightError:
             record.screenshot = None

@@ -110,6 +110,7 @@ async def input_text(step: Step, action: InputTextAction, wrapper: InteractionAc
         return
     text = step.sub(action.input_text)
     locator = target(step, action.command)
+    step.hide_in_screenshots(locator, action.input_text)
     timeout = action_timeout_ms(wrapper)
     if action.fill_or_type == "fill":
         await locator.fill(text, timeout=timeout)
@@ -168,6 +169,7 @@ def match_option(wanted: str, options: list[dict[str, str]]) -> str | None:
 async def select_option(step: Step, action: SelectOptionAction, wrapper: InteractionAction) -> None:
     """Select options by value, then label, then a normalised fuzzy match; no match fails the step."""
     locator = target(step, action.command)
+    step.hide_in_screenshots(locator, *(action.select_values or []))
     timeout = action_timeout_ms(wrapper)
     wanted = [step.sub(raw) for raw in action.select_values or []]
     chosen = await options_for(locator, wanted, timeout)

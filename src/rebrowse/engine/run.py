@@ -221,7 +221,9 @@ async def take_final_screenshot(state: RunState) -> str | None:
     """A full-page screenshot of where the run ended; None when the page can no longer be captured."""
     path = state.writer.out_dir / "final_screenshot.png"
     try:
-        await state.page.screenshot(path=path, full_page=True, timeout=SCREENSHOT_TIMEOUT_MS)
+        await state.page.screenshot(
+            path=path, full_page=True, timeout=SCREENSHOT_TIMEOUT_MS, mask=state.screenshot_mask()
+        )
     except PlaywrightError:
         return None
     return str(path)

@@ -45,6 +45,8 @@ class RunState:
     steps: list[StepRecord] = field(default_factory=list)
     step_index: int = 0
     known_pages: int = 1
+    # Elements that were given a secret value: every screenshot covers them.
+    secret_fields: list[Locator] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.context.on("request", self._remember_request)
@@ -60,6 +62,10 @@ class RunState:
         if len(pages) > self.known_pages:
             self.page = pages[-1]
         self.known_pages = len(pages)
+
+    def screenshot_mask(self) -> list[Locator]:
+        """The secret fields of the current page, for a screenshot's `mask` (a closed tab's locators would fail it)."""
+        return [locator for locator in self.secret_fields if locator.page is self.page]
 
     def scope(self) -> dict[str, Any]:
         """The variables conditions and expressions see: inputs and generated values (never secrets)."""
@@ -102,6 +108,15 @@ class Step:
     def sub(self, text: str) -> str:
         """`text` with its placeholders replaced by values (never spliced into code)."""
         return substitute(text, self.values)
+
+    def uses_secret(self, text: str) -> bool:
+        """Whether `text` refers to a secure parameter."""
+        return any(ref.name in self.state.secure for ref in references(text))
+
+    def hide_in_screenshots(self, locator: Locator, *texts: str) -> None:
+        """Mask the element in every later screenshot when any of the texts put into it refers to a secret."""
+        if any(self.uses_secret(text) for text in texts):
+            self.state.secret_fields.append(locator)
 
     def shown(self, text: str) -> str:
         """`text` with its placeholders replaced for a record or an error: secure parameters show as ***."""

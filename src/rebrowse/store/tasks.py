@@ -49,6 +49,7 @@ class Task:
     # Sealed columns stay sealed in the record; only the worker opens them, when it runs the task.
     secure_parameters: bytes | None = field(default=None, repr=False)
     callback_api_key: bytes | None = field(default=None, repr=False)
+    callback_include_screenshot: bool = False
 
     @property
     def is_terminal(self) -> bool:
@@ -74,6 +75,7 @@ class NewTask:
     callback_url: str | None
     callback_api_key: bytes | None
     pinned_worker: str | None = None
+    callback_include_screenshot: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "callback_url": "text",
     "callback_api_key": "bytea",
     "pinned_worker": "text",
+    "callback_include_screenshot": "boolean",
 }
 
 
@@ -135,6 +138,7 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "callback_url": new.callback_url,
         "callback_api_key": new.callback_api_key,
         "pinned_worker": new.pinned_worker,
+        "callback_include_screenshot": new.callback_include_screenshot,
     }
 
 
