@@ -69,7 +69,12 @@ async def launch_slot_browser(
     if display is None:
         return await launch_chromium(playwright, executable=executable, headless=True)
     return await launch_chromium(
-        playwright, executable=executable, headless=False, display=display.display, new_windows=display.parking
+        playwright,
+        executable=executable,
+        headless=False,
+        display=display.display,
+        xauthority=display.xauthority,
+        new_windows=display.parking,
     )
 
 
