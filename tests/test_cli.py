@@ -98,6 +98,31 @@ def test_run_json_reports_the_result_as_one_object(site: SiteServer, tmp_path: P
     assert submission_with(site, "full_name", name)["fields"]["email"] == ""
 
 
+def test_everything_a_run_leaves_is_the_users_alone(site: SiteServer, tmp_path: Path) -> None:
+    # The review found artifacts and downloads world-readable (0755/0644): another user of the machine could read
+    # what a task saw and fetched.
+    link = 'locator("#row-2").get_by_role("link", name="Download")'
+    data = {
+        "url": f"{site.url}/table.html",
+        "parameters": {},
+        "nodes": [interaction("click_element", command=link, expect_download=True)],
+        "take_final_screenshot": True,
+    }
+    automation = tmp_path / "flow.json"
+    automation.write_text(json.dumps(data))
+    env = {"REBROWSE_SCREENSHOTS": "every_step", "REBROWSE_TRACE": "1"}
+
+    done = rebrowse("run", automation, "--out", "out", "--json", cwd=tmp_path, env=env)
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    written = [Path(result["out_dir"]), *Path(result["out_dir"]).rglob("*")]
+    kinds = {p.suffix for p in written if p.is_file()}
+    assert {".png", ".zip", ".json", ".jsonl"} <= kinds and len(result["downloads"]) == 1
+    shared = {str(p): oct(p.stat().st_mode & 0o777) for p in written if p.stat().st_mode & 0o077}
+    assert shared == {}
+
+
 def test_run_shows_each_step_then_a_summary(site: SiteServer, tmp_path: Path) -> None:
     # Brackets in a locator are text to show, not console markup to interpret.
     name = uuid.uuid4().hex

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,28 @@ def test_dict_attribute_falls_back_to_item_access() -> None:
 def test_dict_keys_win_over_dict_methods() -> None:
     # A JSON body with a key named like a dict method must give the key's value.
     assert evaluate("api_result.body.keys", NAMES) == "k"
+
+
+def test_dict_views_become_lists_a_variable_can_hold() -> None:
+    api = {"status": "done", "count": 2}
+    assert evaluate("api.items()", {"api": api}) == [["status", "done"], ["count", 2]]
+    assert evaluate("api.keys()", {"api": api}) == ["status", "count"]
+    assert evaluate("sorted(api.values(), key=str)", {"api": api}) == [2, "done"]
+    assert evaluate("(1, {2})", {}) == [1, [2]]
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("api.items", "gives a builtin_function_or_method, which is not a value a variable can hold"),
+        ('float("nan")', "gives nan, which is not a number"),
+        ('float("inf") * 2', "gives inf, which is not a number"),
+        ("{(1, 2): 3}", "gives an object with a tuple as a key"),
+    ],
+)
+def test_results_no_variable_can_hold_are_clear_errors(expression: str, reason: str) -> None:
+    with pytest.raises(ExpressionInvalid, match=f"expression `{re.escape(expression)}` {re.escape(reason)}"):
+        evaluate(expression, {"api": {"a": 1}})
 
 
 def test_braces_of_bound_placeholders_are_stripped() -> None:

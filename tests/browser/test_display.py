@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import stat
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -13,9 +16,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from rebrowse.browser.display import LiveDisplay, LiveViewUnavailable, live_view_available
+from rebrowse.browser.display import COOKIE_BYTES, LiveDisplay, LiveViewUnavailable, live_view_available
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.live import rfb
+from tests.processes import AS_NOBODY, listening, x11_handshake
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb or x11vnc is not installed")
@@ -28,6 +32,7 @@ def password(port: int) -> str:
     return PASSWORD
 
 
+X11_FAILED, X11_SUCCESS = 0, 1
 DODGER_BLUE = (30, 144, 255)
 SOLID_PAGE = "data:text/html,<style>html,body{margin:0;height:100%;background:rgb(30,144,255)}</style>"
 
@@ -46,7 +51,11 @@ async def launch_headed(display: LiveDisplay) -> AsyncIterator[Browser]:
     """Chromium whose windows fill the display's first tile."""
     async with async_playwright() as playwright:
         browser = await launch_chromium(
-            playwright, headless=False, display=display.display, new_windows=display.tiles[0]
+            playwright,
+            headless=False,
+            display=display.display,
+            xauthority=display.xauthority,
+            new_windows=display.tiles[0],
         )
         try:
             yield browser
@@ -121,6 +130,30 @@ async def test_the_vnc_server_wants_its_password_and_keeps_no_file_of_it(tmp_pat
                     await rfb.handshake(rfb.TcpStream(reader, writer), wrong)
             finally:
                 writer.close()
+
+
+async def test_no_vnc_server_listens_on_anything_but_its_address() -> None:
+    # The review found slot 0's x11vnc on [::]:5900 too, every IPv6 interface, despite -listen and -noipv6.
+    async with LiveDisplay(WIDTH, HEIGHT, password=password, tiles=3) as display:
+        sockets = listening(set(display.pids))
+        assert sockets == {("127.0.0.1", port) for port in display.vnc_ports}
+
+
+async def test_the_display_lets_in_only_clients_with_its_authority() -> None:
+    # Without -auth any local user could capture a slot's screen or type into its page through XTEST.
+    async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
+        assert display.xauthority is not None
+        cookie = display.xauthority.read_bytes()[-COOKIE_BYTES:]
+        assert await x11_handshake(display.display) == X11_FAILED
+        assert await x11_handshake(display.display, bytes(COOKIE_BYTES)) == X11_FAILED
+        assert await x11_handshake(display.display, cookie) == X11_SUCCESS
+        assert stat.S_IMODE(display.xauthority.stat().st_mode) == 0o600
+        assert stat.S_IMODE(display.xauthority.parent.stat().st_mode) == 0o700
+        if os.geteuid() == 0:
+            read = subprocess.run([*AS_NOBODY, "cat", str(display.xauthority)], capture_output=True, timeout=30)
+            assert read.returncode != 0 and b"Permission denied" in read.stderr
+        folder = display.xauthority.parent
+    assert not folder.exists()
 
 
 def outside_address() -> str | None:

@@ -3,11 +3,12 @@ assert_locator_node, if_else, for_loop_node and post_processing_nodes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from tests.engine.conftest import Replay, action, automation
-from tests.engine.test_extraction import FAST, click, go_to, json_outputs, read_text, remember
+from tests.engine.conftest import ORIGIN, Replay, action, automation
+from tests.engine.test_extraction import FAST, click, extract, go_to, json_outputs, read_text, remember
 
 
 def compute(name: str, expression: str) -> dict[str, Any]:
@@ -52,6 +53,35 @@ async def test_set_variable_stores_values_and_safe_expressions(replay: Replay) -
     result = await replay(automation("table.html", nodes, parameters=inputs(who=["ada", "grace"])))
     assert result.status == "success", result.error
     assert json_outputs(result.output_data) == [{"greeting": "hello ada"}, {"shout": "HELLO ADA!"}, {"double": 4}]
+
+
+async def test_set_variable_of_an_api_results_items_stores_plain_pairs(replay: Replay) -> None:
+    # The review found `api.items()` stored as a dict view that no output, artifact or database row can hold: the
+    # task failed as an unexpected worker error instead of running.
+    nodes = [
+        extract("api_call", {"url": f"{ORIGIN}/api/job?id=x", "output_variable_names": ["api"]}),
+        compute("pairs", "api.body.items()"),
+        compute("names", "api.keys()"),
+    ]
+    result = await replay(automation("table.html", nodes))
+    assert result.status == "success", result.error
+    outputs = json_outputs(result.output_data)
+    assert outputs[1] == {"pairs": [["id", "x"], ["status", "pending"]]}
+    assert outputs[2] == {"names": ["status_code", "headers", "body"]}
+    assert json.loads(json.dumps(result.output_data)) == result.output_data  # what the database stores
+
+
+async def test_set_variable_of_a_method_fails_its_step_clearly(replay: Replay) -> None:
+    nodes = [
+        extract("api_call", {"url": f"{ORIGIN}/api/job?id=x", "output_variable_names": ["api"]}),
+        compute("pairs", "api.body.items"),
+    ]
+    result = await replay(automation("table.html", nodes))
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "nodes[1] (set_variable)" in result.error
+    assert "expression `api.body.items` gives a builtin_function_or_method" in result.error
+    assert "call the method" in result.error
 
 
 async def test_count_locator_counts_the_table_rows(replay: Replay) -> None:

@@ -9,7 +9,8 @@ sizes for strings and powers.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Mapping
+import math
+from collections.abc import Callable, ItemsView, Iterable, KeysView, Mapping, ValuesView
 from typing import Any
 
 from simpleeval import (
@@ -176,15 +177,45 @@ class _Evaluator(EvalWithCompoundTypes):  # type: ignore[misc]
 
 
 def evaluate(expression: str, names: Mapping[str, object]) -> object:
-    """Evaluate an expression with `names` bound as values; raise ExpressionInvalid if it is not allowed."""
+    """Evaluate an expression with `names` bound as values; raise ExpressionInvalid if it is not allowed.
+
+    The result is plain data (text, numbers, booleans, None, lists and dicts of them), as variables, outputs and
+    the database hold it: `api.items()` gives a list of [key, value] pairs, not a view nothing can store.
+    """
     tree = _parse(expression, names)
     try:
-        return _Evaluator(names).eval(expression, previously_parsed=tree)
+        result = _Evaluator(names).eval(expression, previously_parsed=tree)
     except RebrowseError:
         raise
     except Exception as exc:
         # Any failure of an expression (type errors, missing keys, limits) is the expression's fault.
         raise ExpressionInvalid(f"expression `{expression}`: {_reason(exc)}") from None
+    return _plain(result, expression)
+
+
+def _plain(value: object, expression: str) -> object:
+    """The value as plain data; ExpressionInvalid for what a variable cannot hold (a method, NaN...)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ExpressionInvalid(f"expression `{expression}` gives {value}, which is not a number a variable holds")
+        return value
+    if isinstance(value, dict):
+        return {_plain_key(key, expression): _plain(item, expression) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset | KeysView | ValuesView | ItemsView):
+        return [_plain(item, expression) for item in value]
+    hint = ": call the method, e.g. `.items()`" if callable(value) else ""
+    raise ExpressionInvalid(
+        f"expression `{expression}` gives a {type(value).__name__}, which is not a value a variable can hold"
+        f" (text, a number, true/false, null, a list or an object){hint}"
+    )
+
+
+def _plain_key(key: object, expression: str) -> str | int | float | bool | None:
+    if key is None or isinstance(key, str | int | float | bool):
+        return key
+    raise ExpressionInvalid(f"expression `{expression}` gives an object with a {type(key).__name__} as a key")
 
 
 def _reason(exc: Exception) -> str:

@@ -7,9 +7,11 @@ import contextlib
 import ctypes
 import math
 import os
+import secrets
 import shutil
 import signal
 import socket
+import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +29,9 @@ DEFAULT_LISTEN = "127.0.0.1"
 MAX_SCREEN_SIDE = 32767  # X coordinates are 16-bit signed
 SYSV_SHM_TABLE = "/proc/sysvipc/shm"
 IPC_RMID = 0
+COOKIE_PROTOCOL = b"MIT-MAGIC-COOKIE-1"
+FAMILY_WILD = 0xFFFF  # an authority entry for any address and, with no display number, any display
+COOKIE_BYTES = 16
 
 
 def die_with_parent() -> None:
@@ -45,6 +50,22 @@ def password_file(password: str) -> Iterator[Path]:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def authority_entry(cookie: bytes) -> bytes:
+    """One entry of an X authority file (Xau's format: big-endian length-prefixed fields) holding the cookie."""
+    fields = (b"", b"", COOKIE_PROTOCOL, cookie)  # address, display number, protocol name, data
+    return struct.pack(">H", FAMILY_WILD) + b"".join(struct.pack(">H", len(f)) + f for f in fields)
+
+
+def write_authority(directory: Path) -> Path:
+    """A fresh X authority file in `directory`, readable by this user alone: whoever cannot read it cannot connect
+    to the display (capture the screen, or type into a task's page with XTEST around the view-only VNC)."""
+    path = directory / "Xauthority"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(authority_entry(secrets.token_bytes(COOKIE_BYTES)))
+    return path
 
 
 def shared_memory_of(pid: int) -> list[int]:
@@ -126,6 +147,7 @@ class LiveDisplay:
         self.tiles = [self._area(index) for index in range(tiles)]
         self.parking = self._area(tiles)
         self.display = ""
+        self.xauthority: Path | None = None  # the display's authority file: X clients need it to connect
         self.vnc_ports = [0] * tiles  # by tile; 0 until its server listens
         self._xvfb: asyncio.subprocess.Process | None = None
         self._vncs: dict[int, asyncio.subprocess.Process] = {}  # by tile
@@ -205,10 +227,14 @@ class LiveDisplay:
         if self._xvfb is not None:
             await stop_process(self._xvfb)
         await asyncio.gather(*self._drains)
+        if self.xauthority is not None:
+            shutil.rmtree(self.xauthority.parent, ignore_errors=True)
 
     async def _start_xvfb(self) -> None:
         # -displayfd lets Xvfb pick a free display number and tells it once the server accepts clients.
         width, height = self.screen_size
+        # mkdtemp makes the directory the worker's alone (0700).
+        self.xauthority = write_authority(Path(tempfile.mkdtemp(prefix="rebrowse-x-")))
         read_fd, write_fd = os.pipe()
         try:
             self._xvfb = await asyncio.create_subprocess_exec(
@@ -218,6 +244,8 @@ class LiveDisplay:
                 "-screen",
                 "0",
                 f"{width}x{height}x24",
+                "-auth",
+                str(self.xauthority),
                 "-nolisten",
                 "tcp",
                 # Chromium renders in software on its own and never uses GLX; without it Xvfb does not load Mesa,
@@ -247,8 +275,9 @@ class LiveDisplay:
             with password_file(self._password(port)) as path:
                 vnc = await asyncio.create_subprocess_exec(
                     "x11vnc",
-                    *("-display", self.display, "-clip", area.clip()),
-                    *("-rfbport", str(port), "-listen", self.listen, "-noipv6"),
+                    *("-display", self.display, "-auth", str(self.xauthority), "-clip", area.clip()),
+                    # -noipv6 alone still leaves a listener on [::]:5900; -rfbportv6 -1 closes it.
+                    *("-rfbport", str(port), "-listen", self.listen, "-noipv6", "-rfbportv6", "-1"),
                     # "rm:": x11vnc deletes the file once it has read the password.
                     *("-passwdfile", f"rm:{path}", "-forever", "-shared", "-viewonly", "-quiet"),
                     stdin=asyncio.subprocess.DEVNULL,

@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.async_api import Browser, Playwright
 
 from rebrowse.browser.windows import ScreenArea
-from rebrowse.errors import ChromiumNotFound
+from rebrowse.errors import ChromiumNotFound, RebrowseError
 
 # Chromium reaches out to Google services at start; on a closed network that only costs time and noise.
 QUIET_FLAGS = (
@@ -28,7 +28,17 @@ EGRESS_FLAGS = (
     "--disable-quic",
 )
 
+NO_SANDBOX_MESSAGE = "No usable sandbox"  # what Chromium says when neither user namespaces nor a setuid helper work
+SANDBOX_HELP = (
+    "Chromium's sandbox cannot start for this user: allow unprivileged user namespaces"
+    " (sysctl kernel.unprivileged_userns_clone=1, or a container runtime that permits them)"
+)
+
 SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class ChromiumUnsandboxable(RebrowseError):
+    """Chromium cannot run sandboxed here, and rebrowse does not run it unsandboxed as anyone but root."""
 
 
 def find_chromium(configured: str | None = None) -> str | None:
@@ -50,15 +60,17 @@ async def launch_chromium(
     executable: str | None = None,
     headless: bool = True,
     display: str | None = None,
+    xauthority: Path | None = None,
     new_windows: ScreenArea | None = None,
     proxy: str | None = None,
 ) -> Browser:
-    """Launch Chromium with flags that suit a closed network and a root user; headed on an X display if given,
-    where every new window opens on `new_windows` (popups too, whatever position their page asks for). With
-    `proxy` (an egress proxy's URL), all its traffic goes through that proxy."""
+    """Launch Chromium with flags that suit a closed network, sandboxed unless we are root; headed on an X display
+    if given (with its authority file), where every new window opens on `new_windows` (popups too, whatever
+    position their page asks for). With `proxy` (an egress proxy's URL), all its traffic goes through that proxy."""
     path = find_chromium(executable)
     args = list(QUIET_FLAGS)
-    if os.geteuid() == 0:
+    sandboxed = os.geteuid() != 0
+    if not sandboxed:
         # Chromium's sandbox cannot start as root.
         args.append("--no-sandbox")
     if new_windows is not None:
@@ -66,16 +78,29 @@ async def launch_chromium(
         args += [f"--window-position={area.left},{area.top}", f"--window-size={area.width},{area.height}"]
     if proxy is not None:
         args += EGRESS_FLAGS
-    env: dict[str, str | float | bool] | None = {**os.environ, "DISPLAY": display} if display else None
     try:
+        # Playwright turns Chromium's sandbox off unless asked to keep it.
         return await playwright.chromium.launch(
             executable_path=path,
             headless=headless,
             args=args,
-            env=env,
+            env=x_env(display, xauthority),
+            chromium_sandbox=sandboxed,
             proxy={"server": proxy} if proxy is not None else None,
         )
     except Exception as exc:
         if path is None and "Executable doesn't exist" in str(exc):
             raise ChromiumNotFound() from exc
+        if sandboxed and NO_SANDBOX_MESSAGE in str(exc):
+            raise ChromiumUnsandboxable(SANDBOX_HELP) from None
         raise
+
+
+def x_env(display: str | None, xauthority: Path | None) -> dict[str, str | float | bool] | None:
+    """The environment of a Chromium on an X display: the display and the authority file that lets it connect."""
+    if not display:
+        return None
+    env: dict[str, str | float | bool] = {**os.environ, "DISPLAY": display}
+    if xauthority is not None:
+        env["XAUTHORITY"] = str(xauthority)
+    return env

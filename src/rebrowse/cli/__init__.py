@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from rebrowse.cli import remote, replay, server
 
+PRIVATE_UMASK = 0o077
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Replay recorded browser automations.")
+
+
+@app.callback()
+def files_are_private() -> None:
+    # Every file rebrowse and its Chromium write (artifacts, downloads, screenshots, traces, keys) is the user's
+    # alone: other users of the machine must not read what a task saw.
+    os.umask(PRIVATE_UMASK)
+
+
 app.command()(replay.validate)
 app.command()(replay.run)
 app.command()(replay.demo)

@@ -12,6 +12,7 @@ from rebrowse.secrets.redaction import Redactor
 
 UNSAFE_FILENAME = re.compile(r"[^\w.\- ]+")
 MAX_FILENAME = 150
+PRIVATE_DIRECTORY = 0o700  # what a run leaves behind (pages, downloads, screenshots) is the worker's alone
 
 
 @dataclass
@@ -53,6 +54,13 @@ def redact_record(record: StepRecord, redactor: Redactor) -> None:
             setattr(record, item.name, redactor.redact(value))
 
 
+def make_private_directory(directory: Path) -> None:
+    """Create the directory (and its parents) if needed, and make it the owner's alone: whatever is written below
+    it, with whatever mode (Playwright's screenshots and downloads follow the umask), no other user reaches it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(PRIVATE_DIRECTORY)
+
+
 def safe_filename(name: str, fallback: str = "download") -> str:
     """A file name that cannot escape its directory or upset a file system."""
     cleaned = UNSAFE_FILENAME.sub("_", Path(name).name).strip(" .")
@@ -68,7 +76,7 @@ class ArtifactWriter:
         self.downloads_dir = out_dir / "downloads"
         self.screenshots_dir = out_dir / "screenshots"
         for directory in (out_dir, self.downloads_dir, self.screenshots_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+            make_private_directory(directory)
         self._steps_file = out_dir / "steps.jsonl"
         self._steps_file.write_text("")
 

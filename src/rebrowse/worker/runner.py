@@ -21,7 +21,7 @@ from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.windows import ScreenArea
-from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.artifacts import StepRecord, make_private_directory
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
@@ -63,6 +63,7 @@ class TaskRunner:
         self._settings = settings
         self._slots = slots
         self._state = state
+        make_private_directory(settings.artifacts)
         token = settings.engine.onepassword_token
         # One 1Password client per worker: it authenticates once and serves every task.
         self._onepassword = OnePasswordResolver(token) if token else None

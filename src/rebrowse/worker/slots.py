@@ -75,6 +75,7 @@ async def launch_slot_browser(
         executable=executable,
         headless=False,
         display=display.display,
+        xauthority=display.xauthority,
         new_windows=display.parking,
         proxy=proxy,
     )
