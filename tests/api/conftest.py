@@ -57,6 +57,7 @@ class Account:
     id: Any
     key: str
     client: httpx.AsyncClient
+    key_id: Any = None
 
 
 @pytest.fixture
@@ -89,11 +90,10 @@ async def new_account(
     """An account with its first key, of this role (an owner, as POST /accounts makes)."""
     async with db.connection() as conn:
         account = await accounts.create_account(conn, sealer, name)
-        _, value = await accounts.create_key(conn, account.id, "test", role=role)
+        key, value = await accounts.create_key(conn, account.id, "test", role=role)
     transport = httpx.ASGITransport(app=app)
-    return Account(
-        account.id, value, httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"x-api-key": value})
-    )
+    client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"x-api-key": value})
+    return Account(account.id, value, client, key.id)
 
 
 @pytest.fixture

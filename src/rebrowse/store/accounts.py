@@ -149,6 +149,14 @@ async def key_known(conn: Connection, value: str) -> bool:
     return row is not None
 
 
+async def key_active(conn: Connection, key_id: uuid.UUID) -> bool:
+    """Whether the key exists and is not revoked."""
+    row = await (
+        await conn.execute("SELECT 1 FROM api_keys WHERE id = %s AND revoked_at IS NULL", (key_id,))
+    ).fetchone()
+    return row is not None
+
+
 async def open_session(conn: Connection, caller: Caller, ttl_s: float) -> uuid.UUID:
     """A new dashboard session of the caller's key, for ttl_s seconds; sessions long expired are dropped."""
     await conn.execute("DELETE FROM dashboard_sessions WHERE expires_at < now() - interval '1 day'")

@@ -24,7 +24,7 @@ from rebrowse.server import secret_key
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
-from rebrowse.worker.recovery import Recovery, RecoveryOptions
+from rebrowse.worker.recovery import Recovery, RecoveryOptions, beat
 from rebrowse.worker.runner import TaskRunner
 from rebrowse.worker.slots import LiveView, SlotPool, launch_slot_browser
 from rebrowse.worker.state import WorkerState
@@ -69,6 +69,7 @@ async def run_worker(
     options = options or WorkerOptions()
     state = state or WorkerState(settings.worker_name or default_worker_name())
     sealer = sealer or Sealer(secret_key(settings))
+    await beat(db, state.name)  # before the slow start: its child-process API takes pinned tasks from now on
     async with async_playwright() as playwright:
         launch = partial(launch_slot_browser, playwright, settings.engine.chromium)
         live = live_view(settings, sealer)

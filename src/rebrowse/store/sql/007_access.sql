@@ -21,3 +21,17 @@ CREATE TABLE dashboard_sessions (
     revoked_at  timestamptz
 );
 CREATE INDEX dashboard_sessions_expires ON dashboard_sessions (expires_at);
+
+-- Stream tokens that opened their one connection, kept until they expire (every API replica sees them).
+CREATE TABLE spent_stream_tokens (
+    id          uuid PRIMARY KEY,
+    expires_at  timestamptz NOT NULL
+);
+CREATE INDEX spent_stream_tokens_expires ON spent_stream_tokens (expires_at);
+
+-- Workers by name, while they live: a task may be pinned only to a worker seen here lately.
+CREATE TABLE worker_heartbeats (
+    worker_name  text PRIMARY KEY,
+    last_seen    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX tasks_queued_pinned ON tasks (created_at) WHERE status = 'queued' AND pinned_worker IS NOT NULL;
