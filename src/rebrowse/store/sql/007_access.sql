@@ -35,3 +35,6 @@ CREATE TABLE worker_heartbeats (
     last_seen    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX tasks_queued_pinned ON tasks (created_at) WHERE status = 'queued' AND pinned_worker IS NOT NULL;
+
+-- An automation's own secure parameter values, sealed JSON; its definition keeps only "[sealed]" in their place.
+ALTER TABLE automations ADD COLUMN secure_parameters bytea;
