@@ -17,6 +17,7 @@ from rebrowse.api.schemas import (
     NewKey,
 )
 from rebrowse.api.views import key_info, new_key
+from rebrowse.errors import FieldError
 from rebrowse.store import accounts
 from rebrowse.store.accounts import ApiKey, Caller
 from rebrowse.store.database import Connection
@@ -50,10 +51,8 @@ async def create_key(body: CreateKeyRequest, services: ServicesDep, caller: Call
     """A new key for the caller's account, of at most the caller's role; its value is shown in this response only."""
     role = body.role or "member"
     if accounts.outranks(role, manager(caller).role):
-        raise BadRequest(f"role: {role} is above the role of your key ({caller.role})")
-    async with services.db.transaction() as conn:
-        if role == "admin":
-            await accounts.lock_admin_keys(conn)
+        raise BadRequest.of_fields([FieldError("role", f"{role} is above the role of your key ({caller.role})")])
+    async with services.db.connection() as conn:
         key, value = await accounts.create_key(conn, caller.account.id, body.name, role=role)
     return new_key(key, value)
 
