@@ -15,7 +15,7 @@ from rebrowse.store.sealing import Sealer
 KEY_PREFIX = "rb_"
 PREFIX_SHOWN = 10  # characters of a key kept in clear to tell keys apart in listings
 LAST_USED_PRECISION = "1 minute"  # a key's last_used_at is written at most this often (a PostgreSQL interval)
-ADMIN_KEYS_LOCK = 72_271_002  # pg_advisory_xact_lock key: who creates or revokes admin keys, one at a time
+ADMIN_KEYS_LOCK = 72_271_002  # pg_advisory_xact_lock key: checking for active admin keys, then acting on it
 
 # What a key may do, least first: a member runs tasks; an owner also manages its account's keys; an admin also
 # runs the installation (creates accounts). A key gives at most its own role to keys it creates.
@@ -224,7 +224,7 @@ async def revoke_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID)
 
 
 async def lock_admin_keys(conn: Connection) -> None:
-    """Wait for (and hold until the transaction ends) the right to create or revoke admin keys."""
+    """Hold (until the transaction ends) the right to count active admin keys and act on the count."""
     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADMIN_KEYS_LOCK,))
 
 
