@@ -103,7 +103,7 @@ async def running_task(rt: Runtime, vnc: registry.VncAddress) -> tuple[uuid.UUID
     async with rt.db.transaction() as conn:
         account = await accounts.create_account(conn, rt.sealer, "bench")
         _, key = await accounts.create_key(conn, account.id, "bench")
-        stored = await automations.put_automation(conn, account.id, "watched", {"url": "about:blank"}, None)
+        stored = await automations.put_automation(conn, rt.sealer, account.id, "watched", {"url": "about:blank"}, None)
         task = await tasks.create_task(
             conn, NewTask(account.id, "watched", stored.version, {}, None, [], None, 10.0, None, None)
         )

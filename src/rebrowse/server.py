@@ -16,7 +16,7 @@ import uvicorn
 
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts
-from rebrowse.store.database import Database, migrate
+from rebrowse.store.database import Connection, Database, migrate
 from rebrowse.store.embedded import EmbeddedPostgres, start_embedded
 from rebrowse.store.sealing import Sealer, key_from_file
 
@@ -69,14 +69,32 @@ async def runtime(settings: ServerSettings, *, migrate_schema: bool = False) -> 
 
 
 async def ensure_admin_key(rt: Runtime) -> str | None:
-    """On first start, create the admin account and key (REBROWSE_API_KEY's value when set); returns a new key."""
+    """When no admin key is active (first start), create one (REBROWSE_API_KEY's value when set and never used);
+    returns the new key."""
     async with rt.db.transaction() as conn:
-        await conn.execute("SELECT pg_advisory_xact_lock(72271002)")
-        if await accounts.any_admin_key(conn):
+        await accounts.lock_admin_keys(conn)
+        if await accounts.active_admin_keys(conn):
             return None
-        account = await accounts.create_account(conn, rt.sealer, "admin")
-        _, value = await accounts.create_key(conn, account.id, "admin", is_admin=True, value=rt.settings.admin_api_key)
+        chosen = rt.settings.admin_api_key
+        if chosen and await accounts.key_known(conn, chosen):
+            chosen = None  # that key was revoked: it stays so
+        return await new_admin_key(conn, rt.sealer, "admin", chosen)
+
+
+async def new_admin_key(conn: Connection, sealer: Sealer, name: str, value: str | None = None) -> str:
+    """A new admin key in the admin account (created when there is none); the caller holds lock_admin_keys."""
+    account_id = await accounts.find_admin_account(conn)
+    if account_id is None:
+        account_id = (await accounts.create_account(conn, sealer, "admin")).id
+    _, value = await accounts.create_key(conn, account_id, name, role="admin", value=value)
     return value
+
+
+async def recovery_admin_key(rt: Runtime, name: str) -> str:
+    """`rebrowse keys create --admin`: a new admin key, even when every other one was revoked."""
+    async with rt.db.transaction() as conn:
+        await accounts.lock_admin_keys(conn)
+        return await new_admin_key(conn, rt.sealer, name)
 
 
 class CallerSignals(uvicorn.Server):
@@ -162,7 +180,7 @@ async def demo_key(rt: Runtime) -> str:
         await conn.execute(
             "UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL", (DEMO_KEY_NAME,)
         )
-        _, value = await accounts.create_key(conn, admin, DEMO_KEY_NAME, is_admin=True)
+        _, value = await accounts.create_key(conn, admin, DEMO_KEY_NAME, role="admin")
     return value
 
 
@@ -176,6 +194,6 @@ async def register_demo(rt: Runtime, site_url: str) -> str:
     async with rt.db.transaction() as conn:
         admin = await accounts.admin_account_id(conn)
         current = await automations.get_automation(conn, admin, name)
-        if current is None or current.definition != definition:
-            await automations.put_automation(conn, admin, name, definition, "the bundled demo")
+        if current is None or current.definition != automations.redacted(definition):
+            await automations.put_automation(conn, rt.sealer, admin, name, definition, "the bundled demo")
     return name

@@ -57,6 +57,7 @@ class Account:
     id: Any
     key: str
     client: httpx.AsyncClient
+    key_id: Any = None
 
 
 @pytest.fixture
@@ -83,14 +84,16 @@ async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def new_account(app: FastAPI, db: Database, sealer: Sealer, name: str, *, is_admin: bool = False) -> Account:
+async def new_account(
+    app: FastAPI, db: Database, sealer: Sealer, name: str, *, role: accounts.Role = "owner"
+) -> Account:
+    """An account with its first key, of this role (an owner, as POST /accounts makes)."""
     async with db.connection() as conn:
         account = await accounts.create_account(conn, sealer, name)
-        _, value = await accounts.create_key(conn, account.id, "test", is_admin=is_admin)
+        key, value = await accounts.create_key(conn, account.id, "test", role=role)
     transport = httpx.ASGITransport(app=app)
-    return Account(
-        account.id, value, httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"x-api-key": value})
-    )
+    client = httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers={"x-api-key": value})
+    return Account(account.id, value, client, key.id)
 
 
 @pytest.fixture
@@ -109,7 +112,7 @@ async def other(app: FastAPI, db: Database, sealer: Sealer) -> AsyncIterator[Acc
 
 @pytest.fixture
 async def admin(app: FastAPI, db: Database, sealer: Sealer) -> AsyncIterator[Account]:
-    account = await new_account(app, db, sealer, "admin", is_admin=True)
+    account = await new_account(app, db, sealer, "admin", role="admin")
     async with account.client:
         yield account
 

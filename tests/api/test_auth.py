@@ -58,9 +58,10 @@ async def test_keys_are_created_listed_and_revoked(acme: Account, anonymous: htt
     assert new_key["api_key"].startswith(new_key["prefix"]) and not new_key["is_admin"]
 
     as_new = {"x-api-key": new_key["api_key"]}
-    listed = (await anonymous.get("/api/v1/keys", headers=as_new)).json()["keys"]
+    listed = (await acme.client.get("/api/v1/keys")).json()["keys"]
     assert {key["name"] for key in listed} == {"test", "ci"}
     assert all("api_key" not in key for key in listed)
+    assert (await anonymous.get("/api/v1/keys", headers=as_new)).status_code == 200
 
     assert (await acme.client.delete(f"/api/v1/keys/{new_key['id']}")).status_code == 204
     assert_error(await anonymous.get("/api/v1/keys", headers=as_new), 401, "Invalid API key")
@@ -86,8 +87,65 @@ async def test_only_admin_keys_create_accounts(admin: Account, acme: Account, an
     assert created.status_code == 201
     body = created.json()
     assert body["name"] == "globex" and body["key"]["name"] == "first" and not body["key"]["is_admin"]
+    assert body["key"]["role"] == "owner"
     keys = await anonymous.get("/api/v1/keys", headers={"x-api-key": body["key"]["api_key"]})
     assert [key["id"] for key in keys.json()["keys"]] == [body["key"]["id"]]
+
+
+async def new_key_of(account: Account, role: str | None = None) -> dict[str, Any]:
+    created = await account.client.post("/api/v1/keys", json={"name": f"made-{role}", "role": role})
+    assert created.status_code == 201, created.text
+    body: dict[str, Any] = created.json()
+    assert body["role"] == (role or "member") and body["is_admin"] == (role == "admin")
+    return body
+
+
+async def test_a_member_key_sees_and_revokes_only_itself_and_creates_no_keys(
+    acme: Account, anonymous: httpx.AsyncClient
+) -> None:
+    member = await new_key_of(acme)
+    owner_id = (await acme.client.get("/api/v1/keys")).json()["keys"][0]["id"]
+    as_member = {"x-api-key": member["api_key"]}
+    listed = (await anonymous.get("/api/v1/keys", headers=as_member)).json()["keys"]
+    assert [key["id"] for key in listed] == [member["id"]]
+    assert_error(await anonymous.delete(f"/api/v1/keys/{owner_id}", headers=as_member), 404, "Key not found")
+    for role in (None, "member", "owner"):
+        refused = await anonymous.post("/api/v1/keys", json={"name": "x", "role": role}, headers=as_member)
+        assert_error(refused, 403, "member key")
+    assert (await acme.client.get("/api/v1/keys")).status_code == 200
+    assert (await anonymous.delete(f"/api/v1/keys/{member['id']}", headers=as_member)).status_code == 204
+    assert_error(await anonymous.get("/api/v1/keys", headers=as_member), 401, "Invalid API key")
+
+
+async def test_a_key_creates_keys_of_at_most_its_own_role(acme: Account, admin: Account) -> None:
+    assert_error(await acme.client.post("/api/v1/keys", json={"role": "admin"}), 400, "role", "above", "owner")
+    assert_error(await acme.client.post("/api/v1/keys", json={"role": "root"}), 400, "role")
+    assert_error(await acme.client.post("/api/v1/accounts", json={"name": "mine"}), 403, "admin")
+    second_owner = await new_key_of(acme, "owner")
+    assert (await acme.client.delete(f"/api/v1/keys/{second_owner['id']}")).status_code == 204
+    for role in ("member", "owner", "admin"):
+        await new_key_of(admin, role)
+
+
+async def test_the_admin_key_cannot_be_revoked_by_a_non_admin_key(admin: Account, anonymous: httpx.AsyncClient) -> None:
+    admin_id = (await admin.client.get("/api/v1/keys")).json()["keys"][0]["id"]
+    for role in ("member", "owner"):
+        other = {"x-api-key": (await new_key_of(admin, role))["api_key"]}
+        refused = await anonymous.delete(f"/api/v1/keys/{admin_id}", headers=other)
+        assert refused.status_code in (403, 404), refused.text
+    # Still an admin key: it creates accounts.
+    assert (await admin.client.post("/api/v1/accounts", json={"name": "globex"})).status_code == 201
+
+
+async def test_the_last_active_admin_key_cannot_be_revoked(admin: Account, anonymous: httpx.AsyncClient) -> None:
+    first = (await admin.client.get("/api/v1/keys")).json()["keys"][0]["id"]
+    assert_error(await admin.client.delete(f"/api/v1/keys/{first}"), 409, "last active admin key")
+    second = await new_key_of(admin, "admin")
+    assert (await admin.client.delete(f"/api/v1/keys/{first}")).status_code == 204
+    as_second = {"x-api-key": second["api_key"]}
+    refused = await anonymous.delete(f"/api/v1/keys/{second['id']}", headers=as_second)
+    assert_error(refused, 409, "last active admin key")
+    assert (await anonymous.post("/api/v1/accounts", json={"name": "x"}, headers=as_second)).status_code == 201
 
 
 async def test_unknown_routes_and_methods_answer_in_the_error_shape(acme: Account) -> None:

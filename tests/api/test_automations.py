@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from rebrowse.store import automations
+from rebrowse.store.database import Database
+from rebrowse.store.sealing import Sealer
 from tests.api.conftest import AUTOMATION, Account, automation
 from tests.api.test_auth import assert_error
 
@@ -87,3 +92,53 @@ async def test_another_accounts_automation_is_not_found(acme: Account, other: Ac
     assert_error(await other.client.delete(f"/api/v1/automations/{login}"), 404)
     assert (await other.client.get("/api/v1/automations")).json()["automations"] == []
     assert (await acme.client.get(f"/api/v1/automations/{login}")).status_code == 200
+
+
+SEED = "GEZDGNBVGY3TQOJQ"  # the automation's own TOTP seed: stored sealed, never shown
+
+
+def with_own_secret(**secure: Any) -> dict[str, Any]:
+    parameters = {"input_parameters": {"username": ["ada"]}, "secure_parameters": secure}
+    return automation(parameters=parameters)
+
+
+async def test_an_automations_own_secure_values_are_sealed_at_rest_and_never_shown(
+    acme: Account, db: Database, sealer: Sealer
+) -> None:
+    value = [{"totp": {"totp_secret": SEED, "digits": 8}}]
+    saved = await acme.client.put("/api/v1/automations/login", json={"automation": with_own_secret(password=value)})
+    assert saved.status_code == 200, saved.text
+    async with db.connection() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT definition::text AS clear, secure_parameters FROM automations WHERE account_id = %s",
+                (acme.id,),
+            )
+        ).fetchone()
+    assert row is not None
+    for form in (SEED, SEED.lower(), SEED[:8]):
+        assert form not in row["clear"] and form.encode() not in bytes(row["secure_parameters"])
+    shown = [
+        await acme.client.get("/api/v1/automations/login"),
+        await acme.client.get("/api/v1/automations"),
+        saved,
+    ]
+    assert all(response.status_code == 200 and SEED not in response.text for response in shown)
+    definition = shown[0].json()["automation"]
+    assert definition["parameters"]["secure_parameters"] == {
+        "password": [{"totp": {"totp_secret": "[sealed]", "digits": 8}}]
+    }
+
+    # Saving what is shown (as a client that edits the JSON it fetched does) keeps the sealed value.
+    assert (await acme.client.put("/api/v1/automations/login", json={"automation": definition})).status_code == 200
+    async with db.connection() as conn:
+        stored = await automations.get_automation(conn, acme.id, "login")
+    assert stored is not None and stored.version == 2
+    assert automations.stored_secrets(stored, sealer) == {"password": value}
+
+
+async def test_the_sealed_marker_must_stand_for_a_value_stored_before(acme: Account) -> None:
+    sealed = [{"totp": {"totp_secret": "[sealed]"}}]
+    response = await acme.client.put("/api/v1/automations/login", json={"automation": with_own_secret(otp=sealed)})
+    assert_error(response, 422, "secure_parameters.otp", "[sealed]")
+    assert (await acme.client.get("/api/v1/automations")).json()["automations"] == []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rebrowse.queue.app import job_priority
-from rebrowse.store import tasks
+from rebrowse.store import tasks, workers
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from tests.api.conftest import Account, automation, submit, submit_ok
@@ -96,6 +96,8 @@ async def test_secrets_are_sealed_at_rest(acme: Account, login: str, db: Databas
 
 
 async def test_a_worker_route_pins_the_task_to_that_worker(acme: Account, login: str, db: Database) -> None:
+    async with db.connection() as conn:
+        await workers.beat(conn, "box-1")  # as the running worker box-1 does
     response = await acme.client.post(
         "/api/v1/workers/box-1/inference", json={"endpoint_name": "login", "max_timeout_in_minutes": 0.5}
     )
@@ -103,6 +105,17 @@ async def test_a_worker_route_pins_the_task_to_that_worker(acme: Account, login:
     task = await stored_task(db, response.json()["task_id"])
     assert task.pinned_worker == "box-1" and task.max_timeout_in_minutes == 0.5
     assert (await job_of(db, str(task.id)))["queue_name"] == "worker.box-1"
+
+
+async def test_a_worker_route_refuses_a_worker_that_is_not_running(acme: Account, login: str, db: Database) -> None:
+    async with db.connection() as conn:
+        await workers.beat(conn, "box-2")
+        await workers.leave(conn, "box-2")  # it stopped
+    for name in ("no-such-worker", "box-2"):
+        response = await acme.client.post(f"/api/v1/workers/{name}/inference", json={"endpoint_name": "login"})
+        assert response.status_code == 404, response.text
+        assert f"no worker named '{name}' is running" in response.json()["detail"]
+    assert (await acme.client.get("/api/v1/tasks")).json()["tasks"] == []
 
 
 async def test_tasks_run_the_newest_version(acme: Account, login: str, db: Database) -> None:

@@ -22,7 +22,7 @@ from rebrowse.browser.display import LiveDisplay, live_view_available
 from rebrowse.live import registry, rfb, tokens
 from rebrowse.live.registry import VncAddress
 from rebrowse.live.vnc_auth import vnc_password
-from rebrowse.store import tasks
+from rebrowse.store import stream_tokens, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
 from tests.api.conftest import BASE_URL, Account, submit_ok
@@ -129,6 +129,38 @@ async def test_the_stream_url_shows_the_running_task_page(
 
 @live_view
 @pytest.mark.usefixtures("login")
+async def test_a_stream_url_opens_one_connection_while_its_key_is_active(
+    acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    async with watched_task(acme, db, sealer) as (task_id, _):
+        stream_url = on_server(await stream_of(acme, task_id), served)
+        async with connect(stream_url, subprotocols=[BINARY]) as connection:
+            stream = rfb.WebSocketStream(connection)
+            await page_shown(stream, await rfb.handshake(stream))
+            async with connect(stream_url, subprotocols=[BINARY]) as replayed:
+                assert await close_code(replayed) == 1008
+                assert replayed.close_reason == "The stream token was already used: request a new stream_url"
+
+        viewer = (await acme.client.post("/api/v1/keys", json={"name": "viewer"})).json()
+        asked = await acme.client.get(f"/api/v1/tasks/{task_id}/stream", headers={"x-api-key": viewer["api_key"]})
+        assert (await acme.client.delete(f"/api/v1/keys/{viewer['id']}")).status_code == 204
+        async with connect(on_server(asked.json()["stream_url"], served), subprotocols=[BINARY]) as revoked:
+            assert await close_code(revoked) == 1008
+            assert revoked.close_reason == "The API key that asked for this stream token was revoked"
+
+
+async def test_spent_tokens_are_kept_until_they_expire(db: Database) -> None:
+    expired, live = uuid.uuid4(), uuid.uuid4()
+    async with db.connection() as conn:
+        assert await stream_tokens.spend(conn, expired, time.time() - 1)
+        assert await stream_tokens.spend(conn, live, time.time() + 60)
+        assert not await stream_tokens.spend(conn, live, time.time() + 60)
+        rows = await (await conn.execute("SELECT id FROM spent_stream_tokens")).fetchall()
+    assert [row["id"] for row in rows] == [live]
+
+
+@live_view
+@pytest.mark.usefixtures("login")
 async def test_a_viewer_cannot_click_or_type_into_the_task_browser(
     acme: Account, db: Database, sealer: Sealer, served: str
 ) -> None:
@@ -191,9 +223,9 @@ async def test_a_bad_token_is_refused_with_policy_violation(
     task_id = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
     other_task = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
     token = {
-        "expired": tokens.issue(sealer, task_id, acme.id, now=time.time() - 2 * tokens.DEFAULT_TTL_S),
-        "forged": tokens.issue(Sealer(generate_key()), task_id, acme.id),
-        "other task": tokens.issue(sealer, other_task, acme.id),
+        "expired": tokens.issue(sealer, task_id, acme.id, acme.key_id, now=time.time() - 2 * tokens.DEFAULT_TTL_S),
+        "forged": tokens.issue(Sealer(generate_key()), task_id, acme.id, acme.key_id),
+        "other task": tokens.issue(sealer, other_task, acme.id, acme.key_id),
         "missing": "",
     }[kind]
     url = f"{served}/api/v1/tasks/{task_id}/websockify?token={token}"
@@ -206,7 +238,7 @@ async def test_a_valid_token_for_an_ended_task_gets_a_clean_close(
     acme: Account, db: Database, sealer: Sealer, served: str
 ) -> None:
     task_id = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
-    token = tokens.issue(sealer, task_id, acme.id)
+    token = tokens.issue(sealer, task_id, acme.id, acme.key_id)
     await finish(db, task_id)
     url = f"{served}/api/v1/tasks/{task_id}/websockify?token={token}"
     async with connect(url, subprotocols=[BINARY]) as connection:

@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from playwright.async_api import Dialog, Page, expect
 
@@ -135,6 +136,29 @@ async def test_sign_in_refuses_a_wrong_key_and_sign_out_ends_the_session(dashboa
     await dashboard.get_by_label("API key").fill(ADMIN_KEY)
     await dashboard.get_by_role("button", name="Sign in").click()
     await expect(dashboard).to_have_url(f"{served.url}/tasks")
+
+
+async def test_sign_in_goes_to_a_next_page_of_this_site_only(dashboard: Page, served: Served, site: SiteServer) -> None:
+    elsewhere = site.url.removeprefix("http://")  # another origin: the fixture site, on another port
+    hostile = [
+        f"/.//{elsewhere}/table.html",
+        f"/..//{elsewhere}/table.html",
+        f"/%2e//{elsewhere}/table.html",
+        f"/tasks/..//{elsewhere}/table.html",
+        f"//{elsewhere}/table.html",
+        f"/\\{elsewhere}/table.html",
+        f"/\t/{elsewhere}/table.html",
+        f"{site.url}/table.html",
+        "javascript:alert(1)",
+    ]
+    for next_page in [*hostile, "/tasks?status=failed"]:
+        await dashboard.context.clear_cookies()
+        await dashboard.goto(f"{served.url}/sign-in?{urlencode({'next': next_page})}")
+        await dashboard.get_by_label("API key").fill(ADMIN_KEY)
+        await dashboard.get_by_role("button", name="Sign in").click()
+        expected = "/tasks?status=failed" if next_page.startswith("/tasks?") else "/tasks"
+        await expect(dashboard).to_have_url(f"{served.url}{expected}")
+        await expect(dashboard.locator("#who")).to_have_text("admin")
 
 
 async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callback(

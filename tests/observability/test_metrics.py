@@ -260,11 +260,12 @@ async def test_live_view_bridges_are_counted_while_open(open_app: FastAPI, serve
     async with LiveDisplay(640, 480, password=password) as display:
         async with db.transaction() as conn:
             account = (await accounts.create_account(conn, sealer, "acme")).id
+            key, _ = await accounts.create_key(conn, account, "viewer")
             task_id = await add_task(conn, account, "login")
             assert await tasks.mark_allocated(conn, task_id, "w1") is not None
             await tasks.mark_running(conn, task_id, 0)
             await registry.publish(conn, "w1", 0, task_id, VncAddress("127.0.0.1", display.vnc_ports[0]))
-        url = f"{served}/api/v1/tasks/{task_id}/websockify?token={tokens.issue(sealer, task_id, account)}"
+        url = f"{served}/api/v1/tasks/{task_id}/websockify?token={tokens.issue(sealer, task_id, account, key.id)}"
 
         async with connect(url, subprotocols=[Subprotocol("binary")]) as viewer:
             framebuffer = await rfb.handshake(rfb.WebSocketStream(viewer))  # the bridge is up

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,6 +65,25 @@ def test_automations_and_keys_from_the_cli(served: Served, tmp_path: Path) -> No
     denied = served.cli("automations", "list", key=value)
     assert denied.returncode == 1
     assert "api key" in denied.stderr.lower() and "Traceback" not in denied.stderr
+
+
+def test_keys_create_admin_makes_an_admin_key_in_the_servers_database(served: Served) -> None:
+    env = {**served.env, "REBROWSE_API_KEY": "", "REBROWSE_URL": "http://127.0.0.1:1"}  # neither is used
+    command = [sys.executable, "-m", "rebrowse.cli", "keys", "create", "--admin", "--name", "recovery"]
+    made = subprocess.run(
+        [*command, "--data-dir", str(served.data_dir)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    value = made.stdout.split(": ")[1].split()[0]
+    with served.client(value) as client:
+        assert client.post("/api/v1/accounts", json={"name": "globex"}).status_code == 201
+        keys = client.get("/api/v1/keys").json()["keys"]
+        assert {key["name"]: key["role"] for key in keys if key["revoked_at"] is None}["recovery"] == "admin"
+        first = next(key["id"] for key in keys if key["name"] == "admin")
+        assert client.delete(f"/api/v1/keys/{first}").status_code == 204
+    assert httpx.get(f"{served.url}/api/v1/keys", headers={"x-api-key": ADMIN_KEY}).status_code == 401
+    refused = subprocess.run([*command, "--account", "x"], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "--admin" in refused.stderr
 
 
 def test_sigterm_stops_everything(served: Served) -> None:

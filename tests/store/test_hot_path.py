@@ -48,8 +48,8 @@ async def test_a_submission_authenticates_and_finds_the_newest_version_at_once(d
         other = await accounts.create_account(conn, sealer, "other")
         _, value = await accounts.create_key(conn, account.id, "ci")
         for version in (1, 2):
-            await automations.put_automation(conn, account.id, "login", {"v": version}, None)
-        await automations.put_automation(conn, other.id, "elsewhere", {"v": 1}, None)
+            await automations.put_automation(conn, sealer, account.id, "login", {"v": version}, None)
+        await automations.put_automation(conn, sealer, other.id, "elsewhere", {"v": 1}, None)
 
         found = await accounts.authenticate_submission(conn, value, "login")
         assert found is not None and found[0].account == account and found[1] == 2

@@ -30,8 +30,8 @@ async def test_keys_authenticate_until_revoked(db: Database, sealer: Sealer) -> 
 async def test_automation_versions_and_delete(db: Database, sealer: Sealer) -> None:
     async with db.transaction() as conn:
         account = await accounts.create_account(conn, sealer, "acme")
-        first = await automations.put_automation(conn, account.id, "login", {"v": 1}, "first")
-        second = await automations.put_automation(conn, account.id, "login", {"v": 2}, None)
+        first = await automations.put_automation(conn, sealer, account.id, "login", {"v": 1}, "first")
+        second = await automations.put_automation(conn, sealer, account.id, "login", {"v": 2}, None)
     assert (first.version, second.version) == (1, 2)
     async with db.connection() as conn:
         latest = await automations.get_automation(conn, account.id, "login")

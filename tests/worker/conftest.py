@@ -82,10 +82,11 @@ class Tenant:
     db: Database
     queue: procrastinate.App
     account_id: uuid.UUID
+    sealer: Sealer
 
     async def put(self, name: str, definition: dict[str, Any]) -> int:
         async with self.db.connection() as conn:
-            stored = await automations.put_automation(conn, self.account_id, name, definition, None)
+            stored = await automations.put_automation(conn, self.sealer, self.account_id, name, definition, None)
         return stored.version
 
     async def submit(
@@ -171,7 +172,7 @@ async def queue(database_url: str) -> AsyncIterator[procrastinate.App]:
 async def tenant(db: Database, queue: procrastinate.App, sealer: Sealer) -> Tenant:
     async with db.connection() as conn:
         account = await accounts.create_account(conn, sealer, "tests")
-    return Tenant(db, queue, account.id)
+    return Tenant(db, queue, account.id, sealer)
 
 
 def worker_settings(database_url: str, data_dir: Path, *, name: str, slots: int = 1) -> ServerSettings:

@@ -41,6 +41,7 @@ KEYED: list[tuple[str, str, Any]] = [
     ("POST", "/allocate_task", []),
     ("POST", "/kill_task", []),
     ("POST", "/set_child_process_id", {"new_child_process_id": "1", "new_unique_child_arn": "arn"}),
+    ("GET", "/openapi.json", None),
 ]
 
 
@@ -153,6 +154,13 @@ async def test_every_endpoint_but_health_requires_the_workers_key(child: Child) 
     health = await child.client.get("/health")
     assert health.status_code == 200
     assert health.json() == {"status": "healthy", "task_running": False, "queued_tasks": 0}
+
+
+async def test_the_schema_needs_the_workers_key_and_there_is_no_docs_page(child: Child) -> None:
+    schema = await child.client.get("/openapi.json", headers={"x-api-key": child.key})
+    assert schema.status_code == 200 and "/kill_task" in schema.json()["paths"]
+    for page in ("/docs", "/redoc"):
+        assert (await child.client.get(page)).status_code == 404, page
 
 
 async def test_health_is_503_while_a_task_has_run_past_its_limit(child: Child) -> None:

@@ -173,10 +173,25 @@ async def test_a_task_held_without_a_live_job_fails_clearly_when_no_attempt_is_l
     assert lost and all(getattr(record, "task_id", None) == str(task.id) for record in lost)
 
 
+async def test_a_task_pinned_to_a_worker_that_is_gone_fails_with_its_callback(
+    tenant: Tenant, workers: Workers, site: SiteServer, db: Database
+) -> None:
+    await tenant.put("quick", automation_json(site))
+    task = await tenant.submit("quick", pinned_worker="gone-1", callback_url="https://hooks.example/done")
+    await workers.start("w1")
+    done = await tenant.wait_terminal(task.id, timeout_s=60)
+    assert done.status == "failed"
+    assert done.error is not None and "worker gone-1" in done.error and "is gone" in done.error
+    assert await callback_events(db, task.id) == 1
+    assert await job_status(db, task.job_id) == "cancelled"
+
+
 async def test_a_job_its_live_worker_took_but_no_longer_processes_runs_again_without_spending_an_attempt(
     tenant: Tenant, workers: Workers, site: SiteServer, db: Database
 ) -> None:
     await tenant.put("quick", automation_json(site))  # no retries: a spent attempt would fail the task
+    async with db.connection() as conn:  # a worker that lives through the test: its tasks are not failed as orphans
+        await conn.execute("INSERT INTO worker_heartbeats VALUES ('elsewhere', now() + interval '1 hour')")
     task = await tenant.submit("quick", pinned_worker="elsewhere")  # out of w1's reach until the fault is set
     await workers.start("w1")
 

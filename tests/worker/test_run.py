@@ -171,6 +171,41 @@ async def test_sealed_secure_parameters_are_opened_for_the_run_and_masked_in_out
     assert seed not in json.dumps(done.output_data)
 
 
+async def test_an_automations_own_sealed_secret_is_typed_into_the_page(
+    tenant: Tenant, workers: Workers, site: SiteServer, db: Database
+) -> None:
+    seed = pyotp.random_base32()
+    typed = {
+        "url": f"{site.url}/form.html",
+        "parameters": {"secure_parameters": {"code": [{"totp": {"totp_secret": seed, "digits": 8}}]}},
+        "nodes": [
+            {
+                "type": "action_node",
+                "interaction_action": {"input_text": {"command": 'locator("#notes")', "input_text": "{code[0]}"}},
+            },
+            {"type": "action_node", "interaction_action": {"click_element": {"command": 'locator("#submit")'}}},
+        ],
+        "take_final_screenshot": False,
+    }
+    await tenant.put("typed", typed)
+    async with db.connection() as conn:
+        row = await (await conn.execute("SELECT definition::text AS clear FROM automations")).fetchone()
+    assert row is not None and seed not in row["clear"]
+    await workers.start("w1")
+
+    task = await tenant.submit("typed")
+
+    done = await tenant.wait_terminal(task.id)
+    assert done.status == "success", done.error
+    totp = pyotp.TOTP(seed, digits=8)
+
+    async def page_got_the_code() -> bool:
+        sent = [submission["fields"].get("notes") for submission in site.submissions()]
+        return any(isinstance(code, str) and totp.verify(code, valid_window=2) for code in sent)
+
+    await eventually(page_got_the_code, what="the form to receive the TOTP code of the automation's own seed")
+
+
 async def test_a_task_whose_secrets_cannot_be_opened_fails_without_revealing_them(
     tenant: Tenant, workers: Workers, site: SiteServer
 ) -> None:

@@ -10,7 +10,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.errors import Forbidden, Unauthorized
-from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, open_session, session_caller
+from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, open_session
 from rebrowse.store import accounts
 
 API_KEY_HEADER = "x-api-key"
@@ -35,17 +35,17 @@ def known_caller(found: T | None) -> T:
 
 
 async def cookie_caller(request: Request, services: ServicesDep, cookie: str) -> accounts.Caller:
-    """The caller of a dashboard session: 401 when it expired or its key was revoked, 403 for an unsafe method
-    without the CSRF header."""
+    """The caller of a dashboard session: 401 when it expired, was signed out or its key revoked, 403 for an
+    unsafe method without the CSRF header."""
     session = open_session(services.sealer, cookie)
     if session is None:
         raise Unauthorized("Your session has expired: sign in again")
     if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
         raise Forbidden(f"A request signed in by cookie must send the header {CSRF_HEADER}: 1")
     async with services.db.connection() as conn:
-        caller = await session_caller(conn, session)
+        caller = await accounts.session_caller(conn, session.id)
     if caller is None:
-        raise Unauthorized("The API key of this session is no longer valid: sign in again")
+        raise Unauthorized("This session was signed out, or its API key revoked: sign in again")
     return caller
 
 

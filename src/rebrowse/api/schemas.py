@@ -22,6 +22,7 @@ from pydantic import (
 
 from rebrowse.automation.loading import join_key
 from rebrowse.automation.parameters import SecureParameter
+from rebrowse.store.accounts import Role
 from rebrowse.store.tasks import TaskStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
@@ -333,13 +334,17 @@ KeyName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterV
 
 class CreateKeyRequest(Body):
     name: KeyName = "default"
+    role: Role | None = Field(
+        default=None, description="member (the default), owner or admin: at most the role of the key creating it"
+    )
 
 
 class KeyInfo(BaseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    is_admin: bool
+    role: Role = Field(description="admin: runs the installation; owner: manages the account's keys; member")
+    is_admin: bool = Field(description="role is admin")
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None

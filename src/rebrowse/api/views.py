@@ -105,6 +105,7 @@ def key_info(key: ApiKey) -> KeyInfo:
         id=key.id,
         name=key.name,
         prefix=key.prefix,
+        role=key.role,
         is_admin=key.is_admin,
         created_at=key.created_at,
         last_used_at=key.last_used_at,

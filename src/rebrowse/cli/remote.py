@@ -18,6 +18,7 @@ from rich.table import Table
 
 from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out
 from rebrowse.cli.replay import parse_pairs
+from rebrowse.cli.server import DataDir, create_admin_key
 from rebrowse.client import Client
 from rebrowse.client.errors import RebrowseAPIError, WaitTimeout
 
@@ -56,17 +57,32 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key")] = "default",
     account: Annotated[str | None, typer.Option(help="Create a new account with this name (admin keys only)")] = None,
+    role: Annotated[str | None, typer.Option(help="member (default), owner or admin: at most your key's")] = None,
+    admin: Annotated[
+        bool,
+        typer.Option(
+            "--admin",
+            help="On the server's machine: a new admin key made in its database (no API key needed), for an "
+            "installation left without one",
+        ),
+    ] = False,
+    data_dir: DataDir = None,
     url: Url = None,
     api_key: Key = None,
 ) -> None:
     """Create a key (shown once)."""
+    if admin:
+        if account or role:
+            raise fail("--admin makes an admin key in the admin account: it takes no --account or --role")
+        create_admin_key(name, data_dir)
+        return
     with api_client(url, api_key) as client:
         if account:
             created = client.request("POST", "/api/v1/accounts", json={"name": account, "key_name": name})
             key = created["key"]
             out.print(f"account {escape(created['name'])} ({created['account_id']})", highlight=False)
         else:
-            key = client.request("POST", "/api/v1/keys", json={"name": name})
+            key = client.request("POST", "/api/v1/keys", json={"name": name, "role": role})
     out.print(f"key {key['id']} ({escape(key['name'])}): {escape(key['api_key'])}", highlight=False)
     out.print("store it now: it is not shown again", style="dim")
 
@@ -76,8 +92,8 @@ def keys_list(url: Url = None, api_key: Key = None) -> None:
     """The keys of your account."""
     with api_client(url, api_key) as client:
         keys = client.request("GET", "/api/v1/keys")["keys"]
-    rows = [[k["id"], k["name"], k["prefix"] + "…", k["is_admin"], k["created_at"], k["revoked_at"]] for k in keys]
-    table("API keys", ["id", "name", "prefix", "admin", "created", "revoked"], rows)
+    rows = [[k["id"], k["name"], k["prefix"] + "…", k["role"], k["created_at"], k["revoked_at"]] for k in keys]
+    table("API keys", ["id", "name", "prefix", "role", "created", "revoked"], rows)
 
 
 @keys_app.command("revoke")

@@ -23,6 +23,7 @@ from rebrowse.server import (
     Runtime,
     demo_key,
     ensure_admin_key,
+    recovery_admin_key,
     register_demo,
     run_all,
     run_api,
@@ -188,6 +189,19 @@ def migrate(data_dir: DataDir = None) -> None:
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         applied = await apply_migrations(rt.db)
         out.print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+
+    run_service(settings, body)
+
+
+def create_admin_key(name: str, data_dir: Path | None) -> None:
+    """Print a new admin key, made in the database itself (DATABASE_URL, or the embedded one in the data
+    directory): it recovers an installation left without any."""
+    settings = server_settings(data_dir=data_dir)
+
+    async def body(rt: Runtime, stop: asyncio.Event) -> None:
+        value = await recovery_admin_key(rt, name)
+        out.print(f"admin key ({escape(name)}): {escape(value)}", highlight=False)
+        out.print("store it now: it is not shown again", style="dim")
 
     run_service(settings, body)
 

@@ -13,7 +13,7 @@ from rebrowse.api.auth import CallerDep, known_caller
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.errors import Forbidden
 from rebrowse.api.schemas import ERRORS, Body, ErrorBody
-from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session, session_caller
+from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session
 from rebrowse.store import accounts
 
 SHELL = Path(__file__).resolve().parent.parent / "static" / "dashboard" / "index.html"
@@ -40,7 +40,12 @@ class SignIn(Body):
 
 class SessionInfo(BaseModel):
     account_name: str
+    role: accounts.Role
     is_admin: bool
+
+    @classmethod
+    def of(cls, caller: accounts.Caller) -> SessionInfo:
+        return cls(account_name=caller.account.name, role=caller.role, is_admin=caller.is_admin)
 
 
 class SignedOut(BaseModel):
@@ -62,7 +67,7 @@ async def home(request: Request, services: ServicesDep) -> RedirectResponse:
     caller = None
     if session is not None:
         async with services.db.connection() as conn:
-            caller = await session_caller(conn, session)
+            caller = await accounts.session_caller(conn, session.id)
     return RedirectResponse("/tasks" if caller else "/sign-in", status_code=303)
 
 
@@ -79,27 +84,32 @@ async def sign_in(
     require_csrf(csrf)
     async with services.db.connection() as conn:
         caller = known_caller(await accounts.authenticate(conn, body.api_key))
+        session_id = await accounts.open_session(conn, caller, SESSION_TTL_S)
     response.set_cookie(
         COOKIE,
-        seal_session(services.sealer, body.api_key),
+        seal_session(services.sealer, session_id),
         max_age=SESSION_TTL_S,
         path="/",
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
     )
-    return SessionInfo(account_name=caller.account.name, is_admin=caller.is_admin)
+    return SessionInfo.of(caller)
 
 
 @router.get("/session", operation_id="get_session")
 async def get_session(caller: CallerDep) -> SessionInfo:
     """Who is signed in (by the session cookie, or the API key sent); 401 when nobody or no longer valid."""
-    return SessionInfo(account_name=caller.account.name, is_admin=caller.is_admin)
+    return SessionInfo.of(caller)
 
 
 @router.delete("/session", operation_id="sign_out", responses={403: {"model": ErrorBody}})
-async def sign_out(response: Response, csrf: CsrfHeader = None) -> SignedOut:
-    """Sign the dashboard out: the session cookie is cleared."""
+async def sign_out(request: Request, response: Response, services: ServicesDep, csrf: CsrfHeader = None) -> SignedOut:
+    """Sign the dashboard out: the session ends (its cookie no longer works, even replayed) and is cleared."""
     require_csrf(csrf)
+    session = open_session(services.sealer, request.cookies.get(COOKIE, ""))
+    if session is not None:
+        async with services.db.connection() as conn:
+            await accounts.close_session(conn, session.id)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return SignedOut()

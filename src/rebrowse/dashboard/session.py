@@ -1,12 +1,12 @@
-"""Dashboard sessions: a cookie holding the API key's hash and an expiry, sealed with the server's key."""
+"""Dashboard sessions: a cookie holding a session's id and expiry, sealed with the server's key; the session's
+row in the database says whether it still holds (signing out and revoking its key end it at once)."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
-from rebrowse.store import accounts
-from rebrowse.store.database import Connection
 from rebrowse.store.sealing import Sealer, SealingError
 
 COOKIE = "rebrowse_session"
@@ -16,28 +16,25 @@ SESSION_TTL_S = 12 * 3600
 
 @dataclass(frozen=True)
 class Session:
-    """Who signed in (the sha256 of their API key) and until when."""
+    """Which session (a row of dashboard_sessions) and until when."""
 
-    key_hash: bytes
+    id: uuid.UUID
     expires_at: float
 
 
-def seal_session(sealer: Sealer, api_key: str, *, ttl_s: float = SESSION_TTL_S, now: float | None = None) -> str:
-    """The cookie value for a sign-in with this key: its hash (never the key) and the expiry, sealed."""
+def seal_session(
+    sealer: Sealer, session_id: uuid.UUID, *, ttl_s: float = SESSION_TTL_S, now: float | None = None
+) -> str:
+    """The cookie value for a session: its id (never the key) and the expiry, sealed."""
     expires = (time.time() if now is None else now) + ttl_s
-    return sealer.seal_json({"key_hash": accounts.key_hash(api_key).hex(), "expires_at": expires}).decode()
+    return sealer.seal_json({"session": str(session_id), "expires_at": expires}).decode()
 
 
 def open_session(sealer: Sealer, value: str, *, now: float | None = None) -> Session | None:
     """The session in a cookie value; None when it is forged, garbled or expired."""
     try:
         data = sealer.open_json(value.encode())
-        session = Session(bytes.fromhex(data["key_hash"]), float(data["expires_at"]))
-    except (SealingError, ValueError, TypeError, KeyError):
+        session = Session(uuid.UUID(data["session"]), float(data["expires_at"]))
+    except (SealingError, ValueError, TypeError, KeyError, AttributeError):
         return None
     return session if session.expires_at > (time.time() if now is None else now) else None
-
-
-async def session_caller(conn: Connection, session: Session) -> accounts.Caller | None:
-    """The caller whose key signed this session in; None once the key is revoked."""
-    return await accounts.authenticate_hash(conn, session.key_hash)

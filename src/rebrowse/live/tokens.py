@@ -1,4 +1,4 @@
-"""Stream tokens: short-lived proof that an account may watch one task's live view.
+"""Stream tokens: short-lived, single-use proof that a key of an account may watch one task's live view.
 
 A token is the Sealer's Fernet token (AES-CBC with an HMAC-SHA256 under the server's secret key) of a small JSON
 claim, so only this deployment can mint one and nobody can read or change what it says.
@@ -24,19 +24,35 @@ class TokenRefused(RebrowseError):
 
 @dataclass(frozen=True)
 class StreamGrant:
-    """What a valid token allows: this account may watch this task until `expires_at` (epoch seconds)."""
+    """What a valid token allows: this account may watch this task until `expires_at` (epoch seconds), once,
+    while the key that asked for the token (`key_id`) is not revoked. `token_id` tells tokens apart."""
 
+    token_id: uuid.UUID
     task_id: uuid.UUID
     account_id: uuid.UUID
+    key_id: uuid.UUID
     expires_at: float
 
 
 def issue(
-    sealer: Sealer, task_id: uuid.UUID, account_id: uuid.UUID, *, ttl_s: float = DEFAULT_TTL_S, now: float | None = None
+    sealer: Sealer,
+    task_id: uuid.UUID,
+    account_id: uuid.UUID,
+    key_id: uuid.UUID,
+    *,
+    ttl_s: float = DEFAULT_TTL_S,
+    now: float | None = None,
 ) -> str:
-    """A token for this account to watch this task, valid for ttl_s seconds."""
+    """A token for this key of this account to watch this task once, valid for ttl_s seconds."""
     expires_at = (time.time() if now is None else now) + ttl_s
-    claim = {"purpose": PURPOSE, "task": str(task_id), "account": str(account_id), "exp": expires_at}
+    claim = {
+        "purpose": PURPOSE,
+        "id": str(uuid.uuid4()),
+        "task": str(task_id),
+        "account": str(account_id),
+        "key": str(key_id),
+        "exp": expires_at,
+    }
     return sealer.seal_json(claim).decode()
 
 
@@ -58,4 +74,10 @@ def grant_of(claim: Any) -> StreamGrant:
     """The grant in a decoded claim; ValueError when it is not a stream claim."""
     if not isinstance(claim, dict) or claim.get("purpose") != PURPOSE:
         raise ValueError("not a stream token")
-    return StreamGrant(uuid.UUID(claim["task"]), uuid.UUID(claim["account"]), float(claim["exp"]))
+    return StreamGrant(
+        uuid.UUID(claim["id"]),
+        uuid.UUID(claim["task"]),
+        uuid.UUID(claim["account"]),
+        uuid.UUID(claim["key"]),
+        float(claim["exp"]),
+    )

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from rebrowse.store.database import Connection
 from rebrowse.store.sealing import Sealer
@@ -15,6 +15,17 @@ from rebrowse.store.sealing import Sealer
 KEY_PREFIX = "rb_"
 PREFIX_SHOWN = 10  # characters of a key kept in clear to tell keys apart in listings
 LAST_USED_PRECISION = "1 minute"  # a key's last_used_at is written at most this often (a PostgreSQL interval)
+ADMIN_KEYS_LOCK = 72_271_002  # pg_advisory_xact_lock key: checking for active admin keys, then acting on it
+
+# What a key may do, least first: a member runs tasks; an owner also manages its account's keys; an admin also
+# runs the installation (creates accounts). A key gives at most its own role to keys it creates.
+Role = Literal["member", "owner", "admin"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
+def outranks(role: Role, other: Role) -> bool:
+    """Whether `role` is above `other`."""
+    return ROLES.index(role) > ROLES.index(other)
 
 
 @dataclass(frozen=True)
@@ -29,10 +40,14 @@ class ApiKey:
     account_id: uuid.UUID
     name: str
     prefix: str
-    is_admin: bool
+    role: Role
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,11 @@ class Caller:
 
     account: Account
     key_id: uuid.UUID
-    is_admin: bool
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 def new_key_value() -> str:
@@ -72,15 +91,15 @@ async def signing_secret(conn: Connection, sealer: Sealer, account_id: uuid.UUID
 
 
 async def create_key(
-    conn: Connection, account_id: uuid.UUID, name: str, *, is_admin: bool = False, value: str | None = None
+    conn: Connection, account_id: uuid.UUID, name: str, *, role: Role = "member", value: str | None = None
 ) -> tuple[ApiKey, str]:
     """A new API key for the account; returns the key and its value (shown once, never stored)."""
     value = value or new_key_value()
     row = await (
         await conn.execute(
-            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, is_admin) VALUES (%s, %s, %s, %s, %s, %s)"
+            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, role) VALUES (%s, %s, %s, %s, %s, %s)"
             " RETURNING *",
-            (uuid.uuid4(), account_id, name, value[:PREFIX_SHOWN], key_hash(value), is_admin),
+            (uuid.uuid4(), account_id, name, value[:PREFIX_SHOWN], key_hash(value), role),
         )
     ).fetchone()
     assert row is not None
@@ -91,35 +110,76 @@ def api_key_of(row: dict[str, object]) -> ApiKey:
     return ApiKey(**{field: row[field] for field in ApiKey.__dataclass_fields__})  # type: ignore[arg-type]
 
 
-# The caller of a key, as the CTE `found`. Writing last_used_at on every request made each one a write
-# transaction queued on the key's row lock; now most requests only read, and a key's row is written at most
-# once per LAST_USED_PRECISION.
-AUTHENTICATE = (
-    "WITH found AS ("
-    "  SELECT k.id AS key_id, k.is_admin, a.id AS account_id, a.name AS account_name"
-    "  FROM api_keys k JOIN accounts a ON a.id = k.account_id"
-    "  WHERE k.key_hash = %s AND k.revoked_at IS NULL"
-    "), touched AS ("
-    "  UPDATE api_keys k SET last_used_at = now() FROM found"
-    "  WHERE k.id = found.key_id"
-    f"   AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '{LAST_USED_PRECISION}')"
-    ")"
+def authenticating(where: str) -> str:
+    """The caller of an active key, as the CTE `found` (`where` finds the key `k`). Writing last_used_at on every
+    request made each one a write transaction queued on the key's row lock; now most requests only read, and a
+    key's row is written at most once per LAST_USED_PRECISION."""
+    return (
+        "WITH found AS ("
+        "  SELECT k.id AS key_id, k.role, a.id AS account_id, a.name AS account_name"
+        f"  FROM api_keys k JOIN accounts a ON a.id = k.account_id {where} AND k.revoked_at IS NULL"
+        "), touched AS ("
+        "  UPDATE api_keys k SET last_used_at = now() FROM found"
+        "  WHERE k.id = found.key_id"
+        f"   AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '{LAST_USED_PRECISION}')"
+        ")"
+    )
+
+
+AUTHENTICATE = authenticating("WHERE k.key_hash = %s")
+# A dashboard session's caller: while the session is neither signed out nor expired, and its key not revoked.
+AUTHENTICATE_SESSION = authenticating(
+    "JOIN dashboard_sessions s ON s.key_id = k.id WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()"
 )
 
 
 def caller_of(row: dict[str, Any]) -> Caller:
-    return Caller(Account(row["account_id"], row["account_name"]), row["key_id"], row["is_admin"])
+    return Caller(Account(row["account_id"], row["account_name"]), row["key_id"], row["role"])
 
 
 async def authenticate(conn: Connection, value: str) -> Caller | None:
     """The caller a key belongs to, or None for an unknown or revoked key; notes the key's use (to the minute)."""
-    return await authenticate_hash(conn, key_hash(value))
-
-
-async def authenticate_hash(conn: Connection, hashed: bytes) -> Caller | None:
-    """authenticate() for a key known by its hash (a dashboard session keeps only that)."""
-    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", (hashed,))).fetchone()
+    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", (key_hash(value),))).fetchone()
     return None if row is None else caller_of(row)
+
+
+async def key_known(conn: Connection, value: str) -> bool:
+    """Whether a key (active or revoked) has this value."""
+    row = await (await conn.execute("SELECT 1 FROM api_keys WHERE key_hash = %s", (key_hash(value),))).fetchone()
+    return row is not None
+
+
+async def key_active(conn: Connection, key_id: uuid.UUID) -> bool:
+    """Whether the key exists and is not revoked."""
+    row = await (
+        await conn.execute("SELECT 1 FROM api_keys WHERE id = %s AND revoked_at IS NULL", (key_id,))
+    ).fetchone()
+    return row is not None
+
+
+async def open_session(conn: Connection, caller: Caller, ttl_s: float) -> uuid.UUID:
+    """A new dashboard session of the caller's key, for ttl_s seconds; sessions long expired are dropped."""
+    await conn.execute("DELETE FROM dashboard_sessions WHERE expires_at < now() - interval '1 day'")
+    session_id = uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO dashboard_sessions (id, key_id, account_id, expires_at)"
+        " VALUES (%s, %s, %s, now() + make_interval(secs => %s))",
+        (session_id, caller.key_id, caller.account.id, ttl_s),
+    )
+    return session_id
+
+
+async def session_caller(conn: Connection, session_id: uuid.UUID) -> Caller | None:
+    """The caller of a dashboard session; None once it is signed out or expired, or its key is revoked."""
+    row = await (await conn.execute(AUTHENTICATE_SESSION + " SELECT * FROM found", (session_id,))).fetchone()
+    return None if row is None else caller_of(row)
+
+
+async def close_session(conn: Connection, session_id: uuid.UUID) -> None:
+    """Sign a dashboard session out: its cookie no longer authenticates."""
+    await conn.execute(
+        "UPDATE dashboard_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s", (session_id,)
+    )
 
 
 async def authenticate_submission(conn: Connection, value: str, endpoint_name: str) -> tuple[Caller, int | None] | None:
@@ -136,11 +196,22 @@ async def authenticate_submission(conn: Connection, value: str, endpoint_name: s
     return None if row is None else (caller_of(row), row["version"])
 
 
-async def list_keys(conn: Connection, account_id: uuid.UUID) -> list[ApiKey]:
+async def list_keys(conn: Connection, account_id: uuid.UUID, only: uuid.UUID | None = None) -> list[ApiKey]:
+    """The account's keys (or `only` that one), oldest first."""
     rows = await (
-        await conn.execute("SELECT * FROM api_keys WHERE account_id = %s ORDER BY created_at", (account_id,))
+        await conn.execute(
+            "SELECT * FROM api_keys WHERE account_id = %s AND (%s::uuid IS NULL OR id = %s) ORDER BY created_at",
+            (account_id, only, only),
+        )
     ).fetchall()
     return [api_key_of(row) for row in rows]
+
+
+async def get_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    row = await (
+        await conn.execute("SELECT * FROM api_keys WHERE id = %s AND account_id = %s", (key_id, account_id))
+    ).fetchone()
+    return None if row is None else api_key_of(row)
 
 
 async def revoke_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID) -> bool:
@@ -152,16 +223,30 @@ async def revoke_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID)
     return cursor.rowcount == 1
 
 
-async def any_admin_key(conn: Connection) -> bool:
-    row = await (await conn.execute("SELECT 1 FROM api_keys WHERE is_admin LIMIT 1")).fetchone()
-    return row is not None
+async def lock_admin_keys(conn: Connection) -> None:
+    """Hold (until the transaction ends) the right to count active admin keys and act on the count."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADMIN_KEYS_LOCK,))
+
+
+async def active_admin_keys(conn: Connection) -> int:
+    """How many admin keys are not revoked."""
+    row = await (
+        await conn.execute("SELECT count(*) AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL")
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def find_admin_account(conn: Connection) -> uuid.UUID | None:
+    """The account of the first admin key (created on first start), revoked or not; None before there is one."""
+    row = await (
+        await conn.execute("SELECT account_id FROM api_keys WHERE role = 'admin' ORDER BY created_at LIMIT 1")
+    ).fetchone()
+    return None if row is None else uuid.UUID(str(row["account_id"]))
 
 
 async def admin_account_id(conn: Connection) -> uuid.UUID:
-    """The account of the first admin key (created on first start)."""
-    row = await (
-        await conn.execute("SELECT account_id FROM api_keys WHERE is_admin ORDER BY created_at LIMIT 1")
-    ).fetchone()
-    if row is None:
+    """find_admin_account(), which must exist."""
+    found = await find_admin_account(conn)
+    if found is None:
         raise LookupError("there is no admin key yet")
-    return uuid.UUID(str(row["account_id"]))
+    return found

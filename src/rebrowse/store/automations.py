@@ -1,4 +1,8 @@
-"""Named automations of an account; every PUT stores a new version, the newest one runs."""
+"""Named automations of an account; every PUT stores a new version, the newest one runs.
+
+The values of an automation's own secure parameters are stored sealed, apart from its definition, where each
+string of them reads SEALED: what is stored in clear (and shown) says which parameters are set, never their value.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from rebrowse.errors import AutomationInvalid, FieldError
 from rebrowse.store.database import Connection
+from rebrowse.store.sealing import Sealer
+
+SEALED = "[sealed]"
 
 
 @dataclass(frozen=True)
@@ -19,23 +27,107 @@ class StoredAutomation:
     definition: dict[str, Any]
     description: str | None
     created_at: datetime
+    sealed_secrets: bytes | None  # the secure parameters' values (None: none, or stored before they were sealed)
 
 
-COLUMNS = "endpoint_name, version, definition, description, created_at"
+COLUMNS = "endpoint_name, version, definition, description, created_at, secure_parameters AS sealed_secrets"
+
+
+def secure_parameters(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition's `parameters.secure_parameters`, as given."""
+    parameters = definition.get("parameters")
+    found = parameters.get("secure_parameters") if isinstance(parameters, dict) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def with_secure(definition: dict[str, Any], secure: dict[str, Any]) -> dict[str, Any]:
+    """The definition with these secure parameters instead of its own."""
+    if not secure and not secure_parameters(definition):
+        return definition
+    parameters = definition.get("parameters")
+    return {
+        **definition,
+        "parameters": {**(parameters if isinstance(parameters, dict) else {}), "secure_parameters": secure},
+    }
+
+
+def sealed_form(value: Any) -> Any:
+    """The value with every string in it replaced by SEALED."""
+    if isinstance(value, str):
+        return SEALED
+    if isinstance(value, dict):
+        return {key: sealed_form(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [sealed_form(item) for item in value]
+    return value
+
+
+def redacted(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as it is shown and stored in clear: its secure parameters' strings read SEALED."""
+    return with_secure(definition, sealed_form(secure_parameters(definition)))
+
+
+def stored_secrets(stored: StoredAutomation, sealer: Sealer) -> dict[str, Any]:
+    """The secure parameters' real values (SealingError when the server's key is not the one they were sealed
+    with). A version stored before they were sealed has them in its definition."""
+    if stored.sealed_secrets is None:
+        return secure_parameters(stored.definition)
+    opened: dict[str, Any] = sealer.open_json(stored.sealed_secrets)
+    return opened
+
+
+def with_secrets(stored: StoredAutomation, sealer: Sealer) -> dict[str, Any]:
+    """The definition to run: with its secure parameters' real values."""
+    return with_secure(stored.definition, stored_secrets(stored, sealer))
+
+
+def keep_sealed(definition: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """The definition to store, where a secure parameter given in its shown form (as GET returns it) keeps the
+    value stored before (`previous`: the newest version's secure parameters). AutomationInvalid when SEALED
+    stands for no stored value."""
+    resolved: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name, value in secure_parameters(definition).items():
+        if name in previous and value == sealed_form(previous[name]):
+            resolved[name] = previous[name]
+        elif SEALED in strings(value):
+            message = f'"{SEALED}" keeps the value stored before, and none of this shape is: give the value'
+            errors.append(FieldError(f"parameters.secure_parameters.{name}", message))
+        else:
+            resolved[name] = value
+    if errors:
+        raise AutomationInvalid(errors)
+    return with_secure(definition, resolved)
+
+
+def strings(value: Any) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [found for item in items for found in strings(item)]
 
 
 async def put_automation(
-    conn: Connection, account_id: uuid.UUID, endpoint_name: str, definition: dict[str, Any], description: str | None
+    conn: Connection,
+    sealer: Sealer,
+    account_id: uuid.UUID,
+    endpoint_name: str,
+    definition: dict[str, Any],
+    description: str | None,
 ) -> StoredAutomation:
-    """Store a new version (1 for a new or deleted name); concurrent PUTs get distinct versions."""
+    """Store a new version (1 for a new or deleted name), its secure parameters sealed; concurrent PUTs get
+    distinct versions."""
+    secure = secure_parameters(definition)
+    sealed = sealer.seal_json(secure) if secure else None
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{account_id}/{endpoint_name}",))
     row = await (
         await conn.execute(
-            "INSERT INTO automations (account_id, endpoint_name, version, definition, description)"
-            " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s FROM automations"
+            "INSERT INTO automations (account_id, endpoint_name, version, definition, description, secure_parameters)"
+            " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s, %s FROM automations"
             " WHERE account_id = %s AND endpoint_name = %s"
             f" RETURNING {COLUMNS}",
-            (account_id, endpoint_name, Jsonb(definition), description, account_id, endpoint_name),
+            (account_id, endpoint_name, Jsonb(redacted(definition)), description, sealed, account_id, endpoint_name),
         )
     ).fetchone()
     assert row is not None

@@ -70,8 +70,9 @@ def migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def migrate(db: Database) -> list[str]:
-    """Apply procrastinate's schema and our pending migrations; returns the names applied."""
+async def migrate(db: Database, *, before: int | None = None) -> list[str]:
+    """Apply procrastinate's schema and our pending migrations (only those numbered below `before`, when given:
+    a test of a migration starts from the schema before it); returns the names applied."""
     applied: list[str] = []
     async with db.transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -86,7 +87,7 @@ async def migrate(db: Database) -> list[str]:
         rows = await (await conn.execute("SELECT version FROM rebrowse_migrations")).fetchall()
         done = {row["version"] for row in rows}
         for version, name, sql in migration_files():
-            if version in done:
+            if version in done or (before is not None and version >= before):
                 continue
             await conn.execute(sql)
             await conn.execute("INSERT INTO rebrowse_migrations (version, name) VALUES (%s, %s)", (version, name))

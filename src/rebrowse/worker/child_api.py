@@ -187,8 +187,14 @@ def create_child_app(settings: ChildSettings, state: WorkerState, queue: procras
         if x_api_key is None or not secrets.compare_digest(x_api_key.encode(), settings.api_key.encode()):
             raise HTTPException(401, "Invalid or missing x-api-key: send this worker's API key")
 
-    app = FastAPI(title="rebrowse worker", lifespan=lifespan)
+    # The schema lists what this worker can be made to do: only for its key. No /docs page: a browser could not
+    # send the key when the page loads the schema.
+    app = FastAPI(title="rebrowse worker", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     keyed = [Depends(worker_key)]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=keyed)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

@@ -25,7 +25,7 @@ from rebrowse.server import secret_key
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
-from rebrowse.worker.recovery import Recovery, RecoveryOptions
+from rebrowse.worker.recovery import Recovery, RecoveryOptions, beat
 from rebrowse.worker.runner import TaskRunner
 from rebrowse.worker.slots import LiveView, SlotPool, launch_slot_browser
 from rebrowse.worker.state import WorkerState
@@ -70,6 +70,7 @@ async def run_worker(
     options = options or WorkerOptions()
     state = state or WorkerState(settings.worker_name or default_worker_name())
     sealer = sealer or Sealer(secret_key(settings))
+    await beat(db, state.name)  # before the slow start: its child-process API takes pinned tasks from now on
     policy = EgressPolicy.from_settings(settings.browser_allow_hosts, settings.browser_deny_private)
     # The browser itself goes through the first proxy, each slot through its own: a denial is the slot's task's.
     async with running_proxies(policy, settings.slots + 1) as proxies, async_playwright() as playwright:

@@ -4,10 +4,12 @@ Every worker runs these passes; a PostgreSQL advisory lock lets one worker at a 
 * recovers the jobs of workers whose heartbeat is older than `stalled_after_s` (presumed dead);
 * frees the jobs that still hold a serialization lock although their task ended (a lost acknowledgement);
 * recovers tasks a live worker holds without a live job, or past every attempt's time limit;
-* defers again the queued tasks that have no job (the API stopped between storing and deferring).
+* defers again the queued tasks that have no job (the API stopped between storing and deferring);
+* fails the queued tasks pinned to a worker gone for `stalled_after_s` (no other worker may run them).
 A lost attempt counts: the task is retried while the automation's max_retries allow, else it fails clearly.
 
-Each worker also looks after itself, without the lock: a job it took but no longer processes (its end could not be
+Each worker also notes, pass after pass, that it is alive (tasks are pinned only to a live worker), and looks
+after itself, without the lock: a job it took but no longer processes (its end could not be
 recorded, the database being away) would otherwise stay "doing" while the worker lives. Its task goes back to the
 queue, the attempt not spent, as with a worker that stops.
 """
@@ -32,8 +34,8 @@ from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid
 from rebrowse.queue.app import JOB_NAME, enqueue
 from rebrowse.settings import ServerSettings
-from rebrowse.store import automations, tasks
-from rebrowse.store.database import Database
+from rebrowse.store import automations, tasks, workers
+from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import Outcome, Task
 from rebrowse.worker.runner import OVERDUE_MARGIN_S, time_budget_s
@@ -52,6 +54,12 @@ class RecoveryOptions:
     full_sweep_interval_s: float = 600.0  # between scans of every queued task for a job that ended
 
 
+async def beat(db: Database, worker_name: str) -> None:
+    """Note that this worker is alive: tasks may be pinned to it."""
+    async with db.connection() as conn:
+        await workers.beat(conn, worker_name)
+
+
 class Recovery:
     """Recovery passes for one worker process."""
 
@@ -68,17 +76,27 @@ class Recovery:
     async def run(self, stop: asyncio.Event, options: RecoveryOptions) -> None:
         """Pass after pass until `stop` is set; a failed pass is logged and the next one tries again."""
         next_full = 0.0
-        while not stop.is_set():
-            now = time.monotonic()
-            full = now >= next_full
-            try:
-                await self.recover_abandoned(options.settle_s)
-                if await self.run_pass(options, full=full) and full:
-                    next_full = now + options.full_sweep_interval_s
-            except Exception:
-                logger.exception("recovery pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), options.interval_s)
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                full = now >= next_full
+                try:
+                    await beat(self._db, self._state.name)
+                    await self.recover_abandoned(options.settle_s)
+                    if await self.run_pass(options, full=full) and full:
+                        next_full = now + options.full_sweep_interval_s
+                except Exception:
+                    logger.exception("recovery pass failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), options.interval_s)
+        finally:
+            await self._leave()
+
+    async def _leave(self) -> None:
+        """No task is pinned to this worker once it stops (the database may be away: then it ages out)."""
+        with contextlib.suppress(*DATABASE_DOWN):
+            async with self._db.connection() as conn:
+                await workers.leave(conn, self._state.name)
 
     async def run_pass(self, options: RecoveryOptions, *, full: bool = False) -> bool:
         """One pass (`full` also scans every queued task); False when another worker is doing one."""
@@ -91,6 +109,7 @@ class Recovery:
                 await self._release_jobs_of_ended_tasks(options.settle_s)
                 await self._recover_taken(options.settle_s)
                 await self._defer_unqueued(options.settle_s, check_jobs=full)
+                await self._fail_pinned_to_gone()
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (RECOVERY_LOCK,))
         return True
@@ -162,6 +181,22 @@ class Recovery:
         for task in waiting:
             logger.warning("task %s is queued without a job: deferring it", task.id, extra={"task_id": str(task.id)})
             await enqueue(self._queue, task)
+
+    async def _fail_pinned_to_gone(self) -> None:
+        gone_for_s = self._settings.stalled_after_s
+        async with self._db.connection() as conn:
+            orphans = await workers.list_pinned_to_gone(conn, gone_for_s)
+        for task in orphans:
+            reason = (
+                f"worker {task.pinned_worker}, the only one this task may run on, is gone (unseen for {gone_for_s:g} s)"
+            )
+            logger.warning("task %s: %s", task.id, reason, extra={"task_id": str(task.id)})
+            await lifecycle.complete_task(
+                self._db, self._sealer, task.id, Outcome("failed", error=reason), public_url=self._settings.base_url
+            )
+            if task.job_id is not None:
+                with contextlib.suppress(ConnectorException):
+                    await self._queue.job_manager.cancel_job_by_id_async(task.job_id)
 
     async def _lost(self, task: Task, reason: str, *, running_job: int | None) -> None:
         """An attempt of the task was lost: retry the task when attempts are left, else fail it."""

@@ -195,9 +195,11 @@ class TaskRunner:
         if stored is None:
             raise TaskUnrunnable(f"automation {task.endpoint_name} version {task.automation_version} does not exist")
         try:
-            automation = load_automation(
-                stored.definition, allow_python_scripts=self._settings.engine.allow_python_scripts
-            )
+            definition = automations.with_secrets(stored, self._sealer)
+        except SealingError:
+            raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
+        try:
+            automation = load_automation(definition, allow_python_scripts=self._settings.engine.allow_python_scripts)
         except AutomationInvalid as exc:
             raise TaskUnrunnable(f"automation {task.endpoint_name} cannot run here: {exc}") from None
         # Attempts lost with a worker count against the automation's retries.

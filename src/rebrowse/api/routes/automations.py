@@ -34,11 +34,15 @@ EndpointName = Annotated[str, Path(pattern=NAME_PATTERN, description="1-100 char
 async def put_automation(
     endpoint_name: EndpointName, body: PutAutomationRequest, services: ServicesDep, caller: CallerDep
 ) -> AutomationSaved:
-    """Create or update a named automation: each call stores a new version."""
-    automation = load_automation(body.automation, allow_python_scripts=services.settings.engine.allow_python_scripts)
+    """Create or update a named automation: each call stores a new version. Its secure parameters' values are
+    stored sealed and never shown again: a value given as shown ("[sealed]" strings) keeps the one stored before."""
     async with services.db.transaction() as conn:
+        previous = await automations.get_automation(conn, caller.account.id, endpoint_name)
+        stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
+        definition = automations.keep_sealed(body.automation, stored_before)
+        automation = load_automation(definition, allow_python_scripts=services.settings.engine.allow_python_scripts)
         stored = await automations.put_automation(
-            conn, caller.account.id, endpoint_name, body.automation, body.description
+            conn, services.sealer, caller.account.id, endpoint_name, definition, body.description
         )
     return automation_saved(stored, automation)
 
@@ -60,7 +64,7 @@ async def get_automation(endpoint_name: EndpointName, services: ServicesDep, cal
     saved = automation_saved(stored, services.automations.load(caller.account.id, stored))
     return AutomationDetail(
         **saved.model_dump(),
-        automation=stored.definition,
+        automation=automations.redacted(stored.definition),
         versions=[
             AutomationVersion(version=v.version, description=v.description, created_at=v.created_at) for v in versions
         ],

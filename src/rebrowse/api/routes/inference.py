@@ -8,9 +8,19 @@ from fastapi import APIRouter, Path
 
 from rebrowse.api.auth import CallerDep, SubmitterDep
 from rebrowse.api.deps import ServicesDep, find_task
-from rebrowse.api.schemas import ERRORS, NAME_PATTERN, CallStatus, InferenceAccepted, InferenceRequest, TaskIdRequest
+from rebrowse.api.errors import NotFound
+from rebrowse.api.schemas import (
+    ERRORS,
+    NAME_PATTERN,
+    CallStatus,
+    ErrorBody,
+    InferenceAccepted,
+    InferenceRequest,
+    TaskIdRequest,
+)
 from rebrowse.api.submission import submit
 from rebrowse.api.views import call_status
+from rebrowse.store import workers
 
 router = APIRouter(prefix="/api/v1", tags=["inference"], responses=ERRORS)
 ACCEPTED = "Task has been queued. Follow it with GET /api/v1/tasks/{task_id} or a callback."
@@ -24,11 +34,19 @@ async def submit_inference(body: InferenceRequest, services: ServicesDep, submit
     return InferenceAccepted(message=ACCEPTED, task_id=task.id)
 
 
-@router.post("/workers/{worker_name}/inference", operation_id="submit_worker_inference", status_code=202)
+@router.post(
+    "/workers/{worker_name}/inference",
+    operation_id="submit_worker_inference",
+    status_code=202,
+    responses={404: {"model": ErrorBody, "description": "No worker of this name is running"}},
+)
 async def submit_worker_inference(
     worker_name: WorkerName, body: InferenceRequest, services: ServicesDep, submitter: SubmitterDep
 ) -> InferenceAccepted:
-    """Queue a run that only this worker takes (a worker's local `POST /inference`)."""
+    """Queue a run that only this worker takes (a worker's local `POST /inference`); the worker must be running."""
+    async with services.db.connection() as conn:
+        if not await workers.alive(conn, worker_name, services.settings.stalled_after_s):
+            raise NotFound(f"Worker not found: no worker named '{worker_name}' is running")
     task = await submit(services, submitter, body, pinned_worker=worker_name)
     return InferenceAccepted(message=ACCEPTED, task_id=task.id)
 

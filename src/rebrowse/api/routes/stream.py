@@ -22,7 +22,7 @@ from rebrowse.live import registry, rfb, tokens, vnc_auth
 from rebrowse.live.registry import VncAddress
 from rebrowse.live.rfb import TcpStream
 from rebrowse.observability.metrics import LiveViewConnections
-from rebrowse.store import tasks
+from rebrowse.store import accounts, stream_tokens, tasks
 
 logger = logging.getLogger("rebrowse.api.stream")
 
@@ -47,7 +47,8 @@ class StreamUrl(BaseModel):
     responses={409: {"model": ErrorBody, "description": "The task is not running, or runs without live view"}},
 )
 async def stream(task_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> StreamUrl:
-    """A WebSocket URL (noVNC wire protocol) showing the running task's browser; valid for a minute."""
+    """A WebSocket URL (noVNC wire protocol) showing the running task's browser; valid for a minute, for one
+    connection, while the key that asked for it is not revoked."""
     task = await find_task(services, caller.account.id, task_id)
     if task.status != "running":
         raise Conflict(NOT_RUNNING)
@@ -55,7 +56,9 @@ async def stream(task_id: str, request: Request, services: ServicesDep, caller: 
         slot = await registry.task_slot(conn, task.id)
     if slot is None or slot.vnc is None:
         raise Conflict(NO_LIVE_VIEW)
-    token = tokens.issue(services.sealer, task.id, caller.account.id, ttl_s=services.settings.stream_token_ttl_s)
+    token = tokens.issue(
+        services.sealer, task.id, caller.account.id, caller.key_id, ttl_s=services.settings.stream_token_ttl_s
+    )
     base = services.settings.public_url or str(request.base_url)
     return StreamUrl(stream_url=f"{websocket_base(base)}/api/v1/tasks/{task.id}/websockify?token={quote(token)}")
 
@@ -80,6 +83,7 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
         if parsed is None:
             raise tokens.TokenRefused("Invalid stream token")
         grant = tokens.verify(services.sealer, token, parsed)
+        await spend(services, grant)
     except tokens.TokenRefused as refused:
         await websocket.close(POLICY_VIOLATION, str(refused))
         return
@@ -135,6 +139,15 @@ class ViewerStream(rfb.MessageStream):
 
     async def write(self, data: bytes) -> None:
         await self.websocket.send_bytes(data)
+
+
+async def spend(services: Services, grant: tokens.StreamGrant) -> None:
+    """Use the token up; TokenRefused when its key was revoked or it was used before (by any API replica)."""
+    async with services.db.connection() as conn:
+        if not await accounts.key_active(conn, grant.key_id):
+            raise tokens.TokenRefused("The API key that asked for this stream token was revoked")
+        if not await stream_tokens.spend(conn, grant.token_id, grant.expires_at):
+            raise tokens.TokenRefused("The stream token was already used: request a new stream_url")
 
 
 async def live_address(services: Services, grant: tokens.StreamGrant) -> VncAddress | None:

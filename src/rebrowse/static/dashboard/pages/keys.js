@@ -3,7 +3,7 @@ import { api, errorBox, fill, h, time } from "../lib.js";
 
 function keyRows(keys, revoke) {
   return keys.map((key) => h("tr", { "data-key-id": key.id },
-    h("td", {}, key.name, key.is_admin && h("span", { class: "chip" }, "admin")),
+    h("td", {}, key.name, key.role !== "member" && h("span", { class: "chip" }, key.role)),
     h("td", { class: "mono" }, `${key.prefix}…`),
     h("td", {}, time(key.created_at)),
     h("td", {}, time(key.last_used_at)),

@@ -1,10 +1,18 @@
 // Sign in with an API key: the server keeps a sealed session cookie, never the key.
 import { api, errorBox, fill, h } from "../lib.js";
 
-/** Where to go once signed in: the page that asked for it, never another site. */
+// A path of this site: one slash first, then no slash or backslash right after it, and no backslash or control
+// character anywhere (the URL parser drops tabs and newlines and reads a backslash as a slash).
+const LOCAL_PATH = /^\/(?![/\\])[^\\\u0000-\u001f\u007f]*$/;
+
+/** Where to go once signed in: the page of this site that asked for it, never another site. */
 function nextPage() {
-  const next = new URL(new URLSearchParams(location.search).get("next") || "/tasks", location.origin);
-  return next.origin === location.origin ? next.pathname + next.search : "/tasks";
+  const asked = new URLSearchParams(location.search).get("next") || "/tasks";
+  if (!LOCAL_PATH.test(asked)) return "/tasks";
+  const next = new URL(asked, location.origin);
+  // Dot segments collapse: "/.//host/x" is the path "//host/x", which location.assign reads as another site.
+  if (next.origin !== location.origin || next.pathname.startsWith("//")) return "/tasks";
+  return next.pathname + next.search;
 }
 
 export function render(root) {
