@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def egress_attacks(site: str, api: str, redirector: str) -> Iterator[tuple[str, 
     start = f"{site}/buttons.html"
 
     def automation(nodes: list[dict[str, Any]], url: str = start) -> dict[str, Any]:
-        return {"url": url, "nodes": nodes, "take_final_screenshot": False}
+        return {"url": url, "parameters": {}, "nodes": nodes, "take_final_screenshot": False}
 
     def api_call(url: str) -> dict[str, Any]:
         call = {"url": url, "timeout": 5, "output_variable_names": ["stolen"]}
@@ -87,8 +88,10 @@ def egress_attacks(site: str, api: str, redirector: str) -> Iterator[tuple[str, 
 
 def leaking_automation(site: str) -> dict[str, Any]:
     """Puts the secret into a URL's path, query and fragment, a text field, and a locator that fails."""
+    declared = {"amazon_secrets_manager": {"secret_name": "awkward-0", "region_name": AWS_REGION}}
     return {
         "url": f"{site}/search.html",
+        "parameters": {"secure_parameters": {"pw": [declared]}},
         "nodes": [
             short_interaction(go_to_url={"url": f"{site}/search.html?q={{pw[0]}}&again={{pw[0]}}#{{pw[0]}}"}),
             short_interaction(input_text={"command": 'get_by_role("searchbox")', "input_text": "{pw[0]}"}),
@@ -144,6 +147,7 @@ class SecretsManager:
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 
     def __enter__(self) -> SecretsManager:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.url = f"http://{host}:{port}"
@@ -232,7 +236,7 @@ async def check_access(deployed: Deployment, row: Row) -> None:
         keys = (await admin.get("/api/v1/keys")).json()["keys"]
         admin_key_id = next(k["id"] for k in keys if k["is_admin"])
         created = await admin.post("/api/v1/keys", json={"name": "member"})
-        member_value = created.json()["key"]
+        member_value = created.json()["api_key"]
         async with deployed.client(member_value) as member:
             listed = await member.get("/api/v1/keys")
             visible = {k["id"] for k in listed.json().get("keys", [])} if listed.status_code == 200 else set()
@@ -246,6 +250,9 @@ async def check_access(deployed: Deployment, row: Row) -> None:
         row.require(pinned.status_code in (404, 409), f"a task pinned to no worker got {pinned.status_code}")
         await check_stored_secret(deployed, admin, row)
     await check_sign_out(deployed, row)
+    row.notes.append(
+        "access: member key, last admin key, pinned to no worker, stored TOTP seed, signed-out cookie, screenshot links"
+    )
 
 
 async def check_stored_secret(deployed: Deployment, admin: httpx.AsyncClient, row: Row) -> None:

@@ -311,6 +311,20 @@ async def test_the_task_list_pages_by_cursor_and_refreshes_while_tasks_run(
     await expect(rows).to_have_count(2)
 
 
+async def test_a_step_shows_what_the_egress_policy_blocked(dashboard: Page, served: Served) -> None:
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    page = f'data:text/html,<img src="{metadata}"><p id="shown">shown</p>'
+    read = {"command": 'locator("#shown")', "extraction_format": {"shown": "str"}, "output_variable_name": "shown"}
+    name = f"blocked_{uuid.uuid4().hex[:8]}"
+    nodes = [{"type": "action_node", "extraction_action": {"locator": read}}]
+    put(served, name, {"url": page, "parameters": {"input_parameters": {"who": ["x"]}}, "nodes": nodes})
+    task_id = submit(served, name, "x")
+    await sign_in(dashboard, served)
+    await dashboard.goto(f"{served.url}/tasks/{task_id}")
+    note = dashboard.locator("tr.step-note")
+    await expect(note).to_contain_text(f"Blocked by the egress policy: {metadata} (link-local address)", timeout=60_000)
+
+
 async def test_a_new_key_is_shown_once_and_revoking_the_session_key_signs_out(dashboard: Page, served: Served) -> None:
     await sign_in(dashboard, served)
     await dashboard.get_by_role("link", name="API keys").click()

@@ -110,10 +110,17 @@ function stepRows(steps) {
         badge(step.outcome),
         stepScreenshot(step),
       ], [0, 1, 6])),
-      (step.error || step.detail) && h("tr", { class: "step-note" },
-        h("td", { colSpan: STEP_COLUMNS.length }, step.error ? h("span", { class: "note" }, step.error) : step.detail)),
+      (step.error || step.detail || step.blocked.length > 0) && h("tr", { class: "step-note" },
+        h("td", { colSpan: STEP_COLUMNS.length }, stepNote(step))),
     ])),
   ));
+}
+
+function stepNote(step) {
+  const said = step.error ? h("span", { class: "note" }, step.error) : step.detail;
+  if (step.blocked.length === 0) return said;
+  const blocked = h("span", { class: "note" }, `Blocked by the egress policy: ${step.blocked.join(", ")}`);
+  return said ? [said, h("br"), blocked] : blocked;
 }
 
 function outputs(task) {
