@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rebrowse.automation.expressions import MAX_EXPRESSION_LENGTH, evaluate, evaluate_condition
+from rebrowse.automation.expressions import MAX_EXPRESSION_LENGTH, check_expression, evaluate, evaluate_condition
 from rebrowse.errors import ExpressionInvalid, PlaceholderError
 
 NAMES: dict[str, object] = {
@@ -107,6 +107,20 @@ def test_dict_views_become_lists_a_variable_can_hold() -> None:
 def test_results_no_variable_can_hold_are_clear_errors(expression: str, reason: str) -> None:
     with pytest.raises(ExpressionInvalid, match=f"expression `{re.escape(expression)}` {re.escape(reason)}"):
         evaluate(expression, {"api": {"a": 1}})
+
+
+@pytest.mark.parametrize(
+    ("expression", "reason"),
+    [
+        ("api.items(", "is not valid"),
+        ("x" * (MAX_EXPRESSION_LENGTH + 1), "longer than"),
+        ("+".join(["1"] * 500), "too complex"),
+    ],
+)
+def test_an_expression_that_can_never_run_is_told_before_any_value(expression: str, reason: str) -> None:
+    with pytest.raises(ExpressionInvalid, match=reason):
+        check_expression(expression)
+    check_expression("{flag[0]} == 'yes' and api.items()")  # placeholders and unknown names are fine until it runs
 
 
 def test_braces_of_bound_placeholders_are_stripped() -> None:

@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from rebrowse.automation.loading import load_automation
+from rebrowse.errors import AutomationInvalid
 from tests.engine.conftest import ORIGIN, Replay, action, automation
 from tests.engine.test_extraction import FAST, click, extract, go_to, json_outputs, read_text, remember
 
@@ -82,6 +86,25 @@ async def test_set_variable_of_a_method_fails_its_step_clearly(replay: Replay) -
     assert "nodes[1] (set_variable)" in result.error
     assert "expression `api.body.items` gives a builtin_function_or_method" in result.error
     assert "call the method" in result.error
+
+
+@pytest.mark.parametrize(
+    ("node", "field"),
+    [
+        (compute("x", "api.items("), "nodes[0].misc_action.set_variable.expression"),
+        (if_else("api.items(", [], []), "nodes[0].condition"),
+        (
+            extract("api_call", {"url": f"{ORIGIN}/api/job?id=x", "poll_condition": "api.items("}),
+            "nodes[0].extraction_action.api_call.poll_condition",
+        ),
+    ],
+)
+def test_an_expression_that_is_not_python_is_refused_at_load(node: dict[str, Any], field: str) -> None:
+    with pytest.raises(AutomationInvalid) as caught:
+        load_automation(automation("table.html", [node]))
+    assert [(problem.path, "`api.items(` is not valid" in problem.message) for problem in caught.value.errors] == [
+        (field, True)
+    ]
 
 
 async def test_count_locator_counts_the_table_rows(replay: Replay) -> None:

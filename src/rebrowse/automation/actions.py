@@ -10,9 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from rebrowse.automation.base import StrictModel
+from rebrowse.automation.expressions import check_expression
+from rebrowse.errors import ExpressionInvalid
+
+
+def _can_run(expression: str) -> str:
+    try:
+        check_expression(expression)
+    except ExpressionInvalid as exc:
+        raise ValueError(str(exc)) from None
+    return expression
+
+
+# A condition or expression, refused when the automation is loaded if it can never run (not Python, too long...).
+Expression = Annotated[str, AfterValidator(_can_run)]
 
 # ---------------------------------------------------------------------------------------------------------
 # "Exactly one of these fields is set": the one rule most containers share.
@@ -457,7 +471,7 @@ class ApiCallExtraction(StrictModel):
     query_params: dict[str, str] = Field(default_factory=dict)
     output_variable_names: list[str] = Field(default_factory=lambda: ["api_result"])
     timeout: float = Field(default=30.0, gt=0)
-    poll_condition: str | None = None
+    poll_condition: Expression | None = None
     poll_interval: float = Field(default=5.0, ge=0)
     max_poll_attempts: int = Field(default=10, ge=1)
 
@@ -607,7 +621,7 @@ class SetVariable(StrictModel):
 
     name: str
     value: str | int | float | bool | None = None
-    expression: str | None = None
+    expression: Expression | None = None
     output_variable_name: str | None = None
 
     @model_validator(mode="after")

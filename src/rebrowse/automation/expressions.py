@@ -193,6 +193,12 @@ def evaluate(expression: str, names: Mapping[str, object]) -> object:
     return _plain(result, expression)
 
 
+def check_expression(expression: str) -> None:
+    """Raise ExpressionInvalid when the expression can never run (too long, not Python, too complex): what can be
+    told before any variable has a value, when an automation is loaded."""
+    _parse(expression, {})
+
+
 def _plain(value: object, expression: str) -> object:
     """The value as plain data; ExpressionInvalid for what a variable cannot hold (a method, NaN...)."""
     if value is None or isinstance(value, bool | int | str):

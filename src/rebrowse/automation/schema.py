@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from rebrowse.automation.actions import (
     AssertionAction,
     CaptchaAction,
+    Expression,
     ExtractionAction,
     FailStateAction,
     HumanInLoopAction,
@@ -141,7 +142,7 @@ class IfElseNode(StrictModel):
     """Run `if_nodes` when `condition` holds, else `else_nodes`."""
 
     type: Literal["if_else_node"] = "if_else_node"
-    condition: str
+    condition: Expression
     if_nodes: list[Node]
     else_nodes: list[Node] = Field(default_factory=list)
 
