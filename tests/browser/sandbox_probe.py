@@ -1,17 +1,23 @@
-"""Run as another user by test_sandbox: launch Chromium as rebrowse does and print what chrome://sandbox says."""
+"""Run as another user by test_sandbox: launch Chromium (or the executable given) as rebrowse does and print what
+chrome://sandbox says, or why the launch was refused."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from playwright.async_api import async_playwright
 
-from rebrowse.browser.launch import launch_chromium
+from rebrowse.browser.launch import ChromiumUnsandboxable, launch_chromium
 
 
-async def main() -> None:
+async def main(executable: str | None) -> None:
     async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright)
+        try:
+            browser = await launch_chromium(playwright, executable=executable)
+        except ChromiumUnsandboxable as exc:
+            print(f"refused: {exc}")
+            return
         try:
             page = await browser.new_page()
             await page.goto("chrome://sandbox")
@@ -21,4 +27,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else None))
