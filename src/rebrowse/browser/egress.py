@@ -19,7 +19,7 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -186,6 +186,13 @@ def forwarded(head: Head, start: str) -> Head:
     headers = [(k, v) for k, v in head.headers if k.lower() not in HOP_BY_HOP and not k.lower().startswith("proxy-")]
     headers.append(("Connection", "Upgrade" if upgrade else "close"))
     return Head(start, headers)
+
+
+def refusal_in(headers: Mapping[str, str]) -> EgressDenied | None:
+    """The denial the headers of the proxy's answer to a plain-HTTP request carry; None for any other answer."""
+    if headers.get(DENIED_HEADER) != "denied":
+        return None
+    return EgressDenied(headers.get(TARGET_HEADER, "the destination"), headers.get(REASON_HEADER, "denied"))
 
 
 def refusal(denied: EgressDenied, *, tunnel: bool) -> bytes:

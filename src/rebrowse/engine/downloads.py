@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -11,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from playwright.async_api import APIResponse, Download
+from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.actions import DownloadUrlAsPdfAction, InteractionAction
 from rebrowse.automation.placeholders import Json, substitute
@@ -99,9 +102,21 @@ async def expecting_download(
         yield
         return
     timeout_ms = step.state.options.download_timeout_s * 1000
-    async with step.page.expect_download(timeout=timeout_ms) as info:
+    arrived = asyncio.ensure_future(step.page.wait_for_event("download", timeout=timeout_ms))
+    refused = asyncio.ensure_future(step.state.navigation_refused.wait())
+    try:
         yield
-    await save_download(step, await info.value, requested, metadata)
+        # A download starts as a navigation: once the egress policy refused one, no download is coming.
+        await asyncio.wait((arrived, refused), return_when=asyncio.FIRST_COMPLETED)
+        if not arrived.done() and step.state.refused_navigation is not None:
+            raise step.state.refused_navigation
+        download = await arrived
+    finally:
+        for waiting in (arrived, refused):
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, PlaywrightError):
+                await waiting
+    await save_download(step, download, requested, metadata)
 
 
 async def download_url_as_pdf(step: Step, action: DownloadUrlAsPdfAction, wrapper: InteractionAction) -> None:

@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from playwright.async_api import APIResponse, Page, Response
 from playwright.async_api import Error as PlaywrightError
 
-from rebrowse.browser.egress import DENIED_HEADER, REASON_HEADER, TARGET_HEADER, EgressDenied, EgressProxy
-from rebrowse.engine.state import RunState, Step
-
-TUNNEL_REFUSED = "ERR_TUNNEL_CONNECTION_FAILED"
+from rebrowse.browser.egress import EgressDenied, EgressProxy, refusal_in
+from rebrowse.engine.state import TUNNEL_REFUSED, RunState, Step, latest_denial
 
 
 async def check(state: RunState, url: str) -> None:
@@ -28,14 +26,9 @@ async def check(state: RunState, url: str) -> None:
 
 def raise_if_refused(headers: Mapping[str, str]) -> None:
     """EgressDenied when these are the headers of the proxy's refusal."""
-    if headers.get(DENIED_HEADER) == "denied":
-        raise EgressDenied(headers.get(TARGET_HEADER, "the destination"), headers.get(REASON_HEADER, "denied"))
-
-
-def latest_denial(egress: EgressProxy | None) -> EgressDenied | None:
-    """The proxy's latest refusal, as the error of the request it refused."""
-    denial = egress.last_denial if egress is not None else None
-    return EgressDenied(denial.target, denial.reason) if denial is not None else None
+    denied = refusal_in(headers)
+    if denied is not None:
+        raise denied
 
 
 def refused_tunnel(egress: EgressProxy | None, error: BaseException) -> EgressDenied | None:

@@ -23,9 +23,9 @@ from rebrowse.automation.actions import (
 from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.downloads import record_file
-from rebrowse.engine.egress import check, latest_denial, raise_if_refused
+from rebrowse.engine.egress import check, raise_if_refused
 from rebrowse.engine.misc import run_script
-from rebrowse.engine.state import Step
+from rebrowse.engine.state import Step, latest_denial
 from rebrowse.errors import StepFailed
 
 LOCATOR_TEXT_TIMEOUT_MS = 5000

@@ -116,6 +116,7 @@ async def run_node(state: RunState, node: Node, path: str, iteration: int | None
 async def begin_step(state: RunState, node: Any, path: str, action: str, iteration: int | None) -> Step:
     """Count the step and prepare its record and placeholder values (secrets are fetched here)."""
     state.adopt_new_tab()
+    state.begin_step()
     state.step_index += 1
     record = StepRecord(
         index=state.step_index,
@@ -177,14 +178,18 @@ async def recording(step: Step) -> AsyncIterator[None]:
     """Perform a step's body and close its record; a failure is raised as StepFailed naming the node."""
     try:
         yield
+        if step.state.refused_navigation is not None:
+            raise step.state.refused_navigation
     except asyncio.CancelledError:
         # The attempt's time limit (or the caller) stopped the step: keep it on record, then unwind.
         await finish_step(step, StepFailed(INTERRUPTED))
         raise
     except (RebrowseError, PlaywrightError, TimeoutError, ValueError) as exc:
-        await finish_step(step, exc)
-        failure = misc.FailState if isinstance(exc, misc.FailState) else StepFailed
-        raise failure(describe_failure(step, exc)) from None
+        # A tab's navigation the egress policy refused says more than what followed from it (a wait timed out).
+        error = step.state.refused_navigation or exc
+        await finish_step(step, error)
+        failure = misc.FailState if isinstance(error, misc.FailState) else StepFailed
+        raise failure(describe_failure(step, error)) from None
     await finish_step(step, None)
 
 

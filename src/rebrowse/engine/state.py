@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import BrowserContext, Locator, Page, Request
+from playwright.async_api import BrowserContext, Locator, Page, Request, Response
+from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.locator import describe_locator, parse_locator, resolve_locator
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.placeholders import references, substitute
-from rebrowse.browser.egress import EgressProxy
+from rebrowse.browser.egress import EgressDenied, EgressProxy, refusal_in
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
 from rebrowse.engine.options import RunOptions
 from rebrowse.errors import LocatorInvalid
@@ -20,6 +22,7 @@ from rebrowse.secrets.redaction import MASK
 from rebrowse.secrets.resolver import SecretResolver
 
 StepListener = Callable[[StepRecord], Awaitable[None] | None]
+TUNNEL_REFUSED = "ERR_TUNNEL_CONNECTION_FAILED"  # Chromium's error when the proxy refused a CONNECT
 MAX_NETWORK_LOG = 5000  # requests kept between two interactions; older ones are dropped
 
 
@@ -47,9 +50,35 @@ class RunState:
     known_pages: int = 1
     # Elements that were given a secret value: every screenshot covers them.
     secret_fields: list[Locator] = field(default_factory=list)
+    # A navigation of a tab that the egress policy refused during the current step (a link, a form, a download
+    # that starts as a navigation): the step fails with it, although the tab shows the proxy's answer.
+    refused_navigation: EgressDenied | None = None
+    navigation_refused: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.context.on("request", self._remember_request)
+        if self.egress is not None:
+            self.context.on("response", self._note_refused_answer)
+            self.context.on("requestfailed", self._note_refused_tunnel)
+
+    def _note_refused_answer(self, response: Response) -> None:
+        denied = refusal_in(response.headers)
+        if denied is not None and is_tab_navigation(response.request):
+            self._refuse(denied)
+
+    def _note_refused_tunnel(self, request: Request) -> None:
+        denied = latest_denial(self.egress) if TUNNEL_REFUSED in (request.failure or "") else None
+        if denied is not None and is_tab_navigation(request):
+            self._refuse(denied)
+
+    def _refuse(self, denied: EgressDenied) -> None:
+        self.refused_navigation = denied
+        self.navigation_refused.set()
+
+    def begin_step(self) -> None:
+        """Forget what the previous step's navigations were refused."""
+        self.refused_navigation = None
+        self.navigation_refused.clear()
 
     def _remember_request(self, request: Request) -> None:
         if len(self.network) >= MAX_NETWORK_LOG:
@@ -90,6 +119,20 @@ class RunState:
         result = self.listener(record)
         if result is not None:
             await result
+
+
+def latest_denial(egress: EgressProxy | None) -> EgressDenied | None:
+    """The proxy's latest refusal, as the error of the request it refused."""
+    denial = egress.last_denial if egress is not None else None
+    return EgressDenied(denial.target, denial.reason) if denial is not None else None
+
+
+def is_tab_navigation(request: Request) -> bool:
+    """Whether the request loads a tab's page (not a frame inside one, nor a service worker's fetch)."""
+    try:
+        return request.is_navigation_request() and request.frame.parent_frame is None
+    except PlaywrightError:  # a service worker's request has no frame
+        return False
 
 
 @dataclass
