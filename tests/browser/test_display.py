@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from rebrowse.browser.display import COOKIE_BYTES, LiveDisplay, LiveViewUnavailable, live_view_available
+from rebrowse.browser.display import (
+    AUTHORITY_PREFIX,
+    COOKIE_BYTES,
+    LiveDisplay,
+    LiveViewUnavailable,
+    live_view_available,
+)
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.live import rfb
 from tests.processes import AS_NOBODY, listening, x11_handshake
@@ -156,6 +162,23 @@ async def test_the_display_lets_in_only_clients_with_its_authority() -> None:
     assert not folder.exists()
 
 
+async def test_a_display_removes_the_authority_left_by_a_killed_worker() -> None:
+    finished = subprocess.Popen(["true"])  # a process that has ended: its pid stands for a killed worker's
+    finished.wait()
+    tmp = Path(tempfile.gettempdir())
+    stale = Path(tempfile.mkdtemp(prefix=f"{AUTHORITY_PREFIX}{finished.pid}-"))
+    alive = Path(tempfile.mkdtemp(prefix=f"{AUTHORITY_PREFIX}{os.getpid()}-"))
+    try:
+        async with LiveDisplay(WIDTH, HEIGHT, password=password) as display:
+            assert display.xauthority is not None
+            assert display.xauthority.parent.name.startswith(f"{AUTHORITY_PREFIX}{os.getpid()}-")
+            assert not stale.exists()
+            assert alive.exists()  # ours: this process lives
+        assert {p.name for p in tmp.glob(f"{AUTHORITY_PREFIX}{os.getpid()}-*")} == {alive.name}
+    finally:
+        alive.rmdir()
+
+
 def outside_address() -> str | None:
     """An address of this machine other than loopback, if it has one."""
     try:
@@ -199,3 +222,8 @@ async def test_the_display_dies_with_a_killed_worker() -> None:
         worker.kill()
         await worker.wait()
     await eventually(lambda: not any(alive(pid) for pid in pids), timeout_s=15, what="Xvfb and x11vnc to stop")
+    # What the killed worker left is removed by the next display to start, as a new worker's would.
+    left = list(Path(tempfile.gettempdir()).glob(f"{AUTHORITY_PREFIX}{worker.pid}-*"))
+    assert len(left) == 1
+    async with LiveDisplay(WIDTH, HEIGHT, password=password):
+        assert not left[0].exists()

@@ -32,6 +32,7 @@ IPC_RMID = 0
 COOKIE_PROTOCOL = b"MIT-MAGIC-COOKIE-1"
 FAMILY_WILD = 0xFFFF  # an authority entry for any address and, with no display number, any display
 COOKIE_BYTES = 16
+AUTHORITY_PREFIX = "rebrowse-x-"  # then the pid of the process whose display it serves
 
 
 def die_with_parent() -> None:
@@ -56,6 +57,16 @@ def authority_entry(cookie: bytes) -> bytes:
     """One entry of an X authority file (Xau's format: big-endian length-prefixed fields) holding the cookie."""
     fields = (b"", b"", COOKIE_PROTOCOL, cookie)  # address, display number, protocol name, data
     return struct.pack(">H", FAMILY_WILD) + b"".join(struct.pack(">H", len(f)) + f for f in fields)
+
+
+def remove_stale_authorities(folder: Path) -> None:
+    """Remove the authority directories of our processes that died without stopping their display (a killed
+    worker's): each holds a cookie of a display that is gone."""
+    for directory in folder.glob(f"{AUTHORITY_PREFIX}*-*"):
+        pid = directory.name.removeprefix(AUTHORITY_PREFIX).split("-", 1)[0]
+        with contextlib.suppress(OSError):
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists() and directory.stat().st_uid == os.geteuid():
+                shutil.rmtree(directory)
 
 
 def write_authority(directory: Path) -> Path:
@@ -233,8 +244,9 @@ class LiveDisplay:
     async def _start_xvfb(self) -> None:
         # -displayfd lets Xvfb pick a free display number and tells it once the server accepts clients.
         width, height = self.screen_size
-        # mkdtemp makes the directory the worker's alone (0700).
-        self.xauthority = write_authority(Path(tempfile.mkdtemp(prefix="rebrowse-x-")))
+        remove_stale_authorities(Path(tempfile.gettempdir()))
+        # mkdtemp makes the directory the worker's alone (0700); its name says whose it is.
+        self.xauthority = write_authority(Path(tempfile.mkdtemp(prefix=f"{AUTHORITY_PREFIX}{os.getpid()}-")))
         read_fd, write_fd = os.pipe()
         try:
             self._xvfb = await asyncio.create_subprocess_exec(
