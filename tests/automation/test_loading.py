@@ -94,7 +94,9 @@ def test_a_misspelled_key_is_named_by_its_path() -> None:
     data = example("form_upload_download")
     click = data["nodes"][6]["interaction_action"]["click_element"]
     click["buton"] = click.pop("button")
-    assert problems(data) == [FieldError("nodes[6].interaction_action.click_element.buton", "unknown field")]
+    assert problems(data) == [
+        FieldError("nodes[6].interaction_action.click_element.buton", "unknown field (did you mean `button`?)")
+    ]
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -111,8 +113,10 @@ def test_every_problem_is_reported_at_once() -> None:
     )
     assert problems(data) == [
         FieldError("nodes[0].interaction_action.go_to_url.url", "field required"),
-        FieldError("nodes[0].interaction_action.go_to_url.ur", "unknown field"),
-        FieldError("nodes[1].interaction_action.click_element.dubble_click", "unknown field"),
+        FieldError("nodes[0].interaction_action.go_to_url.ur", "unknown field (did you mean `url`?)"),
+        FieldError(
+            "nodes[1].interaction_action.click_element.dubble_click", "unknown field (did you mean `double_click`?)"
+        ),
         FieldError(
             "nodes[2].nodes[0].sleep_action.sleep_time",
             "input should be a valid number, unable to parse string as a number",
@@ -122,7 +126,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "input tag 'bogus' found using 'type' does not match any of the expected tags: 'action_node', "
             "'for_loop_node', 'if_else_node', 'assert_locator_node', 'private_node'",
         ),
-        FieldError("max_retry", "unknown field"),
+        FieldError("max_retry", "unknown field (did you mean `max_retries`?)"),
     ]
 
 
@@ -235,6 +239,29 @@ def test_an_unknown_key_anywhere_is_rejected_with_its_path(path: Path) -> None:
         obj["zz_typo"] = True
         expected = f"{where}.zz_typo" if where else "zz_typo"
         assert problems(data) == [FieldError(expected, "unknown field")], expected
+
+
+@pytest.mark.parametrize(
+    ("node", "path", "suggested"),
+    [
+        (interaction(checkbox=CLICK), "nodes[0].interaction_action.checkbox", "check"),
+        (interaction(click_elemnt=CLICK), "nodes[0].interaction_action.click_elemnt", "click_element"),
+        (
+            interaction(input_text={**CLICK, "input_txt": "x"}),
+            "nodes[0].interaction_action.input_text.input_txt",
+            "input_text",
+        ),
+        ({"type": "action_node", "extraction_action": {"locatr": {}}}, "nodes[0].extraction_action.locatr", "locator"),
+    ],
+)
+def test_an_unknown_key_suggests_the_nearest_field(node: dict[str, Any], path: str, suggested: str) -> None:
+    assert problems(document(node)) == [FieldError(path, f"unknown field (did you mean `{suggested}`?)")]
+
+
+def test_an_unknown_key_like_no_field_suggests_nothing() -> None:
+    assert problems(document(interaction(click_element={**CLICK, "zz_typo": 1}))) == [
+        FieldError("nodes[0].interaction_action.click_element.zz_typo", "unknown field")
+    ]
 
 
 # --- features rebrowse does not implement ---------------------------------------------------------------
@@ -499,7 +526,7 @@ def test_run_parameters_are_checked(login: Automation) -> None:
         FieldError("input_parameters.email[1]", "must be a string, a number or a boolean"),
         FieldError("input_parameters.password", "not declared by the automation (it is a secure parameter)"),
         FieldError("secure_parameters.otp[0].totp.totp_secret", "field required"),
-        FieldError("secure_parameters.otp[0].totp.secret", "unknown field"),
+        FieldError("secure_parameters.otp[0].totp.secret", "unknown field (did you mean `totp_secret`?)"),
         FieldError("secure_parameters.password", "must be a list of secret references"),
         FieldError("secure_parameters.email", "not declared by the automation (it is an input parameter)"),
     ]

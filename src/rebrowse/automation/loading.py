@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -32,6 +34,7 @@ from rebrowse.automation.actions import (
     TwoFaAction,
     VisionExtraction,
 )
+from rebrowse.automation.base import StrictModel
 from rebrowse.automation.parameters import Parameters, SecureParameter
 from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
 from rebrowse.errors import AutomationInvalid, FieldError
@@ -61,6 +64,9 @@ SCRIPTS: dict[type[BaseModel], str] = {
     PythonScriptAction: "python_script_action",
     PythonScriptExtraction: "python_script extraction",
 }
+
+
+SUGGESTION_CUTOFF = 0.7  # difflib's similarity an unknown key needs to a field's name to be suggested
 
 
 def load_automation(data: object, *, allow_python_scripts: bool = False) -> Automation:
@@ -93,9 +99,12 @@ def field_errors(error: ValidationError, data: object, prefix: str = "") -> list
     """Pydantic's errors located in `data`: one FieldError per path (a union's members share one)."""
     by_path: dict[str, list[str]] = {}
     for detail in error.errors(include_url=False):
-        path = json_path(detail["loc"], data, prefix, detail["type"] == "missing")
+        path, _ = walk(detail["loc"], data, prefix, detail["type"] == "missing")
         by_path.setdefault(path, [])
-        if (message := error_message(detail)) not in by_path[path]:
+        message = error_message(detail)
+        if detail["type"] == "extra_forbidden":
+            message += nearest_field_hint(detail["loc"], data)
+        if message not in by_path[path]:
             by_path[path].append(message)
     return [FieldError(path, "; ".join(found)) for path, found in by_path.items()]
 
@@ -106,6 +115,11 @@ def json_path(loc: Sequence[str | int], data: object, prefix: str = "", missing:
     Segments that are not in the data (union tags such as `action_node`, validator names) are left out,
     except the last one of a missing field, which names it.
     """
+    return walk(loc, data, prefix, missing)[0]
+
+
+def walk(loc: Sequence[str | int], data: object, prefix: str = "", missing: bool = False) -> tuple[str, object]:
+    """The JSON path of pydantic's location (see json_path), and the value found there in the data."""
     path, current = prefix, data
     for position, segment in enumerate(loc):
         if isinstance(segment, int) and isinstance(current, list) and 0 <= segment < len(current):
@@ -114,7 +128,36 @@ def json_path(loc: Sequence[str | int], data: object, prefix: str = "", missing:
             path, current = join_key(path, segment), current[segment]
         elif missing and position == len(loc) - 1:
             path = join_key(path, str(segment))
-    return path
+    return path, current
+
+
+def nearest_field_hint(loc: Sequence[str | int], data: object) -> str:
+    """` (did you mean `check`?)` for an unknown key that looks like a field of the object it stands in."""
+    if not loc:
+        return ""
+    key = str(loc[-1])
+    _, parent = walk(loc[:-1], data)
+    siblings = set(parent) - {key} if isinstance(parent, dict) else set()
+    # The fields of every model the other keys fit, or of every model when none does (or there are none).
+    fitting = [names for names in automation_field_names() if siblings <= names] or automation_field_names()
+    found = difflib.get_close_matches(key, sorted(set().union(*fitting)), n=1, cutoff=SUGGESTION_CUTOFF)
+    return f" (did you mean `{found[0]}`?)" if found else ""
+
+
+@cache
+def automation_field_names() -> list[frozenset[str]]:
+    """The field names (and aliases) of each model of the automation format."""
+    models: list[type[StrictModel]] = []
+    pending: list[type[StrictModel]] = [StrictModel]
+    while pending:
+        model = pending.pop()
+        models.append(model)
+        pending += model.__subclasses__()
+    return [
+        frozenset(name for field_name, info in model.model_fields.items() for name in (field_name, info.alias) if name)
+        for model in models
+        if model.model_fields
+    ]
 
 
 def join_key(path: str, key: str) -> str:
