@@ -95,6 +95,7 @@ class ServerSettings:
         """Server settings from the environment, then the command line's overrides (None means not given)."""
         env = os.environ if environ is None else environ
         key = env.get("REBROWSE_SECRET_KEY")
+        browser_allow, browser_deny_private = browser_egress_from_env(env)
         values: dict[str, Any] = {
             "database_url": env.get("DATABASE_URL") or None,
             "data_dir": Path(env.get("REBROWSE_DATA_DIR", ".rebrowse")),
@@ -105,8 +106,8 @@ class ServerSettings:
             "metrics_token": env.get("REBROWSE_METRICS_TOKEN") or None,
             "worker_name": env.get("REBROWSE_WORKER_NAME") or None,
             "callback_allow_hosts": allow_hosts_from_env(env, "REBROWSE_CALLBACK_ALLOW_HOSTS"),
-            "browser_allow_hosts": allow_hosts_from_env(env, "REBROWSE_BROWSER_ALLOW_HOSTS"),
-            "browser_deny_private": flag_from_env(env, "REBROWSE_BROWSER_DENY_PRIVATE"),
+            "browser_allow_hosts": browser_allow,
+            "browser_deny_private": browser_deny_private,
             "engine": Settings.from_env(env),
             **seconds_from_env(
                 env,
@@ -150,8 +151,8 @@ def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ..
 
 
 def browser_egress_from_env(environ: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], bool]:
-    """REBROWSE_BROWSER_ALLOW_HOSTS and REBROWSE_BROWSER_DENY_PRIVATE (for `rebrowse run --deny-internal`, which
-    has no server settings); ValueError naming the variable that is not valid."""
+    """REBROWSE_BROWSER_ALLOW_HOSTS and REBROWSE_BROWSER_DENY_PRIVATE, for the server settings and for
+    `rebrowse run --deny-internal` (which has none); ValueError naming the variable that is not valid."""
     env = os.environ if environ is None else environ
     return allow_hosts_from_env(env, "REBROWSE_BROWSER_ALLOW_HOSTS"), flag_from_env(
         env, "REBROWSE_BROWSER_DENY_PRIVATE"

@@ -176,21 +176,12 @@ async def test_a_start_url_of_an_internal_server_fails(
     assert internal.requests == []
 
 
+@pytest.mark.parametrize("url", ["{internal}/metrics", "{allowed}/redirect?to={internal}/metrics"])
 async def test_download_url_as_pdf_of_an_internal_server_fails(
-    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy
+    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy, url: str
 ) -> None:
-    node = action("interaction_action", "download_url_as_pdf", {"url": f"{internal.url}/metrics"})
-    result = await replay(browser, tmp_path, egress, f"{allowed.url}/start", [node])
-    assert_denied(result, internal, "download_url_as_pdf")
-    assert result.downloads == []
-
-
-async def test_download_url_as_pdf_redirected_to_an_internal_server_fails(
-    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy
-) -> None:
-    node = action(
-        "interaction_action", "download_url_as_pdf", {"url": f"{allowed.url}/redirect?to={internal.url}/metrics"}
-    )
+    target = url.format(internal=internal.url, allowed=allowed.url)
+    node = action("interaction_action", "download_url_as_pdf", {"url": target})
     result = await replay(browser, tmp_path, egress, f"{allowed.url}/start", [node])
     assert_denied(result, internal, "download_url_as_pdf")
     assert result.downloads == []
