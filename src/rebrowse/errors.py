@@ -6,6 +6,8 @@
     + LocatorInvalid       a locator command is not a whitelisted chain of locator calls
     + ExpressionInvalid    a condition or expression is not allowed or does not evaluate
     + PlaceholderError     a placeholder names no value
+    + LlmNotConfigured     a step needs an LLM and the deployment has none (says which setting to set)
+    + LlmFailed            the model gave no valid answer (carries the call's record)
   - SecretUnavailable      a secure parameter could not be resolved
   - ChromiumNotFound       no Chromium executable could be found
 """
@@ -55,6 +57,18 @@ class ExpressionInvalid(StepFailed):
 
 class PlaceholderError(StepFailed):
     """A placeholder refers to a value that does not exist."""
+
+
+class LlmNotConfigured(StepFailed):
+    """A step needs an LLM and none is configured."""
+
+
+class LlmFailed(StepFailed):
+    """The model gave no valid answer; `call` is what the attempt cost (an `LlmCall`)."""
+
+    def __init__(self, message: str, call: object) -> None:
+        self.call = call
+        super().__init__(message)
 
 
 class SecretUnavailable(RebrowseError):

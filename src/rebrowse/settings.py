@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.engine.options import ScreenshotMode
+from rebrowse.llm.config import LlmConfig
 from rebrowse.observability.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel
 
 SCREENSHOT_MODES = ("never", "on_failure", "every_step")
@@ -28,6 +29,7 @@ class Settings:
     trace: bool = False
     aws_endpoint_url: str | None = None
     onepassword_token: str | None = None
+    llm: LlmConfig = field(default_factory=LlmConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +45,7 @@ class Settings:
             trace=env.get("REBROWSE_TRACE", "").lower() in TRUE_WORDS,
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             onepassword_token=env.get("OP_SERVICE_ACCOUNT_TOKEN") or None,
+            llm=LlmConfig.from_env(env),
         )
 
 

@@ -296,8 +296,10 @@ async def test_result_files_have_the_documented_shapes(replay: Replay) -> None:
         "duration_s",
         "attempts",
         "out_dir",
+        "llm_usage",
     }
     assert (summary["status"], summary["error"], summary["attempts"]) == ("success", None, 1)
+    assert summary["llm_usage"] == {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "requests": 0}
     assert summary["output_data"] == output_data
     assert summary["for_loop_status"] == for_loop_status
     assert summary["downloads"] == downloads

@@ -222,6 +222,7 @@ def run(
         trace=settings.trace,
         upload_dirs=upload_dirs(file, upload_dir),
         allow_python_scripts=settings.allow_python_scripts,
+        llm=settings.llm,
     )
     result = finish_replay(replay(automation, inputs, secure, options, settings, headed, not as_json, egress))
     if as_json:

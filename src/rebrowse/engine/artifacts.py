@@ -34,6 +34,8 @@ class StepRecord:
     screenshot: str | None = None
     # What the egress policy kept the step's pages from reaching: "URL or host:port (reason)"
     blocked: list[str] = field(default_factory=list)
+    # Every question the step asked a model: model, tokens in and out, latency, and what it decided (LlmCall)
+    llm_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from rebrowse.browser.windows import ScreenArea
+from rebrowse.llm.config import LlmConfig
 
 ScreenshotMode = Literal["never", "on_failure", "every_step"]
 
@@ -26,3 +27,4 @@ class RunOptions:
     navigation_timeout_s: float = 30.0
     # Headed on a display shared with other slots: the area the run's windows are placed on; its pages fill them.
     window: ScreenArea | None = None
+    llm: LlmConfig = field(default_factory=LlmConfig)  # the model LLM steps ask; unconfigured, they fail

@@ -26,6 +26,7 @@ from rebrowse.engine.options import RunOptions
 from rebrowse.engine.state import RunState, StepListener
 from rebrowse.engine.waits import ACTIVITY_TRACKER
 from rebrowse.errors import StepFailed
+from rebrowse.llm.client import Llm
 from rebrowse.secrets.resolver import SecretResolver
 
 Status = Literal["success", "failed", "killed"]
@@ -46,6 +47,7 @@ class RunResult:
     duration_s: float
     attempts: int
     out_dir: str
+    llm_usage: dict[str, int]  # what the run's LLM calls cost in all, every attempt's (LlmUsage)
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON data."""
@@ -97,6 +99,7 @@ async def run_automation(
     contexts = BrowserContexts(browser) if isinstance(browser, Browser) else browser
     spec = context_spec(automation, options, egress.proxy_url if egress is not None else None)
     total = automation.max_retries + 1
+    llm = Llm(options.llm)
     for number in range(1, total + 1):
         if on_attempt is not None:
             await on_attempt(number)
@@ -115,6 +118,7 @@ async def run_automation(
                 number,
                 listener,
                 egress,
+                llm,
             )
             attempt = await run_attempt(state, automation)
             if attempt.status == "success" or number == total or not attempt.retryable:
@@ -203,6 +207,7 @@ async def finish(state: RunState, automation: Automation, attempt: Attempt, star
         duration_s=round(duration, 4),
         attempts=attempts,
         out_dir=str(state.writer.out_dir),
+        llm_usage=state.llm.usage.to_json(),
     )
     write_result(state.writer, result)
     return result

@@ -18,6 +18,8 @@ from rebrowse.browser.egress import EgressDenied, EgressProxy, refusal_in
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
 from rebrowse.engine.options import RunOptions
 from rebrowse.errors import LocatorInvalid
+from rebrowse.llm.client import Llm
+from rebrowse.llm.config import LlmConfig
 from rebrowse.secrets.redaction import MASK
 from rebrowse.secrets.resolver import SecretResolver
 
@@ -40,6 +42,7 @@ class RunState:
     attempt: int
     listener: StepListener | None = None
     egress: EgressProxy | None = None  # the proxy the context goes through, enforcing the egress policy
+    llm: Llm = field(default_factory=lambda: Llm(LlmConfig()))  # one per run: it counts every attempt's calls
     generated: dict[str, Any] = field(default_factory=dict)
     output_data: list[dict[str, Any]] = field(default_factory=list)
     for_loop_status: list[list[dict[str, Any]]] = field(default_factory=list)

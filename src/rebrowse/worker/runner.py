@@ -226,6 +226,7 @@ class TaskRunner:
             allow_python_scripts=engine.allow_python_scripts,
             upload_dirs=(),
             window=window,
+            llm=engine.llm,
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:

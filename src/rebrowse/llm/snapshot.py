@@ -1,0 +1,65 @@
+"""What a model sees of a page: Playwright's accessibility snapshot with element references.
+
+Every reference (`[ref=e5]`) resolves back to the element for as long as the page keeps it, and the role and name
+on its line give a deterministic locator command, so an element the model picks can be replayed without it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from playwright.async_api import Locator, Page
+
+MAX_SNAPSHOT_CHARS = 24_000  # ~6k tokens: a long page is cut rather than flooding the prompt
+SNAPSHOT_TIMEOUT_MS = 5_000
+REF = re.compile(r"^(?:f\d+)?e\d+$")
+# One line of the snapshot: `- role "name" [attr] [ref=e5]...`
+LINE = re.compile(r'^\s*-\s+(?P<role>[\w-]+)(?:\s+"(?P<name>(?:[^"\\]|\\.)*)")?(?P<rest>.*)$')
+TRUNCATED = "\n[… the rest of the page was cut to keep the prompt small]"
+
+
+@dataclass(frozen=True)
+class SnapshotElement:
+    """An element as the snapshot describes it."""
+
+    ref: str
+    role: str
+    name: str | None
+
+    @property
+    def command(self) -> str:
+        """An Optexity locator command that finds the element again by its role and accessible name."""
+        if self.name:
+            return f"get_by_role({json.dumps(self.role)}, name={json.dumps(self.name)}, exact=True)"
+        return f"get_by_role({json.dumps(self.role)})"
+
+    def __str__(self) -> str:
+        return f'{self.role} "{self.name}"' if self.name else self.role
+
+
+async def page_snapshot(page: Page, *, max_chars: int = MAX_SNAPSHOT_CHARS) -> str:
+    """The page's accessibility snapshot with references, cut at `max_chars`."""
+    text = await page.aria_snapshot(mode="ai", timeout=SNAPSHOT_TIMEOUT_MS)
+    return text if len(text) <= max_chars else text[:max_chars] + TRUNCATED
+
+
+def find_element(snapshot: str, ref: str) -> SnapshotElement | None:
+    """The element of `snapshot` with reference `ref`, or None when the snapshot has no such reference."""
+    marker = f"[ref={ref}]"
+    for line in snapshot.splitlines():
+        if marker in line:
+            match = LINE.match(line)
+            if match is None:
+                return None
+            name = match["name"]
+            return SnapshotElement(ref, match["role"], json.loads(f'"{name}"') if name else None)
+    return None
+
+
+def element_locator(page: Page, ref: str) -> Locator:
+    """The element a reference of the page's latest snapshot points at; ValueError for a malformed reference."""
+    if not REF.match(ref):
+        raise ValueError(f"{ref!r} is not an element reference of the snapshot (they look like e12)")
+    return page.locator(f"aria-ref={ref}")
