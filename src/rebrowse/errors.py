@@ -15,6 +15,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rebrowse.llm.client import LlmCall
 
 
 class RebrowseError(Exception):
@@ -64,9 +68,9 @@ class LlmNotConfigured(StepFailed):
 
 
 class LlmFailed(StepFailed):
-    """The model gave no valid answer; `call` is what the attempt cost (an `LlmCall`)."""
+    """The model gave no valid answer; `call` is what the attempt cost."""
 
-    def __init__(self, message: str, call: object) -> None:
+    def __init__(self, message: str, call: LlmCall) -> None:
         self.call = call
         super().__init__(message)
 

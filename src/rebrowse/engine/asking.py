@@ -40,8 +40,7 @@ async def ask(
             request_limit=request_limit,
         )
     except LlmFailed as exc:
-        if isinstance(exc.call, LlmCall):
-            record_call(step, exc.call)
+        record_call(step, exc.call)
         raise
     record_call(step, answer.call)
     return answer

@@ -48,6 +48,8 @@ class LlmCall:
 
     purpose: str
     model: str
+    # The model the automation named, when another one answered (the deployment's server, or a provider without a key)
+    requested: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     requests: int = 0
@@ -117,22 +119,23 @@ class Llm:
         self._models: dict[str | None, Model] = {}
 
     def model_for(self, requested: str | None) -> Model:
-        """The model for a step: the automation's choice when it names one (except on a deployment's own server),
-        else the deployment's; with a fallback model behind it."""
-        if not self.config.configured:
+        """The model for a step: the one the automation names when this deployment can reach it (it has no server of
+        its own and has that provider's key), else the deployment's; with the fallback model behind it."""
+        if self.config.model is None:
             raise LlmNotConfigured(NOT_CONFIGURED)
-        key = None if self.config.base_url is not None else requested
+        key = requested if requested and self.config.base_url is None else None
         if key not in self._models:
-            primary = build_model(key or self._deployment_model(), self.config)
+            try:
+                primary = build_model(key or self.config.model, self.config)
+            except LlmNotConfigured:
+                if key is None:
+                    raise
+                primary = self.model_for(None)  # Optexity automations name models freely; the deployment decides
             fallback = self.config.fallback_model
-            if fallback is not None:
+            if fallback is not None and not isinstance(primary, FallbackModel):
                 primary = FallbackModel(primary, build_model(fallback, self.config))
             self._models[key] = primary
         return self._models[key]
-
-    def _deployment_model(self) -> str | Model:
-        assert self.config.model is not None  # checked by model_for
-        return self.config.model
 
     async def ask(
         self,
@@ -152,6 +155,8 @@ class Llm:
             model, output_type=output_type, instructions=instructions, tools=tools, retries=OUTPUT_RETRIES
         )
         call = LlmCall(purpose=purpose, model=model_label(model))
+        if model_name and pydantic_ai_name(model_name) != call.model:
+            call.requested = model_name
         limits = UsageLimits(request_limit=request_limit)
         started = time.perf_counter()
         try:
