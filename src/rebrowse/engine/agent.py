@@ -192,8 +192,10 @@ class PageAgent:
         element = find_element(self.snapshot, ref)
         if element is None:
             return self.refuse(f"{verb} [ref={ref}]", f"there is no element [ref={ref}] in the latest snapshot")
-        locator = element_locator(self.step.page, ref)
-        return await self.act(f"{verb} {element}", node_of(element), lambda: perform(element, locator))
+        page = self.step.page
+        return await self.act(
+            f"{verb} {element}", node_of(element), lambda: perform(element, element_locator(page, ref))
+        )
 
     def stable_locator(self, element: SnapshotElement) -> Locator:
         """A locator that finds the element after later snapshots too (a ref holds only until the next one)."""
@@ -245,8 +247,12 @@ class PageAgent:
         """The page's screenshot, secret fields masked, when the step uses vision."""
         if not self.use_vision:
             return []
-        page = self.step.page
-        image = await page.screenshot(timeout=SCREENSHOT_TIMEOUT_MS, mask=self.step.state.screenshot_mask())
+        try:
+            image = await self.step.page.screenshot(
+                timeout=SCREENSHOT_TIMEOUT_MS, mask=self.step.state.screenshot_mask()
+            )
+        except PlaywrightError:
+            return []  # a page too busy to paint still has its snapshot, which is what the refs come from
         return [BinaryContent(data=image, media_type="image/png")]
 
     def tools(self, names: Sequence[str]) -> list[Tool[None]]:
