@@ -331,14 +331,14 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             "llm_query is not supported yet (it needs an LLM)",
         ),
         (
-            interaction(agentic_task={"task": "book it", "max_steps": 5, "backend": "browser_use"}),
-            "interaction_action.agentic_task",
-            "agentic_task is not supported yet (it needs an LLM agent)",
+            interaction(agentic_task={"task": "book it", "max_steps": 5, "backend": "browserbase"}),
+            "interaction_action.agentic_task.backend",
+            'backend "browserbase" is not supported: use "browser_use"',
         ),
         (
-            interaction(close_overlay_popup={}),
-            "interaction_action.close_overlay_popup",
-            "close_overlay_popup is not supported yet (it needs an LLM agent)",
+            interaction(close_overlay_popup={"backend": "browserbase"}),
+            "interaction_action.close_overlay_popup.backend",
+            'backend "browserbase" is not supported: use "browser_use"',
         ),
         (
             {"type": "action_node", "captcha_action": {"locator": "locator('#captcha')"}},

@@ -268,17 +268,17 @@ class DownloadUrlAsPdfAction(StrictModel):
 
 
 class AgenticTask(StrictModel):
-    """A browser agent driven by an LLM (not supported by rebrowse)."""
+    """An LLM agent that does `task` on the page with rebrowse's own tools, within `max_steps` actions."""
 
     task: str
     max_steps: int
-    backend: Literal["browser_use", "browserbase"]
+    backend: Literal["browser_use", "browserbase"] = "browser_use"
     use_vision: bool = False
     keep_alive: bool = True
 
 
 class CloseOverlayPopupAction(StrictModel):
-    """An LLM agent that dismisses overlays (not supported by rebrowse); None keeps Optexity's prompt."""
+    """An LLM agent that dismisses overlays with clicks and Escape; `task` None uses rebrowse's own prompt."""
 
     task: str | None = None
     max_steps: int = 5

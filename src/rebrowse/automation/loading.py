@@ -53,8 +53,6 @@ UNSUPPORTED: dict[type[BaseModel], str] = {
     NetworkCallAssertion: "network_call assertion is not supported (Optexity never implemented it)",
     PythonScriptAssertion: "python_script assertion is not supported (Optexity never implemented it)",
     LlmQuery: "llm_query is not supported yet (it needs an LLM)",
-    AgenticTask: "agentic_task is not supported yet (it needs an LLM agent)",
-    CloseOverlayPopupAction: "close_overlay_popup is not supported yet (it needs an LLM agent)",
     CaptchaAction: "captcha_action is not supported yet (it needs a vision LLM)",
     HumanInLoopAction: "human_in_loop_action is not supported yet",
     PowershellAction: "powershell_action is not supported (it needs a remote Windows desktop)",
@@ -209,6 +207,9 @@ def model_problems(model: BaseModel, path: str, allow_python_scripts: bool) -> I
         yield FieldError(path, f"{SCRIPTS[type(model)]} is disabled: set {PYTHON_SCRIPTS_SETTING} to allow it")
     elif isinstance(model, TargetedAction):
         yield from targeted_problems(model, path)
+    elif isinstance(model, AgenticTask | CloseOverlayPopupAction) and model.backend == "browserbase":
+        # Optexity raises NotImplemented for it: refused at upload rather than failing every run.
+        yield FieldError(join_key(path, "backend"), 'backend "browserbase" is not supported: use "browser_use"')
     elif isinstance(model, ActionNode) and model.expect_navigation:
         yield FieldError(join_key(path, "expect_navigation"), "expect_navigation is not supported yet")
     elif isinstance(model, Automation):

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.automation.placeholders import Json, expand_loop_in
 from rebrowse.automation.schema import ActionNode, AssertLocatorNode, ForLoopNode, IfElseNode, Node
-from rebrowse.engine import downloads, extraction, interaction, misc, navigation
+from rebrowse.engine import agent, downloads, extraction, interaction, misc, navigation
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.egress import blocked
 from rebrowse.engine.extraction import first_line
@@ -47,6 +47,8 @@ INTERACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "close_all_but_last_tab": navigation.close_all_but_last_tab,
     "scroll": navigation.scroll,
     "download_url_as_pdf": downloads.download_url_as_pdf,
+    "agentic_task": agent.agentic_task,
+    "close_overlay_popup": agent.close_overlay_popup,
 }
 EXTRACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "locator": extraction.locator,
