@@ -40,6 +40,12 @@ async def set_variable(step: Step, action: SetVariable) -> None:
         step.state.output_data.append({"unique_identifier": None, "json_data": {name: value}})
 
 
+async def nothing_to_do(step: Step) -> None:
+    """An empty misc_action: Optexity accepts it and does nothing, so the step is recorded as skipped."""
+    step.record.outcome = "skipped"
+    step.record.detail = "empty misc_action: nothing to do"
+
+
 async def count_matches(page: Page, locator: Locator, timeout_s: float) -> int:
     """How many elements match once the list has settled (0 when none appears within timeout_s)."""
     try:

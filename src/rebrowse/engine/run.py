@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -10,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Browser, BrowserContext, Dialog
 from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
@@ -128,12 +129,20 @@ async def run_automation(
 
 
 async def new_context(contexts: ContextSource, spec: ContextSpec, options: RunOptions) -> BrowserContext:
-    """A fresh context: nothing shared with other runs, the activity tracker in every page."""
+    """A fresh context: nothing shared with other runs, the activity tracker in every page, its dialogs accepted."""
     context = await contexts.new_run_context(spec)
     await context.add_init_script(ACTIVITY_TRACKER)
+    context.on("dialog", accept_dialog)
     if options.trace:
         await context.tracing.start(screenshots=True, snapshots=True)
     return context
+
+
+async def accept_dialog(dialog: Dialog) -> None:
+    """Accept an alert, confirm or prompt (with an empty answer) as Optexity does, whatever enable_browser_alerts says:
+    a dialog left open would block its page."""
+    with contextlib.suppress(PlaywrightError):  # the page closed it (or closed) first
+        await dialog.accept()
 
 
 def time_limit(options: RunOptions) -> str:
