@@ -295,6 +295,21 @@ def test_python_script_is_allowed_only_by_the_setting(site: SiteServer, tmp_path
     assert "python_script_action 1" in allowed.stdout
 
 
+def test_a_script_that_raises_fails_the_run_in_its_json(site: SiteServer, tmp_path: Path) -> None:
+    source = "async def code_fn(page):\n    raise RuntimeError('no invoice today')"
+    nodes = [{"type": "action_node", "python_script_action": {"execution_code": source}}]
+    automation = write_automation(tmp_path / "flow.json", site, nodes)
+
+    done = rebrowse(
+        "run", automation, "--out", "out", "--json", cwd=tmp_path, env={"REBROWSE_ALLOW_PYTHON_SCRIPTS": "1"}
+    )
+
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["status"] == "failed"
+    assert result["error"] == "nodes[0] (python_script): the script raised RuntimeError: no invoice today"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
