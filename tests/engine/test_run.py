@@ -296,8 +296,11 @@ async def test_result_files_have_the_documented_shapes(replay: Replay) -> None:
         "duration_s",
         "attempts",
         "out_dir",
+        "browser",
+        "notes",
     }
     assert (summary["status"], summary["error"], summary["attempts"]) == ("success", None, 1)
+    assert (summary["browser"], summary["notes"]) == ("chromium", [])
     assert summary["output_data"] == output_data
     assert summary["for_loop_status"] == for_loop_status
     assert summary["downloads"] == downloads

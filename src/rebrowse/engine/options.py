@@ -26,3 +26,5 @@ class RunOptions:
     navigation_timeout_s: float = 30.0
     # Headed on a display shared with other slots: the area the run's windows are placed on; its pages fill them.
     window: ScreenArea | None = None
+    # Google Chrome's executable, for automations whose browser_channel is chrome (None: they run on Chromium).
+    chrome: str | None = None
