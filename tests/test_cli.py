@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -18,7 +19,13 @@ from rebrowse.demo.site import SiteServer
 
 FAST = {"max_tries": 1, "max_timeout_seconds_per_try": 0.5}
 # The operator's own settings must not change what these tests see.
-CLEARED_ENV = ("REBROWSE_ALLOW_PYTHON_SCRIPTS", "REBROWSE_SCREENSHOTS", "REBROWSE_TRACE", "OP_SERVICE_ACCOUNT_TOKEN")
+CLEARED_ENV = (
+    "REBROWSE_ALLOW_PYTHON_SCRIPTS",
+    "REBROWSE_SCREENSHOTS",
+    "REBROWSE_TRACE",
+    "OP_SERVICE_ACCOUNT_TOKEN",
+    "REBROWSE_CHROME_PATH",
+)
 
 
 def rebrowse(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -293,6 +300,42 @@ def test_python_script_is_allowed_only_by_the_setting(site: SiteServer, tmp_path
     assert "nodes[0].python_script_action: python_script_action is disabled" in refused.stderr
     assert allowed.returncode == 0, allowed.stderr
     assert "python_script_action 1" in allowed.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="the system chromium stands in for Google Chrome")
+@pytest.mark.parametrize("chrome", ["system chromium", "missing"])
+def test_browser_channel_chrome_runs_on_rebrowse_chrome_path_or_says_it_did_not(
+    site: SiteServer, tmp_path: Path, chrome: str
+) -> None:
+    path = shutil.which("chromium") if chrome == "system chromium" else str(tmp_path / "no-chrome")
+    automation = write_automation(tmp_path / "flow.json", site, [read_text('locator("h1")', "title")])
+    data = json.loads(automation.read_text())
+    automation.write_text(json.dumps({**data, "browser_channel": "chrome"}))
+
+    done = rebrowse("run", automation, "--out", "out", "--json", cwd=tmp_path, env={"REBROWSE_CHROME_PATH": str(path)})
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    if chrome == "system chromium":
+        assert (result["browser"], result["notes"]) == ("chrome", [])
+    else:
+        assert result["browser"] == "chromium"
+        assert result["notes"][0].startswith("browser_channel chrome: Google Chrome is not installed here")
+
+
+def test_a_script_that_raises_fails_the_run_in_its_json(site: SiteServer, tmp_path: Path) -> None:
+    source = "async def code_fn(page):\n    raise RuntimeError('no invoice today')"
+    nodes = [{"type": "action_node", "python_script_action": {"execution_code": source}}]
+    automation = write_automation(tmp_path / "flow.json", site, nodes)
+
+    done = rebrowse(
+        "run", automation, "--out", "out", "--json", cwd=tmp_path, env={"REBROWSE_ALLOW_PYTHON_SCRIPTS": "1"}
+    )
+
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["status"] == "failed"
+    assert result["error"] == "nodes[0] (python_script): the script raised RuntimeError: no invoice today"
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ class Settings:
     """What an operator configures through REBROWSE_* (and the libraries' own) environment variables."""
 
     chromium: str | None = None
+    chrome: str | None = None  # REBROWSE_CHROME_PATH: Google Chrome, for automations whose browser_channel is chrome
     allow_python_scripts: bool = False
     screenshots: ScreenshotMode = "on_failure"
     trace: bool = False
@@ -40,6 +41,7 @@ class Settings:
             raise ValueError(f"REBROWSE_SCREENSHOTS must be one of {', '.join(SCREENSHOT_MODES)}")
         return cls(
             chromium=env.get("REBROWSE_CHROMIUM") or None,
+            chrome=env.get("REBROWSE_CHROME_PATH") or None,
             allow_python_scripts=env.get("REBROWSE_ALLOW_PYTHON_SCRIPTS", "").lower() in TRUE_WORDS,
             screenshots=cast(ScreenshotMode, screenshots),
             trace=env.get("REBROWSE_TRACE", "").lower() in TRUE_WORDS,

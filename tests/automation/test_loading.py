@@ -133,7 +133,10 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_model_rules_are_reported_at_the_model() -> None:
     data = document(
         interaction(),
-        {"type": "action_node", "misc_action": {}},
+        {
+            "type": "action_node",
+            "misc_action": {"set_variable": {"name": "a", "value": 1}, "count_locator": {"locator": "x", "name": "n"}},
+        },
         interaction(key_press={"type": "entr"}),
         {
             "type": "action_node",
@@ -149,7 +152,9 @@ def test_model_rules_are_reported_at_the_model() -> None:
         "nodes[2].interaction_action.key_press.type",
         "nodes[3].end_sleep_time",
     ]
-    assert found[1].message == "exactly one of set_variable, llm_query, count_locator must be set (none given)"
+    assert found[1].message == (
+        "exactly one of set_variable, llm_query, count_locator must be set (got set_variable, count_locator)"
+    )
     assert found[2].message == "unknown key 'entr'"
     assert found[3].message == "input should be less than or equal to 30"
 
@@ -336,6 +341,18 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             'backend "browserbase" is not supported: use "browser_use"',
         ),
         (
+            {
+                "type": "action_node",
+                "dynamic_form_mapping_action": {
+                    "extraction_instructions": "the fields",
+                    "extraction_format": {"fields": "list[str]"},
+                    "callback_url": {"url": "https://mapper.test/map", "api_key": "k"},
+                },
+            },
+            "dynamic_form_mapping_action",
+            "dynamic_form_mapping_action is not supported yet (it needs an LLM)",
+        ),
+        (
             interaction(close_overlay_popup={"backend": "browserbase"}),
             "interaction_action.close_overlay_popup.backend",
             'backend "browserbase" is not supported: use "browser_use"',
@@ -432,14 +449,14 @@ def test_unsupported_features_are_rejected(node: dict[str, Any], path: str, mess
     ("top", "path", "message"),
     [
         (
-            {"browser_channel": "chrome"},
-            "browser_channel",
-            'browser_channel "chrome" is not supported: rebrowse runs chromium',
-        ),
-        (
             {"browser_channel": "rdp"},
             "browser_channel",
-            'browser_channel "rdp" is not supported: rebrowse runs chromium',
+            'browser_channel "rdp" is not supported: rebrowse runs chromium or chrome',
+        ),
+        (
+            {"browser_channel": "cloakbrowser"},
+            "browser_channel",
+            'browser_channel "cloakbrowser" is not supported: rebrowse runs chromium or chrome',
         ),
         (
             {"backend": "computer-vision"},
@@ -488,7 +505,7 @@ def test_all_unsupported_features_are_reported_together() -> None:
     data = document(
         extraction(llm=LLM_FORMAT),
         interaction(click_element={"prompt_instructions": "Go"}),
-        browser_channel="chrome",
+        browser_channel="rdp",
     )
     assert [problem.path for problem in problems(data)] == [
         "browser_channel",

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from rebrowse.automation.actions import (
     KEY_NAMES,
+    AgenticTask,
     ApiCallExtraction,
     AssertionAction,
     CaptchaAction,
@@ -19,14 +20,17 @@ from rebrowse.automation.actions import (
     CloseOverlayPopupAction,
     CountLocator,
     DownloadUrlAsPdfAction,
+    DynamicFormMappingAction,
     ExtractionAction,
     FailStateAction,
+    FormMappingCallbackUrl,
     InputTextAction,
     InteractionAction,
     KeyPressAction,
     MiscAction,
     NetworkCallExtraction,
     ScrollAction,
+    SelectOptionAction,
     SetVariable,
     TwoFaAction,
     to_playwright_key,
@@ -108,6 +112,56 @@ def test_extraction_and_misc_defaults() -> None:
     assert (overlay.max_steps, overlay.use_vision, overlay.backend) == (5, True, "browser_use")
 
 
+def test_upload_file_url_is_checked_when_it_runs_not_when_loaded() -> None:
+    # A placeholder (or any other scheme) is only known to be a URL once filled in: the engine checks it then.
+    upload = InteractionAction.model_validate({"upload_file": {"command": "locator('#f')", "file_url": "{doc[0]}"}})
+    assert upload.upload_file is not None and upload.upload_file.file_url == "{doc[0]}"
+
+
+def test_download_fields_upstream_added_have_its_defaults() -> None:
+    click = ClickElementAction.model_validate({"command": "locator('#a')"})
+    select = SelectOptionAction.model_validate({"command": "locator('#s')", "select_values": ["a"]})
+    assert (click.download_timeout_seconds, select.download_timeout_seconds) == (None, None)
+    assert ClickElementAction.model_validate({"command": "x", "download_timeout_seconds": 2.5}).download_timeout_seconds
+    with pytest.raises(ValidationError):
+        ClickElementAction.model_validate({"command": "x", "download_timeout_seconds": 0})
+    fetch = InteractionAction.model_validate({"download_file": {"file_url": "https://x.test/a.pdf"}})
+    assert fetch.kind == "download_file"
+    assert fetch.download_file is not None and fetch.download_file.output_variable_name == "downloaded_file_path"
+
+
+def test_agentic_task_and_form_mapping_defaults() -> None:
+    task = AgenticTask.model_validate({"task": "book it", "max_steps": 5})
+    assert (task.backend, task.use_vision, task.keep_alive) == ("browser_use", False, True)
+    mapping = DynamicFormMappingAction.model_validate(
+        {"extraction_instructions": "fields", "extraction_format": {}, "callback_url": {"url": "https://m.test/"}}
+    )
+    assert (mapping.source, mapping.include_screenshot, mapping.full_page_screenshot) == (["axtree"], True, False)
+    assert (mapping.include_axtree, mapping.include_live_stream_url) == (False, False)
+    assert (mapping.max_wait_time, mapping.output_variable_name) == (60.0, "form_values")
+    node = ActionNode.model_validate({"dynamic_form_mapping_action": mapping.model_dump()})
+    assert (node.implicit_before_wait(), node.end_wait_seconds()) == (3.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("callback", "expected"),
+    [
+        ({"url": "https://m.test/", "api_key": "k", "username": "u", "password": "p"}, "not both"),
+        ({"url": "https://m.test/", "username": "u"}, "username and password go together"),
+    ],
+)
+def test_form_mapping_callback_credentials(callback: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        FormMappingCallbackUrl.model_validate(callback)
+    assert expected in messages(exc)[0]
+
+
+def test_an_empty_misc_action_is_accepted_and_named_empty() -> None:
+    node = ActionNode.model_validate({"misc_action": {}})
+    assert node.misc_action is not None and node.misc_action.is_empty
+    assert node.action_name == "misc_action.empty"
+
+
 def test_node_and_automation_defaults() -> None:
     loop = ForLoopNode.model_validate({"variable_name": "ids", "nodes": []})
     assert (loop.index_variable_name, loop.locator_timeout, loop.max_iterations) == ("index", 5.0, None)
@@ -124,6 +178,7 @@ def test_node_and_automation_defaults() -> None:
     )
     assert (plain.max_retries, plain.expected_downloads, plain.post_processing_nodes) == (0, 0, [])
     assert (plain.remove_empty_nodes_in_axtree, plain.reuse_page_if_already_on_url) == (True, False)
+    assert plain.enable_browser_alerts is False
     assert (plain.take_final_screenshot, plain.automation_description, plain.automation_endpoint) == (
         True,
         None,
@@ -215,7 +270,7 @@ def test_expect_new_tab_needs_an_interaction() -> None:
             {"sleep_action": {"sleep_time": 1}, "fail_state_action": {}},
             "exactly one of interaction_action, extraction_action, assertion_action, python_script_action, "
             "sleep_action, fail_state_action, misc_action, captcha_action, human_in_loop_action, "
-            "powershell_action must be set (got sleep_action, fail_state_action)",
+            "powershell_action, dynamic_form_mapping_action must be set (got sleep_action, fail_state_action)",
         ),
         (
             ExtractionAction,
@@ -230,8 +285,8 @@ def test_expect_new_tab_needs_an_interaction() -> None:
         ),
         (
             MiscAction,
-            {},
-            "exactly one of set_variable, llm_query, count_locator must be set (none given)",
+            {"set_variable": {"name": "x", "value": 1}, "count_locator": {"locator": "locator('tr')", "name": "n"}},
+            "exactly one of set_variable, llm_query, count_locator must be set (got set_variable, count_locator)",
         ),
         (
             SetVariable,
@@ -265,13 +320,9 @@ def test_interaction_with_two_actions_names_them() -> None:
             {"command": "locator('#f')", "file_path": "a.pdf", "file_url": "https://x.test/a.pdf"},
             "exactly one of file_path, file_url must be set (got file_path, file_url)",
         ),
-        (
-            {"command": "locator('#f')", "file_url": "ftp://x.test/a.pdf"},
-            "file_url must be an http:// or https:// URL",
-        ),
     ],
 )
-def test_upload_has_one_http_or_local_source(data: dict[str, Any], expected: str) -> None:
+def test_upload_has_one_source(data: dict[str, Any], expected: str) -> None:
     with pytest.raises(ValidationError) as exc:
         InteractionAction.model_validate({"upload_file": data})
     assert messages(exc) == [f"Value error, {expected}"]
@@ -497,13 +548,20 @@ def test_key_names_map_to_playwright(name: str, key: str) -> None:
     assert to_playwright_key(name) == key
 
 
-@pytest.mark.parametrize("name", ["f13", "enterr", "", "{key[0]}", "Control+", "launchmail", "é"])
+@pytest.mark.parametrize("name", ["enterr", "", "{key[0]}", "Control+", "é", "f25"])
 def test_unknown_keys_are_rejected(name: str) -> None:
     with pytest.raises(ValidationError) as exc:
         KeyPressAction.model_validate({"type": name})
     assert len(exc.value.errors()) == 1
     assert exc.value.errors()[0]["loc"] == ("type",)
     assert "unknown key" in messages(exc)[0]
+
+
+@pytest.mark.parametrize("name", ["f13", "F24", "browserback", "browserforward", "clear", "launchmail", "ctrl+yen"])
+def test_optexity_keys_a_browser_has_not_are_refused_with_the_reason(name: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        KeyPressAction.model_validate({"type": name})
+    assert "cannot be pressed in a browser (Playwright's keyboard has no such key)" in messages(exc)[0]
 
 
 def test_key_press_lists_are_pressed_in_order() -> None:

@@ -115,6 +115,17 @@ async def test_count_locator_counts_the_table_rows(replay: Replay) -> None:
     assert json_outputs(result.output_data) == [{"rows": 10}, {"said": "10 rows"}]
 
 
+async def test_an_empty_misc_action_is_a_skipped_step_that_does_nothing(replay: Replay) -> None:
+    nodes = [action("misc_action", {}), remember("after", "went on")]
+    result = await replay(automation("table.html", nodes))
+    assert result.status == "success", result.error
+    assert [(s.action, s.outcome, s.detail) for s in result.steps] == [
+        ("misc_action", "skipped", "empty misc_action: nothing to do"),
+        ("set_variable", "success", None),
+    ]
+    assert json_outputs(result.output_data) == [{"after": "went on"}]
+
+
 async def test_explicit_sleep_is_a_recorded_step(replay: Replay) -> None:
     nodes = [action("sleep_action", {"sleep_time": 0.05}), remember("after", "slept")]
     result = await replay(automation("table.html", nodes))

@@ -126,6 +126,77 @@ async def test_click_that_downloads_nothing_fails(replay: Replay) -> None:
     assert list((Path(result.out_dir) / "downloads").iterdir()) == []
 
 
+async def test_download_timeout_seconds_of_the_action_replaces_the_deployments(replay: Replay) -> None:
+    # The deployment would wait 10 minutes, longer than the attempt may last: only the action's wait fails the step.
+    node = click('locator("#status")', expect_download=True, download_timeout_seconds=0.5)
+    result = await replay(automation("table.html", [node]), download_timeout_s=600.0, timeout_minutes=1.0)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error.startswith('nodes[0] (click_element on locator("#status")):')
+    assert "500ms" in result.error and "download" in result.error
+
+
+async def test_select_option_passes_its_download_timeout_too(replay: Replay) -> None:
+    node = interact(
+        "select_option",
+        {
+            "command": 'locator("#country")',
+            "select_values": ["gb"],
+            "expect_download": True,
+            "download_timeout_seconds": 0.5,
+        },
+    )
+    result = await replay(automation("select.html", [node]), download_timeout_s=600.0, timeout_minutes=1.0)
+    assert result.status == "failed"
+    assert result.error is not None and "500ms" in result.error
+
+
+# ---------------------------------------------------------------------------------------------------------
+# download_file
+
+
+def fetch_file(**fields: Any) -> dict[str, Any]:
+    """A download_file node."""
+    return interact("download_file", fields)
+
+
+async def test_download_file_saves_the_url_and_names_its_path(replay: Replay) -> None:
+    nodes = [fetch_file(file_url="http://site.test/download/{name[0]}", output_variable_name="invoice_path")]
+    params = {"input_parameters": {"name": ["invoice_5.txt"]}}
+    result = await replay(automation("table.html", nodes, parameters=params))
+    assert saved(result) == {"invoice_5.txt": download_bytes("invoice_5.txt")}
+    assert result.steps[0].detail == "downloaded invoice_5.txt"
+
+
+async def test_a_downloaded_file_can_be_uploaded_by_a_later_step(replay: Replay) -> None:
+    nodes = [
+        fetch_file(file_url="http://site.test/download/invoice_6.txt"),
+        interact("go_to_url", {"url": "http://site.test/upload.html"}),
+        interact("upload_file", {"command": 'get_by_label("Document")', "file_path": "{downloaded_file_path[0]}"}),
+        read_text('locator("#status")', "status"),
+    ]
+    result = await replay(automation("table.html", nodes))
+    assert result.status == "success", result.error
+    assert outputs(result)["status"] == f"file: invoice_6.txt ({len(download_bytes('invoice_6.txt'))} bytes)"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("{where[0]}", "file_url must be an http:// or https:// URL, got 'file:///etc/passwd'"),
+        ("http://site.test/files/missing.txt", "answered HTTP 404"),
+    ],
+)
+async def test_download_file_that_cannot_be_fetched_fails_its_step(replay: Replay, url: str, expected: str) -> None:
+    params = {"input_parameters": {"where": ["file:///etc/passwd"]}}
+    result = await replay(automation("table.html", [fetch_file(file_url=url)], parameters=params))
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error.startswith("nodes[0] (download_file):")
+    assert expected in result.error
+    assert result.downloads == []
+
+
 # ---------------------------------------------------------------------------------------------------------
 # download_url_as_pdf
 

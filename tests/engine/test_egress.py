@@ -177,13 +177,21 @@ async def test_a_start_url_of_an_internal_server_fails(
 
 
 @pytest.mark.parametrize("url", ["{internal}/metrics", "{allowed}/redirect?to={internal}/metrics"])
-async def test_download_url_as_pdf_of_an_internal_server_fails(
-    browser: Browser, tmp_path: Path, allowed: Site, internal: Site, egress: EgressProxy, url: str
+@pytest.mark.parametrize(("kind", "field"), [("download_url_as_pdf", "url"), ("download_file", "file_url")])
+async def test_a_download_of_an_internal_server_fails(
+    browser: Browser,
+    tmp_path: Path,
+    allowed: Site,
+    internal: Site,
+    egress: EgressProxy,
+    url: str,
+    kind: str,
+    field: str,
 ) -> None:
     target = url.format(internal=internal.url, allowed=allowed.url)
-    node = action("interaction_action", "download_url_as_pdf", {"url": target})
+    node = action("interaction_action", kind, {field: target})
     result = await replay(browser, tmp_path, egress, f"{allowed.url}/start", [node])
-    assert_denied(result, internal, "download_url_as_pdf")
+    assert_denied(result, internal, kind)
     assert result.downloads == []
 
 

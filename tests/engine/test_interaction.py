@@ -478,12 +478,33 @@ async def test_upload_outside_the_allowed_directories_is_refused(
     assert len(result.steps) == 1
 
 
-async def test_upload_without_any_allowed_directory_is_refused(replay: Replay, upload_dir: Path) -> None:
+async def test_upload_without_any_allowed_directory_is_refused(
+    replay: Replay, upload_dir: Path, tmp_path: Path
+) -> None:
     nodes = [upload('get_by_label("Document")', fail_fast=True, file_path=str(upload_dir / "notes.txt"))]
-    result = await replay(automation("upload.html", nodes))
+    result = await replay(automation("upload.html", nodes), out_dir=tmp_path / "run")
     assert result.status == "failed"
     assert result.error is not None
-    assert "allowed upload directory (none)" in result.error
+    # Only the run's own downloads may be uploaded.
+    assert result.error.endswith(f"is not a file inside an allowed upload directory ({tmp_path / 'run' / 'downloads'})")
+
+
+@pytest.mark.parametrize("scheme", ["ftp", "file"])
+async def test_upload_file_url_is_checked_once_its_placeholder_is_filled(replay: Replay, scheme: str) -> None:
+    nodes = [upload('get_by_label("Document")', fail_fast=True, file_url="{doc[0]}")]
+    params = {"input_parameters": {"doc": [f"{scheme}://x.test/a.pdf"]}}
+    result = await replay(automation("upload.html", nodes, parameters=params))
+    assert result.status == "failed"
+    assert result.error == (
+        f"nodes[0] (upload_file): file_url must be an http:// or https:// URL, got '{scheme}://x.test/a.pdf'"
+    )
+
+
+async def test_upload_file_url_from_a_placeholder(replay: Replay, site: SiteServer) -> None:
+    nodes = [upload('get_by_label("Document")', file_url="{doc[0]}"), READ_STATUS]
+    params = {"input_parameters": {"doc": [f"{site.url}/download/invoice_3.txt"]}}
+    result = await replay(automation("upload.html", nodes, parameters=params))
+    assert status_after(result) == f"file: invoice_3.txt ({len(download_bytes('invoice_3.txt'))} bytes)"
 
 
 async def test_upload_from_a_url_fetched_through_the_browser_context(replay: Replay, site: SiteServer) -> None:
@@ -518,6 +539,27 @@ async def test_upload_from_a_url_that_fails_fails_the_step(replay: Replay, site:
     assert result.status == "failed"
     assert result.error is not None
     assert "HTTP 401" in result.error
+
+
+# ---------------------------------------------------------------------------------------------------------
+# JavaScript dialogs
+
+
+@pytest.mark.parametrize(
+    ("button", "shown"),
+    [
+        ("alert", "alert closed"),
+        ("confirm", "confirmed"),
+        ("prompt", "prompt: []"),  # an empty answer, as Optexity gives
+    ],
+)
+@pytest.mark.parametrize("alerts", [False, True])
+async def test_dialogs_are_accepted_whatever_enable_browser_alerts_says(
+    replay: Replay, button: str, shown: str, alerts: bool
+) -> None:
+    nodes = [click(f'locator("#{button}")'), READ_STATUS]
+    result = await replay(automation("dialogs.html", nodes, enable_browser_alerts=alerts))
+    assert status_after(result) == shown
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -41,20 +41,30 @@ def require_exactly_one(model: BaseModel, names: Sequence[str]) -> str:
     raise ValueError(f"exactly one of {', '.join(names)} must be set ({found})")
 
 
+EMPTY = "empty"  # the kind of a container that may be empty and is
+
+
 class OneOf(StrictModel):
-    """A container in which exactly one of the fields named by `choices` is set."""
+    """A container in which exactly one of the fields named by `choices` is set (or none, when `may_be_empty`)."""
 
     choices: ClassVar[tuple[str, ...]] = ()
+    may_be_empty: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _exactly_one_choice(self) -> Self:
-        require_exactly_one(self, self.choices)
+        if not self.is_empty:
+            require_exactly_one(self, self.choices)
         return self
 
     @property
+    def is_empty(self) -> bool:
+        """Whether none of the choices is set, where that is allowed."""
+        return self.may_be_empty and all(getattr(self, name) is None for name in self.choices)
+
+    @property
     def kind(self) -> str:
-        """The name of the field that is set, e.g. `click_element`."""
-        return require_exactly_one(self, self.choices)
+        """The name of the field that is set, e.g. `click_element` (`empty` for an allowed empty container)."""
+        return EMPTY if self.is_empty else require_exactly_one(self, self.choices)
 
     @property
     def chosen(self) -> BaseModel:
@@ -120,7 +130,18 @@ class MouseDeviation(StrictModel):
     y: float = 0.0
 
 
-class ClickElementAction(TargetedAction):
+class DownloadingAction(TargetedAction):
+    """An element action that may start a download the step waits for and saves."""
+
+    expect_download: bool = False
+    # None: the browser's suggested name (Optexity makes up a UUID here, then prefers the browser's name).
+    download_filename: str | None = None
+    download_metadata: dict[str, Any] | None = None
+    # None: the deployment's download timeout.
+    download_timeout_seconds: float | None = Field(default=None, gt=0)
+
+
+class ClickElementAction(DownloadingAction):
     """Click (or double-click) an element, optionally expecting a download."""
 
     double_click: bool = False
@@ -128,10 +149,6 @@ class ClickElementAction(TargetedAction):
     force: bool = False
     mouse_click: bool = False
     mouse_click_deviation: MouseDeviation | None = None
-    expect_download: bool = False
-    # None: the browser's suggested name (Optexity makes up a UUID here, then prefers the browser's name).
-    download_filename: str | None = None
-    download_metadata: dict[str, Any] | None = None
 
 
 class InputTextAction(TargetedAction):
@@ -150,13 +167,10 @@ class InputTextAction(TargetedAction):
         return self
 
 
-class SelectOptionAction(TargetedAction):
+class SelectOptionAction(DownloadingAction):
     """Select options of a `<select>` by value or label, optionally expecting a download."""
 
     select_values: list[str] | None = None
-    expect_download: bool = False
-    download_filename: str | None = None
-    download_metadata: dict[str, Any] | None = None
 
 
 class CheckAction(TargetedAction):
@@ -172,7 +186,7 @@ class HoverAction(TargetedAction):
 
 
 class UploadFileAction(TargetedAction):
-    """Set the files of a file input from a local path or an http(s) URL."""
+    """Set the files of a file input from a local path or an http(s) URL (checked once placeholders are filled)."""
 
     file_path: str | None = Field(default=None, min_length=1)
     file_url: str | None = Field(default=None, min_length=1)
@@ -180,8 +194,6 @@ class UploadFileAction(TargetedAction):
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         require_exactly_one(self, ("file_path", "file_url"))
-        if self.file_url is not None and not self.file_url.startswith(("http://", "https://")):
-            raise ValueError("file_url must be an http:// or https:// URL")
         return self
 
 
@@ -267,6 +279,14 @@ class DownloadUrlAsPdfAction(StrictModel):
     url: str | None = None
 
 
+class DownloadFileAction(StrictModel):
+    """Fetch `file_url` (an http(s) URL once placeholders are filled) as a download of the run; its path is stored
+    as `{output_variable_name[0]}` for a later upload_file."""
+
+    file_url: str = Field(min_length=1)
+    output_variable_name: str = "downloaded_file_path"
+
+
 class AgenticTask(StrictModel):
     """An LLM agent that does `task` on the page with rebrowse's own tools, within `max_steps` actions."""
 
@@ -298,6 +318,7 @@ class InteractionAction(OneOf):
         "uncheck",
         "hover",
         "download_url_as_pdf",
+        "download_file",
         "scroll",
         "upload_file",
         "go_to_url",
@@ -321,6 +342,7 @@ class InteractionAction(OneOf):
     uncheck: UncheckAction | None = None
     hover: HoverAction | None = None
     download_url_as_pdf: DownloadUrlAsPdfAction | None = None
+    download_file: DownloadFileAction | None = None
     scroll: ScrollAction | None = None
     upload_file: UploadFileAction | None = None
     go_to_url: GoToUrlAction | None = None
@@ -655,9 +677,10 @@ class CountLocator(StrictModel):
 
 
 class MiscAction(OneOf):
-    """One of set_variable, llm_query, count_locator (Optexity accepts an empty one and does nothing)."""
+    """One of set_variable, llm_query, count_locator; empty (`{}`), it does nothing, as in Optexity."""
 
     choices: ClassVar[tuple[str, ...]] = ("set_variable", "llm_query", "count_locator")
+    may_be_empty: ClassVar[bool] = True
 
     set_variable: SetVariable | None = None
     llm_query: LlmQuery | None = None
@@ -684,6 +707,47 @@ class CaptchaAction(StrictModel):
     llm_provider: str | None = None
     llm_model_name: str = "gemini/gemini-2.5-pro"
     config: CaptchaConfig = Field(default_factory=CaptchaConfig)
+
+
+class FormMappingCallbackUrl(StrictModel):
+    """Where dynamic_form_mapping_action posts the form's fields, and its credentials."""
+
+    url: str
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> Self:
+        if self.api_key is not None and (self.username is not None or self.password is not None):
+            raise ValueError("give api_key or username and password, not both")
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        return self
+
+
+class DynamicFormMappingAction(StrictModel):
+    """An LLM reads a form's fields, an endpoint of the user maps them to values (not supported by rebrowse)."""
+
+    extraction_instructions: str
+    extraction_format: dict[str, Any]
+    source: list[LlmSource] = Field(default_factory=lambda: sources("axtree"), min_length=1)
+    callback_url: FormMappingCallbackUrl
+    include_screenshot: bool = True
+    full_page_screenshot: bool = False
+    include_axtree: bool = False
+    include_live_stream_url: bool = False
+    max_wait_time: float = Field(default=60.0, gt=0, le=120)
+    output_variable_name: str = "form_values"
+    llm_provider: str | None = None
+    llm_model_name: str | None = None
+
+    @field_validator("output_variable_name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.isidentifier():
+            raise ValueError(f"output_variable_name {value!r} is not a valid identifier")
+        return value
 
 
 class PowershellAction(StrictModel):
@@ -781,6 +845,17 @@ _PLAYWRIGHT_NAMES: tuple[str, ...] = (
 # Every accepted key name, lowercased, to the key Playwright presses.
 KEY_NAMES: dict[str, str] = {name.lower(): name for name in _PLAYWRIGHT_NAMES} | _PYAUTOGUI_NAMES
 
+# Names Optexity accepts (for its remote desktops) that have no key on Playwright's keyboard: refused with the reason.
+NO_BROWSER_KEY: frozenset[str] = frozenset(
+    (
+        *(f"f{n}" for n in range(13, 25)),
+        "accept", "browserback", "browserfavorites", "browserforward", "browserhome", "browserrefresh",
+        "browsersearch", "browserstop", "clear", "convert", "execute", "final", "fn", "hanguel", "hangul", "hanja",
+        "help", "junja", "kana", "kanji", "launchapp1", "launchapp2", "launchmail", "launchmediaselect",
+        "modechange", "nonconvert", "select", "separator", "sleep", "stop", "yen",
+    )
+)  # fmt: skip
+
 # Printable characters Playwright types directly (its US layout has every printable ASCII character).
 _CHARACTERS = frozenset(chr(c) for c in range(0x20, 0x7F))
 
@@ -803,9 +878,11 @@ def _one_key(name: str) -> str:
     if name in _CHARACTERS:
         return name
     key = KEY_NAMES.get(name.lower())
-    if key is None:
-        raise ValueError(f"unknown key {name!r}")
-    return key
+    if key is not None:
+        return key
+    if name.lower() in NO_BROWSER_KEY:
+        raise ValueError(f"key {name!r} cannot be pressed in a browser (Playwright's keyboard has no such key)")
+    raise ValueError(f"unknown key {name!r}")
 
 
 def to_playwright_key(name: str) -> str:

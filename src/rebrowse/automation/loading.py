@@ -17,6 +17,7 @@ from rebrowse.automation.actions import (
     AgenticTask,
     CaptchaAction,
     CloseOverlayPopupAction,
+    DynamicFormMappingAction,
     HumanInLoopAction,
     InputTextAction,
     LlmAssertion,
@@ -57,6 +58,7 @@ UNSUPPORTED: dict[type[BaseModel], str] = {
     HumanInLoopAction: "human_in_loop_action is not supported yet",
     PowershellAction: "powershell_action is not supported (it needs a remote Windows desktop)",
     PrivateNode: "private_node is not supported (it needs an Optexity plugin handler)",
+    DynamicFormMappingAction: "dynamic_form_mapping_action is not supported yet (it needs an LLM)",
 }
 SCRIPTS: dict[type[BaseModel], str] = {
     PythonScriptAction: "python_script_action",
@@ -64,6 +66,8 @@ SCRIPTS: dict[type[BaseModel], str] = {
 }
 
 
+# chrome runs on Google Chrome where one is installed, else on Chromium (noted in the run's result).
+RUNNABLE_CHANNELS = ("chromium", "chrome")
 SUGGESTION_CUTOFF = 0.7  # difflib's similarity an unknown key needs to a field's name to be suggested
 
 
@@ -230,8 +234,8 @@ def targeted_problems(action: TargetedAction, path: str) -> Iterator[FieldError]
 
 def automation_problems(automation: Automation) -> Iterator[FieldError]:
     """Top-level settings that ask for another browser or backend."""
-    if automation.browser_channel != "chromium":
-        message = f'browser_channel "{automation.browser_channel}" is not supported: rebrowse runs chromium'
+    if automation.browser_channel not in RUNNABLE_CHANNELS:
+        message = f'browser_channel "{automation.browser_channel}" is not supported: rebrowse runs chromium or chrome'
         yield FieldError("browser_channel", message)
     if automation.backend == "computer-vision":
         yield FieldError("backend", 'backend "computer-vision" is not supported: rebrowse runs browser-use')

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from rebrowse.automation.actions import (
     AssertionAction,
     CaptchaAction,
+    DynamicFormMappingAction,
     Expression,
     ExtractionAction,
     FailStateAction,
@@ -47,6 +48,7 @@ class ActionNode(OneOf):
         "captcha_action",
         "human_in_loop_action",
         "powershell_action",
+        "dynamic_form_mapping_action",
     )
 
     type: Literal["action_node"] = "action_node"
@@ -60,6 +62,7 @@ class ActionNode(OneOf):
     captcha_action: CaptchaAction | None = None
     human_in_loop_action: HumanInLoopAction | None = None
     powershell_action: PowershellAction | None = None
+    dynamic_form_mapping_action: DynamicFormMappingAction | None = None
     # None means "not given": the defaults depend on the action kind (see the methods below).
     before_sleep_time: float | None = Field(default=None, ge=0)
     end_sleep_time: float | None = Field(default=None, ge=0, le=30)
@@ -86,9 +89,13 @@ class ActionNode(OneOf):
         """The pause the automation asks for before the action, or None when it does not set one."""
         return self.before_sleep_time
 
+    def reads_the_page(self) -> bool:
+        """Whether the action reads the page (an extraction or a form mapping), which Optexity lets settle first."""
+        return self.extraction_action is not None or self.dynamic_form_mapping_action is not None
+
     def implicit_before_wait(self) -> float:
-        """Optexity's unasked-for pause before the action (3 s before extractions); 0 when one is given."""
-        if self.before_sleep_time is None and self.extraction_action is not None:
+        """Optexity's unasked-for pause before the action (3 s before reading the page); 0 when one is given."""
+        if self.before_sleep_time is None and self.reads_the_page():
             return DEFAULT_EXTRACTION_BEFORE_S
         return 0.0
 
@@ -96,7 +103,7 @@ class ActionNode(OneOf):
         """The longest wait for the page's load event after the action."""
         if self.end_sleep_time is not None:
             return self.end_sleep_time
-        if self.extraction_action is not None or self.assertion_action is not None:
+        if self.reads_the_page() or self.assertion_action is not None:
             return 0.0
         return DEFAULT_END_WAIT_S
 
@@ -221,6 +228,8 @@ class Automation(StrictModel):
     backend: Literal["browser-use", "computer-vision"] = "browser-use"
     os_emulation: Literal["windows", "linux"] | None = None
     allow_cookies: bool = False
+    # Optexity answers every JavaScript dialog either way (this only picks which of its clients does): so does rebrowse.
+    enable_browser_alerts: bool = False
     max_retries: int = Field(default=0, ge=0)
     expected_downloads: int = Field(default=0, ge=0)
     remove_empty_nodes_in_axtree: bool = True

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from playwright.async_api import Browser, Playwright
+from playwright.async_api import Browser, BrowserType, Playwright
 
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.errors import ChromiumNotFound, RebrowseError
@@ -35,6 +35,7 @@ SANDBOX_HELP = (
 )
 
 SYSTEM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROME_CANDIDATES = ("google-chrome", "google-chrome-stable")
 
 
 class ChromiumUnsandboxable(RebrowseError):
@@ -54,8 +55,17 @@ def find_chromium(configured: str | None = None) -> str | None:
     return None
 
 
+def find_chrome(configured: str | None = None) -> str | None:
+    """Google Chrome's executable for automations that ask for it: the configured path (REBROWSE_CHROME_PATH) when it
+    is an executable file, else one on PATH when nothing is configured; None when there is none."""
+    if configured:
+        return configured if Path(configured).is_file() and os.access(configured, os.X_OK) else None
+    found = (shutil.which(name) for name in CHROME_CANDIDATES)
+    return next((path for path in found if path), None)
+
+
 async def launch_chromium(
-    playwright: Playwright,
+    playwright: Playwright | BrowserType,
     *,
     executable: str | None = None,
     headless: bool = True,
@@ -78,9 +88,10 @@ async def launch_chromium(
         args += [f"--window-position={area.left},{area.top}", f"--window-size={area.width},{area.height}"]
     if proxy is not None:
         args += EGRESS_FLAGS
+    browser_type = playwright.chromium if isinstance(playwright, Playwright) else playwright
     try:
         # Playwright turns Chromium's sandbox off unless asked to keep it.
-        return await playwright.chromium.launch(
+        return await browser_type.launch(
             executable_path=path,
             headless=headless,
             args=args,

@@ -19,7 +19,7 @@ from rebrowse.automation.loading import check_run_parameters, load_automation_fi
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.egress import EgressPolicy, running_proxies
-from rebrowse.browser.launch import launch_chromium
+from rebrowse.browser.launch import find_chrome, launch_chromium
 from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out, read_settings
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
 from rebrowse.demo.site import SiteServer
@@ -114,6 +114,8 @@ def print_summary(result: RunResult) -> None:
     )
     if result.error:
         out.print(f"[red]{escape(result.error)}[/]", highlight=False)
+    for note in result.notes:
+        out.print(f"[yellow]note[/] {escape(note)}", highlight=False)
     if result.output_data:
         out.print("[bold]outputs[/]")
         out.print_json(data=result.output_data, default=str)
@@ -223,6 +225,7 @@ def run(
         upload_dirs=upload_dirs(file, upload_dir),
         allow_python_scripts=settings.allow_python_scripts,
         llm=settings.llm,
+        chrome=find_chrome(settings.chrome),
     )
     result = finish_replay(replay(automation, inputs, secure, options, settings, headed, not as_json, egress))
     if as_json:

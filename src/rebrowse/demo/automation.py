@@ -13,14 +13,16 @@ DEMO_SITE = Path(__file__).parent / "site"
 DEMO_AUTOMATION = Path(__file__).parent / "automation.json"
 # The address written in automation.json; the demo serves the site on a free port and points the automation there.
 RECORDED_ORIGIN = "http://127.0.0.1:8765"
+URL_FIELDS = ("url", "file_url")
 
 
 def rebase_urls(data: Any, recorded: str, origin: str) -> Any:
-    """A copy of automation JSON whose `url` fields (start, go_to_url, ...) point at `origin` instead of `recorded`."""
+    """A copy of automation JSON whose URL fields (start, go_to_url, file_url...) point at `origin` instead of
+    `recorded`."""
     if isinstance(data, dict):
         return {
             key: value.replace(recorded, origin)
-            if key == "url" and isinstance(value, str)
+            if key in URL_FIELDS and isinstance(value, str)
             else rebase_urls(value, recorded, origin)
             for key, value in data.items()
         }

@@ -58,6 +58,11 @@ async def first_page(context: BrowserContext) -> Page:
 class ContextSource(Protocol):
     """Gives a run fresh contexts: a browser, or a worker slot that may have one open already."""
 
+    @property
+    def browser(self) -> Browser:
+        """The browser the contexts are opened in."""
+        ...
+
     async def new_run_context(self, spec: ContextSpec) -> BrowserContext:
         """A context nothing else has used, opened as `spec` says; it may already have one blank page."""
         ...
@@ -67,7 +72,11 @@ class BrowserContexts:
     """A browser as a context source: every context opened on demand."""
 
     def __init__(self, browser: Browser) -> None:
-        self.browser = browser
+        self._browser = browser
+
+    @property
+    def browser(self) -> Browser:
+        return self._browser
 
     async def new_run_context(self, spec: ContextSpec) -> BrowserContext:
-        return await open_context(self.browser, spec)
+        return await open_context(self._browser, spec)

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from playwright.async_api import APIResponse, Download
 from playwright.async_api import Error as PlaywrightError
 
-from rebrowse.automation.actions import DownloadUrlAsPdfAction, InteractionAction
+from rebrowse.automation.actions import DownloadFileAction, DownloadingAction, DownloadUrlAsPdfAction, InteractionAction
 from rebrowse.automation.placeholders import Json, substitute
 from rebrowse.browser.egress import EgressDenied
 from rebrowse.engine.artifacts import DownloadRecord, safe_filename
@@ -94,14 +94,13 @@ async def save_download(step: Step, download: Download, requested: str | None, m
 
 
 @asynccontextmanager
-async def expecting_download(
-    step: Step, expected: bool, requested: str | None, metadata: dict[str, Any] | None
-) -> AsyncIterator[None]:
-    """Run the body; when a download is expected, wait for its event and save the file."""
-    if not expected:
+async def expecting_download(step: Step, action: DownloadingAction) -> AsyncIterator[None]:
+    """Run the body; when the action expects a download, wait for its event (as long as the action or else the
+    deployment allows) and save the file."""
+    if not action.expect_download:
         yield
         return
-    timeout_ms = step.state.options.download_timeout_s * 1000
+    timeout_ms = (action.download_timeout_seconds or step.state.options.download_timeout_s) * 1000
     arrived = asyncio.ensure_future(step.page.wait_for_event("download", timeout=timeout_ms))
     refused = asyncio.ensure_future(step.state.navigation_refused.wait())
     try:
@@ -116,7 +115,7 @@ async def expecting_download(
             waiting.cancel()
             with contextlib.suppress(asyncio.CancelledError, PlaywrightError):
                 await waiting
-    await save_download(step, download, requested, metadata)
+    await save_download(step, download, action.download_filename, action.download_metadata)
 
 
 async def download_url_as_pdf(step: Step, action: DownloadUrlAsPdfAction, wrapper: InteractionAction) -> None:
@@ -133,6 +132,22 @@ async def download_url_as_pdf(step: Step, action: DownloadUrlAsPdfAction, wrappe
     else:
         content = await render_pdf(step, url)
     await record_file(step, pdf_name(step, action, url, response), content, None)
+
+
+async def download_file(step: Step, action: DownloadFileAction, wrapper: InteractionAction) -> None:
+    """Fetch file_url as a download of the run and store its path as `{output_variable_name[0]}` (a later
+    upload_file may give it to the page)."""
+    url = step.sub(action.file_url)
+    if not url.startswith(("http://", "https://")):
+        raise StepFailed(f"file_url must be an http:// or https:// URL, got {url!r}")
+    response = await fetch(step, url, step.state.options.download_timeout_s)
+    if not response.ok:
+        raise StepFailed(f"{url} answered HTTP {response.status}")
+    body = await response.body()
+    if not body:
+        raise StepFailed(f"{url} returned an empty body")
+    path = await record_file(step, response_filename(url, response.headers, "download"), body, None)
+    step.state.generated[step.sub(action.output_variable_name)] = [str(path)]
 
 
 def pdf_name(step: Step, action: DownloadUrlAsPdfAction, url: str, response: APIResponse) -> str:

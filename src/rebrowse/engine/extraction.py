@@ -24,7 +24,7 @@ from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.downloads import record_file
 from rebrowse.engine.egress import check, raise_if_refused
-from rebrowse.engine.misc import run_script
+from rebrowse.engine.scripts import run_script
 from rebrowse.engine.state import Step, latest_denial
 from rebrowse.errors import StepFailed
 
@@ -213,9 +213,13 @@ def poll_done(step: Step, action: ApiCallExtraction, result: dict[str, Any]) -> 
 
 
 async def python_script(step: Step, action: PythonScriptExtraction, wrapper: ExtractionAction) -> None:
-    """Run the automation's `code_fn(axtree, page[, variables])` (only where scripts are allowed)."""
+    """Run the automation's `code_fn(axtree, page)` (only where scripts are allowed), within its timeout_seconds."""
     axtree = await step.page.locator("body").aria_snapshot()
-    result = await run_script(step, action.script, axtree, step.page, step.state.scope())
+    try:
+        async with asyncio.timeout(action.timeout_seconds):
+            result = await run_script(step, action.script, axtree, step.page)
+    except TimeoutError:
+        raise StepFailed(f"the script did not finish within its timeout_seconds ({action.timeout_seconds:g})") from None
     if not isinstance(result, dict):
         raise StepFailed(f"code_fn must return a dict, it returned {type(result).__name__}")
     for name in action.output_variable_names or []:

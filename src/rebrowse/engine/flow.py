@@ -49,6 +49,7 @@ INTERACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "download_url_as_pdf": downloads.download_url_as_pdf,
     "agentic_task": agent.agentic_task,
     "close_overlay_popup": agent.close_overlay_popup,
+    "download_file": downloads.download_file,
 }
 EXTRACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "locator": extraction.locator,
@@ -88,6 +89,8 @@ def plan(node: ActionNode) -> tuple[str, bool, Perform]:
         ext = node.extraction_action
         name, action = chosen(ext, EXTRACTIONS)
         return f"extract.{name}", False, lambda step: EXTRACTIONS[name](step, action, ext)
+    if node.misc_action is not None and node.misc_action.is_empty:
+        return "misc_action", False, misc.nothing_to_do
     if node.misc_action is not None:
         name, action = chosen(node.misc_action, MISC)
         return name, False, lambda step: MISC[name](step, action)

@@ -69,7 +69,7 @@ async def click_element(step: Step, action: ClickElementAction, wrapper: Interac
     """Click (or double-click) with the given button, optionally catching the download it starts."""
     locator = target(step, action.command)
     timeout = action_timeout_ms(wrapper)
-    async with expecting_download(step, action.expect_download, action.download_filename, action.download_metadata):
+    async with expecting_download(step, action):
         if action.mouse_click:
             await mouse_click(step, locator, action, timeout)
         elif action.double_click:
@@ -173,7 +173,7 @@ async def select_option(step: Step, action: SelectOptionAction, wrapper: Interac
     timeout = action_timeout_ms(wrapper)
     wanted = [step.sub(raw) for raw in action.select_values or []]
     chosen = await options_for(locator, wanted, timeout)
-    async with expecting_download(step, action.expect_download, action.download_filename, action.download_metadata):
+    async with expecting_download(step, action):
         await locator.select_option(value=chosen, timeout=timeout)
     step.record.detail = f"selected {chosen}"
 
@@ -239,7 +239,7 @@ def allowed_upload(path_text: str, allowed_dirs: tuple[Path, ...]) -> Path:
 async def fetch_upload(step: Step, url: str) -> Path:
     """Download file_url through the browser context (its cookies apply) into the run's directory."""
     if not url.startswith(("http://", "https://")):
-        raise StepFailed(f"file_url must be http(s), got {url!r}")
+        raise StepFailed(f"file_url must be an http:// or https:// URL, got {url!r}")
     response = await fetch(step, url, FILE_URL_TIMEOUT_S)
     if not response.ok:
         raise StepFailed(f"file_url answered HTTP {response.status}")
@@ -259,7 +259,9 @@ async def upload_file(step: Step, action: UploadFileAction, wrapper: Interaction
     if action.file_url:
         path = await fetch_upload(step, step.sub(action.file_url))
     else:
-        path = allowed_upload(step.sub(action.file_path or ""), step.state.options.upload_dirs)
+        # The run's own downloads may be given back to the page (download_file, then upload_file).
+        allowed = (*step.state.options.upload_dirs, step.state.writer.downloads_dir)
+        path = allowed_upload(step.sub(action.file_path or ""), allowed)
     locator = target(step, action.command)
     timeout = action_timeout_ms(wrapper)
     await locator.wait_for(state="attached", timeout=timeout)

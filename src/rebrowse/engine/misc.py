@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page
@@ -17,9 +15,10 @@ from rebrowse.automation.actions import (
     SleepAction,
 )
 from rebrowse.automation.expressions import evaluate
+from rebrowse.engine.scripts import run_script
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
-from rebrowse.errors import RebrowseError, StepFailed
+from rebrowse.errors import StepFailed
 
 COUNT_SETTLE_S = 5.0  # bound on waiting for a list to stop growing before counting it
 
@@ -38,6 +37,12 @@ async def set_variable(step: Step, action: SetVariable) -> None:
     step.state.generated[name] = [value]
     if action.output_variable_name:
         step.state.output_data.append({"unique_identifier": None, "json_data": {name: value}})
+
+
+async def nothing_to_do(step: Step) -> None:
+    """An empty misc_action: Optexity accepts it and does nothing, so the step is recorded as skipped."""
+    step.record.outcome = "skipped"
+    step.record.detail = "empty misc_action: nothing to do"
 
 
 async def count_matches(page: Page, locator: Locator, timeout_s: float) -> int:
@@ -70,20 +75,6 @@ async def fail_state(step: Step, action: FailStateAction) -> None:
     raise FailState(step.sub(action.failure_message))
 
 
-async def run_script(step: Step, source: str, *args: Any) -> Any:
-    """Run an automation's `code_fn`; only reachable when REBROWSE_ALLOW_PYTHON_SCRIPTS permits scripts."""
-    if not step.state.options.allow_python_scripts:
-        raise RebrowseError("python scripts are disabled (set REBROWSE_ALLOW_PYTHON_SCRIPTS=1 to allow them)")
-    namespace: dict[str, Any] = {}
-    # The operator opted in to running this automation's code; nothing from inputs is spliced into it.
-    exec(compile(source, f"<{step.record.path}>", "exec"), namespace)  # noqa: S102
-    code_fn = namespace.get("code_fn")
-    if not inspect.iscoroutinefunction(code_fn):
-        raise StepFailed("the script must define `async def code_fn(...)`")
-    wanted = len(inspect.signature(code_fn).parameters)
-    return await code_fn(*args[:wanted])
-
-
 async def python_script(step: Step, action: PythonScriptAction) -> None:
-    """Run `code_fn(page[, ctx])` from the automation (only where scripts are allowed)."""
-    await run_script(step, action.execution_code, step.page, step.state.scope())
+    """Run `code_fn(page)` from the automation (only where scripts are allowed)."""
+    await run_script(step, action.execution_code, step.page)

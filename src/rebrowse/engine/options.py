@@ -28,3 +28,5 @@ class RunOptions:
     # Headed on a display shared with other slots: the area the run's windows are placed on; its pages fill them.
     window: ScreenArea | None = None
     llm: LlmConfig = field(default_factory=LlmConfig)  # the model LLM steps ask; unconfigured, they fail
+    # Google Chrome's executable, for automations whose browser_channel is chrome (None: they run on Chromium).
+    chrome: str | None = None

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Browser, BrowserContext, Dialog
 from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.egress import EgressDenied, EgressProxy
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
+from rebrowse.engine.channels import Channel, channel_for
 from rebrowse.engine.contexts import BrowserContexts, ContextSource, ContextSpec, context_spec, first_page
 from rebrowse.engine.egress import navigate
 from rebrowse.engine.flow import SCREENSHOT_TIMEOUT_MS, message_of, run_nodes
@@ -48,6 +50,8 @@ class RunResult:
     attempts: int
     out_dir: str
     llm_usage: dict[str, int]  # what the run's LLM calls cost in all, every attempt's (LlmUsage)
+    browser: str = "chromium"  # what the run ran on: chromium, or chrome (browser_channel chrome, Chrome installed)
+    notes: list[str] = field(default_factory=list)  # how the run differed from what the automation asks for
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON data."""
@@ -96,48 +100,60 @@ async def run_automation(
     run_inputs = merged_parameters(params.input_parameters, inputs)
     run_secure = merged_parameters(params.secure_parameters, secure)
     started = time.perf_counter()
-    contexts = BrowserContexts(browser) if isinstance(browser, Browser) else browser
-    spec = context_spec(automation, options, egress.proxy_url if egress is not None else None)
+    given = BrowserContexts(browser) if isinstance(browser, Browser) else browser
+    proxy = egress.proxy_url if egress is not None else None
     total = automation.max_retries + 1
     llm = Llm(options.llm)
-    for number in range(1, total + 1):
-        if on_attempt is not None:
-            await on_attempt(number)
-        context = await new_context(contexts, spec, options)
-        if egress is not None:
-            egress.take_denials()  # those of an earlier run or attempt are not this attempt's
-        try:
-            state = RunState(
-                context,
-                await first_page(context),
-                run_inputs,
-                run_secure,
-                resolver,
-                writer,
-                options,
-                number,
-                listener,
-                egress,
-                llm,
-            )
-            attempt = await run_attempt(state, automation)
-            if attempt.status == "success" or number == total or not attempt.retryable:
-                return await finish(state, automation, attempt, started, number)
-            await close_context(state, discard_downloads=True)
-        finally:
-            # A cancelled run (or an unexpected error) must not leave the context open in a long-lived browser.
-            await context.close()
-        await asyncio.sleep(options.retry_backoff_s * 2 ** (number - 1))
+    async with channel_for(automation, given, options, proxy) as channel:
+        spec = context_spec(automation, options, proxy)
+        # A browser of the run's own is headless: its windows are on no display to place them on.
+        spec = replace(spec, window=None) if channel.own_browser else spec
+        for number in range(1, total + 1):
+            if on_attempt is not None:
+                await on_attempt(number)
+            context = await new_context(channel.contexts, spec, options)
+            if egress is not None:
+                egress.take_denials()  # those of an earlier run or attempt are not this attempt's
+            try:
+                state = RunState(
+                    context,
+                    await first_page(context),
+                    run_inputs,
+                    run_secure,
+                    resolver,
+                    writer,
+                    options,
+                    number,
+                    listener,
+                    egress,
+                    llm,
+                )
+                attempt = await run_attempt(state, automation)
+                if attempt.status == "success" or number == total or not attempt.retryable:
+                    return await finish(state, automation, attempt, started, number, channel)
+                await close_context(state, discard_downloads=True)
+            finally:
+                # A cancelled run (or an unexpected error) must not leave the context open in a long-lived browser.
+                await context.close()
+            await asyncio.sleep(options.retry_backoff_s * 2 ** (number - 1))
     raise AssertionError("unreachable: the last attempt always finishes the run")
 
 
 async def new_context(contexts: ContextSource, spec: ContextSpec, options: RunOptions) -> BrowserContext:
-    """A fresh context: nothing shared with other runs, the activity tracker in every page."""
+    """A fresh context: nothing shared with other runs, the activity tracker in every page, its dialogs accepted."""
     context = await contexts.new_run_context(spec)
     await context.add_init_script(ACTIVITY_TRACKER)
+    context.on("dialog", accept_dialog)
     if options.trace:
         await context.tracing.start(screenshots=True, snapshots=True)
     return context
+
+
+async def accept_dialog(dialog: Dialog) -> None:
+    """Accept an alert, confirm or prompt (with an empty answer) as Optexity does, whatever enable_browser_alerts says:
+    a dialog left open would block its page."""
+    with contextlib.suppress(PlaywrightError):  # the page closed it (or closed) first
+        await dialog.accept()
 
 
 def time_limit(options: RunOptions) -> str:
@@ -187,7 +203,9 @@ async def post_process(state: RunState, automation: Automation, attempt: Attempt
     return attempt.status, attempt.error
 
 
-async def finish(state: RunState, automation: Automation, attempt: Attempt, started: float, attempts: int) -> RunResult:
+async def finish(
+    state: RunState, automation: Automation, attempt: Attempt, started: float, attempts: int, channel: Channel
+) -> RunResult:
     """Post-processing, final screenshot, artifacts; then close the context."""
     status, error = attempt.status, attempt.error
     if automation.post_processing_nodes and status != "killed":
@@ -208,6 +226,8 @@ async def finish(state: RunState, automation: Automation, attempt: Attempt, star
         attempts=attempts,
         out_dir=str(state.writer.out_dir),
         llm_usage=state.llm.usage.to_json(),
+        browser=channel.browser,
+        notes=[channel.note] if channel.note else [],
     )
     write_result(state.writer, result)
     return result

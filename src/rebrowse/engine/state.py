@@ -57,6 +57,7 @@ class RunState:
     # that starts as a navigation): the step fails with it, although the tab shows the proxy's answer.
     refused_navigation: EgressDenied | None = None
     navigation_refused: asyncio.Event = field(default_factory=asyncio.Event)
+    script_state: dict[str, Any] = field(default_factory=dict)  # what the attempt's python scripts share (ctx.state)
 
     def __post_init__(self) -> None:
         self.context.on("request", self._remember_request)

@@ -102,6 +102,10 @@ class SlotContexts:
         self._prepared = prepared
         self.given: list[BrowserContext] = []
 
+    @property
+    def browser(self) -> Browser:
+        return self._browser
+
     async def new_run_context(self, spec: ContextSpec) -> BrowserContext:
         context = await self._prepared.take(self._browser, spec) or await open_context(self._browser, spec)
         self.given.append(context)

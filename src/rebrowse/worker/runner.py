@@ -20,6 +20,7 @@ from rebrowse import lifecycle
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.launch import find_chrome
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.artifacts import StepRecord, make_private_directory
 from rebrowse.engine.options import RunOptions
@@ -227,6 +228,7 @@ class TaskRunner:
             upload_dirs=(),
             window=window,
             llm=engine.llm,
+            chrome=find_chrome(engine.chrome),
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:
