@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, ToolCallPart, UserPromptPart
@@ -16,7 +17,7 @@ from tests import llm_server
 from tests.engine.conftest import Replay, automation
 from tests.engine.test_interaction import READ_STATUS, interact, status_after
 from tests.engine.test_security import FakeOnePassword, typed
-from tests.llm_server import Call, ChatServer, output_tool
+from tests.llm_server import Call, ChatServer, output_tool, snapshot_ref
 
 chat_server = llm_server.chat_server  # the fixture
 
@@ -28,24 +29,20 @@ def prompt_of(messages: list[ModelMessage]) -> str:
     return next(str(part.content) for part in first.parts if isinstance(part, UserPromptPart))
 
 
-def ref_in(prompt: str, role: str, name: str) -> str | None:
-    """The reference of the snapshot line `- role "name" ... [ref=X]` in the prompt, as a model would read it."""
-    match = re.search(rf'^\s*- {re.escape(role)} "{re.escape(name)}".*\[ref=(\w+)\]', prompt, re.MULTILINE)
-    return match[1] if match else None
-
-
 class Picker:
-    """A scripted model: for each question it answers the reference of the element `role "name"` it reads in the
-    snapshot of the prompt (None when the page has none), plus any extra fields; the prompts are kept."""
+    """A scripted model: for each question it answers the reference of the element `role "name"` (the first past
+    the text `after`) it reads in the snapshot of the prompt (None when the page has none), plus any extra fields;
+    the prompts are kept."""
 
-    def __init__(self, role: str, name: str, **extra: Any) -> None:
-        self.role, self.name, self.extra = role, name, extra
+    def __init__(self, role: str, name: str, after: str = "", **extra: Any) -> None:
+        self.role, self.name, self.after, self.extra = role, name, after, extra
         self.prompts: list[str] = []
 
     def answer(self, messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         prompt = prompt_of(messages)
         self.prompts.append(prompt)
-        args = {"ref": ref_in(prompt, self.role, self.name), "reason": f"the {self.role} {self.name}", **self.extra}
+        ref = snapshot_ref(prompt, self.role, self.name, self.after)
+        args = {"ref": ref, "reason": f"the {self.role} {self.name}", **self.extra}
         return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, args)])
 
     @property
@@ -83,6 +80,22 @@ async def test_the_model_clicks_the_element_it_picks_and_the_step_records_its_co
     assert len(step.llm_calls) == 1 and step.llm_calls[0]["purpose"] == "locate element"
     assert "Goal: Press the Search button" in picker.prompts[0]
     assert "find the element to click" in picker.prompts[0]
+
+
+async def test_an_element_of_a_repeated_kind_is_recorded_with_its_place_and_the_record_replays(
+    replay: Replay,
+) -> None:
+    picker = Picker("link", "Open", after='cell "Invoice 7"')
+
+    result = await replay(
+        automation("table.html", [by_model("click_element", "Open invoice 7"), READ_STATUS]), llm=picker.llm
+    )
+
+    assert status_after(result) == "Showing invoice 7"
+    recorded = step_of(result, "click_element").locator
+    assert recorded == 'get_by_role("link", name="Open", exact=True).nth(6)'
+    again = await replay(automation("table.html", [interact("click_element", {"command": recorded}), READ_STATUS]))
+    assert status_after(again) == "Showing invoice 7"
 
 
 async def test_the_model_types_into_checks_and_unchecks_the_elements_it_picks(replay: Replay) -> None:
@@ -178,6 +191,27 @@ async def test_a_command_is_used_without_asking_the_model(replay: Replay) -> Non
     assert picker.prompts == [] and result.llm_usage["calls"] == 0
 
 
+async def test_the_model_uploads_through_the_file_input_it_picks(replay: Replay, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("twenty bytes of text")
+    picker = Picker("button", "Document")
+    node = by_model("upload_file", "the document field", file_path="notes.txt")
+
+    result = await replay(automation("upload.html", [node, READ_STATUS]), llm=picker.llm, upload_dirs=(tmp_path,))
+
+    assert status_after(result) == "file: notes.txt (20 bytes)"
+    assert step_of(result, "upload_file").detail == 'chosen by the model: button "Document"; uploaded notes.txt'
+
+
+async def test_a_key_press_with_an_xpath_presses_in_the_element_the_model_picks(replay: Replay) -> None:
+    picker = Picker("textbox", "Type here")
+    node = by_model("key_press", "the key field", type="Escape", xpath="//input")
+
+    result = await replay(automation("keys.html", [node, READ_STATUS]), llm=picker.llm)
+
+    assert status_after(result) == "Escape"
+    assert step_of(result, "key_press").detail == 'chosen by the model: textbox "Type here"; pressed Escape'
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Answers that do not fit, and no model
 
@@ -232,7 +266,7 @@ async def test_without_a_model_an_input_with_no_text_fails_naming_the_setting(re
 async def test_the_provider_gets_the_snapshot_and_the_answer_schema(replay: Replay, chat_server: ChatServer) -> None:
     def answer(request: dict[str, Any]) -> Call:
         prompt = "\n".join(str(m.get("content")) for m in request["messages"])
-        return Call(output_tool(request), {"ref": ref_in(prompt, "button", "Search"), "reason": "the button"})
+        return Call(output_tool(request), {"ref": snapshot_ref(prompt, "button", "Search"), "reason": "the button"})
 
     chat_server.script = answer
     llm = LlmConfig(model="test-model", base_url=chat_server.base_url, retries=0)
@@ -257,7 +291,9 @@ async def test_a_secret_typed_into_a_field_never_reaches_the_provider(replay: Re
 
     def answer(request: dict[str, Any]) -> Call:
         prompt = "\n".join(str(m.get("content")) for m in request["messages"])
-        return Call(output_tool(request), {"ref": ref_in(prompt, "textbox", "Plain"), "text": "hello", "reason": "x"})
+        return Call(
+            output_tool(request), {"ref": snapshot_ref(prompt, "textbox", "Plain"), "text": "hello", "reason": "x"}
+        )
 
     chat_server.script = answer
     nodes = [

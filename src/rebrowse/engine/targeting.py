@@ -129,16 +129,22 @@ async def pick(step: Step, action: TargetedAction, output_type: type[E]) -> tupl
     answer, snapshot = await ask_about_page(step, action, output_type)
     if answer.ref is None:
         raise StepFailed(f"the model found no element for this step on the page: {answer.reason}")
-    element = find_element(snapshot, answer.ref)
+    ref = bare_ref(answer.ref)
+    element = find_element(snapshot, ref)
     if element is None:
         raise StepFailed(f"the model named {answer.ref!r}, which is not on the page (its reason: {answer.reason})")
     try:
-        locator = element_locator(step.page, answer.ref)
+        locator = element_locator(step.page, ref)
     except ValueError as exc:
         raise StepFailed(f"the model's answer is not usable: {exc}") from None
     step.record.locator = element.command
     step.record.detail = f"chosen by the model: {element}"
     return locator, answer
+
+
+def bare_ref(answer: str) -> str:
+    """The reference in an answer that copied more of the snapshot's marker (`[ref=e12]`) than asked."""
+    return answer.strip().removeprefix("[").removeprefix("ref=").removesuffix("]")
 
 
 async def ask_about_page(
