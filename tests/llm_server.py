@@ -7,6 +7,7 @@ the requests as a provider would (messages, tools, response_format) and can answ
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,15 @@ def output_tool(request: dict[str, Any]) -> str:
     """The name of the tool pydantic-ai offers for the final answer."""
     names = [tool["function"]["name"] for tool in request.get("tools", [])]
     return next((n for n in names if n.startswith("final_result")), names[-1] if names else "final_result")
+
+
+def snapshot_ref(text: str, role: str, name: str, after: str = "") -> str | None:
+    """The reference of the first snapshot line `- role "name" ... [ref=X]` in `text` (past `after`, when given),
+    read as a model would read it; None when there is none."""
+    start = text.find(after) if after else 0
+    line = rf'^\s*- {re.escape(role)} "{re.escape(name)}".*?\[ref=(\w+)\]'
+    match = re.compile(line, re.MULTILINE).search(text, max(start, 0)) if start >= 0 else None
+    return match[1] if match else None
 
 
 def tokens_of(text: str) -> int:

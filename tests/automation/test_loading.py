@@ -386,44 +386,34 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             "private_node is not supported (it needs an Optexity plugin handler)",
         ),
         (
-            interaction(click_element={"xpath": "//button[1]", "prompt_instructions": "Go"}),
+            interaction(click_element={"xpath": "//button[1]", "prompt_instructions": "Go", "skip_prompt": True}),
             "interaction_action.click_element",
-            "needs an LLM: no command given",
+            "no command given, and skip_prompt forbids asking the model for it",
         ),
         (
-            interaction(click_element={"prompt_instructions": "Click the first result"}),
-            "interaction_action.click_element",
-            "needs an LLM: no command given",
-        ),
-        (
-            interaction(hover={"command": "  "}),
+            interaction(hover={"command": "  ", "skip_prompt": True}),
             "interaction_action.hover",
-            "needs an LLM: no command given",
+            "no command given, and skip_prompt forbids asking the model for it",
         ),
         (
-            interaction(upload_file={"file_path": "a.pdf", "prompt_instructions": "upload"}),
-            "interaction_action.upload_file",
-            "needs an LLM: no command given",
-        ),
-        (
-            interaction(key_press={"type": "enter", "xpath": "//input"}),
+            interaction(key_press={"type": "enter", "xpath": "//input", "skip_prompt": True}),
             "interaction_action.key_press",
-            "needs an LLM: no command given",
+            "no command given, and skip_prompt forbids asking the model for it",
         ),
         (
-            interaction(click_element={**CLICK, "skip_command": True}),
+            interaction(click_element={**CLICK, "skip_command": True, "skip_prompt": True}),
             "interaction_action.click_element.skip_command",
-            "skip_command is not supported (it leaves the step to an LLM)",
+            "skip_command and skip_prompt leave no way to locate",
         ),
         (
-            interaction(input_text={"command": "get_by_label('Name')", "prompt_instructions": "a plausible name"}),
+            interaction(input_text={"command": "get_by_label('Name')", "skip_prompt": True}),
             "interaction_action.input_text.input_text",
-            "needs an LLM: no input_text given",
+            "no input_text given, and skip_prompt forbids asking the model for it",
         ),
         (
-            interaction(select_option={"command": "get_by_label('State')", "prompt_instructions": "the state"}),
+            interaction(select_option={"command": "get_by_label('State')", "skip_prompt": True}),
             "interaction_action.select_option.select_values",
-            "needs an LLM: no select_values given",
+            "no select_values given, and skip_prompt forbids asking the model for it",
         ),
         (
             {
@@ -501,10 +491,21 @@ def test_python_scripts_load_where_allowed() -> None:
     ]
 
 
+def test_element_steps_the_model_completes_load() -> None:
+    data = document(
+        interaction(click_element={"xpath": "//button[1]", "prompt_instructions": "Go"}),
+        interaction(click_element={**CLICK, "skip_command": True}),
+        interaction(input_text={"prompt_instructions": "a plausible name", "press_enter": True}),
+        interaction(select_option={"command": "get_by_label('State')", "prompt_instructions": "the state"}),
+        interaction(key_press={"type": "enter", "xpath": "//input"}),
+    )
+    assert len(load_automation(data).nodes) == 5
+
+
 def test_all_unsupported_features_are_reported_together() -> None:
     data = document(
         extraction(llm=LLM_FORMAT),
-        interaction(click_element={"prompt_instructions": "Go"}),
+        interaction(click_element={"prompt_instructions": "Go", "skip_prompt": True}),
         browser_channel="rdp",
     )
     assert [problem.path for problem in problems(data)] == [

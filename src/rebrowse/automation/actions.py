@@ -93,14 +93,14 @@ class ElementFingerprint(StrictModel):
 class TargetedAction(StrictModel):
     """Element-targeting fields shared by click, input, select, check, uncheck, hover, upload, key press."""
 
-    # Whether the action acts on an element, so that without a `command` only an LLM could perform it.
+    # Whether the action acts on an element, so that without a `command` the model must find it.
     needs_target: ClassVar[bool] = True
 
     command: str | None = None
-    xpath: str | None = None
-    prompt_instructions: str = ""
-    skip_command: bool = False
-    skip_prompt: bool = False
+    xpath: str | None = None  # never used to locate (as in Optexity): without a command, the model finds the element
+    prompt_instructions: str = ""  # the goal the model finds the element (and a missing value) by
+    skip_command: bool = False  # the model finds the element; the command is kept for reference only
+    skip_prompt: bool = False  # never ask the model: the step needs a command (and its value)
     assert_locator_presence: bool = False
     # Computer-vision and recorder fields: accepted so recordings load, never acted on (as in Optexity).
     coordinates: tuple[int, int] | tuple[str, str] | None = None
@@ -159,12 +159,6 @@ class InputTextAction(TargetedAction):
     press_enter: bool = False
     is_slider: bool = False
     click_before_input: bool = True
-
-    @model_validator(mode="after")
-    def _enter_needs_command(self) -> Self:
-        if self.press_enter and self.command is None:
-            raise ValueError("press_enter needs a command")
-        return self
 
 
 class SelectOptionAction(DownloadingAction):

@@ -41,7 +41,7 @@ from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
 from rebrowse.errors import AutomationInvalid, FieldError
 
 PYTHON_SCRIPTS_SETTING = "REBROWSE_ALLOW_PYTHON_SCRIPTS=1"
-NEEDS_LLM = "needs an LLM: no {} given"
+NO_MODEL = "no {} given, and skip_prompt forbids asking the model for it"
 
 # Models whose mere presence is a feature rebrowse does not implement.
 UNSUPPORTED: dict[type[BaseModel], str] = {
@@ -221,15 +221,17 @@ def model_problems(model: BaseModel, path: str, allow_python_scripts: bool) -> I
 
 
 def targeted_problems(action: TargetedAction, path: str) -> Iterator[FieldError]:
-    """Element actions that only the LLM path of Optexity could perform."""
+    """Element actions that neither their own fields nor the model may complete: skip_prompt forbids the model."""
+    if not action.skip_prompt:
+        return
     if action.skip_command:
-        yield FieldError(join_key(path, "skip_command"), "skip_command is not supported (it leaves the step to an LLM)")
-    if action.command is None and (action.needs_target or action.xpath is not None):
-        yield FieldError(path, NEEDS_LLM.format("command"))
+        yield FieldError(join_key(path, "skip_command"), "skip_command and skip_prompt leave no way to locate")
+    elif action.command is None and (action.needs_target or action.xpath is not None):
+        yield FieldError(path, NO_MODEL.format("command"))
     if isinstance(action, InputTextAction) and action.input_text is None:
-        yield FieldError(join_key(path, "input_text"), NEEDS_LLM.format("input_text"))
+        yield FieldError(join_key(path, "input_text"), NO_MODEL.format("input_text"))
     if isinstance(action, SelectOptionAction) and action.select_values is None:
-        yield FieldError(join_key(path, "select_values"), NEEDS_LLM.format("select_values"))
+        yield FieldError(join_key(path, "select_values"), NO_MODEL.format("select_values"))
 
 
 def automation_problems(automation: Automation) -> Iterator[FieldError]:

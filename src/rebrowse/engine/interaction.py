@@ -25,6 +25,7 @@ from rebrowse.automation.placeholders import references
 from rebrowse.engine.downloads import expecting_download, response_filename
 from rebrowse.engine.egress import fetch
 from rebrowse.engine.state import Step
+from rebrowse.engine.targeting import target, target_and_options, target_and_text
 from rebrowse.errors import StepFailed
 
 READ_GRACE_MS = 1000
@@ -58,16 +59,9 @@ def action_timeout_ms(wrapper: InteractionAction) -> float:
     return max(1, wrapper.max_tries) * wrapper.max_timeout_seconds_per_try * 1000
 
 
-def target(step: Step, command: str | None) -> Locator:
-    """The element an action works on; every element action needs a command."""
-    if not command:
-        raise StepFailed("no command given to locate the element")
-    return step.locate(command)
-
-
 async def click_element(step: Step, action: ClickElementAction, wrapper: InteractionAction) -> None:
     """Click (or double-click) with the given button, optionally catching the download it starts."""
-    locator = target(step, action.command)
+    locator = await target(step, action)
     timeout = action_timeout_ms(wrapper)
     async with expecting_download(step, action):
         if action.mouse_click:
@@ -100,17 +94,19 @@ def empty_list_reference(step: Step, text: str) -> str | None:
 
 
 async def input_text(step: Step, action: InputTextAction, wrapper: InteractionAction) -> None:
-    """Fill, type or key-press a text into an element, then press Enter when asked."""
+    """Fill, type or key-press a text (the model's when none is given) into an element, then press Enter when
+    asked."""
     if action.input_text is None:
-        raise StepFailed("input_text is not set")
-    empty = empty_list_reference(step, action.input_text)
-    if empty is not None:
-        step.record.outcome = "skipped"
-        step.record.detail = f"parameter {empty} has no values"
-        return
-    text = step.sub(action.input_text)
-    locator = target(step, action.command)
-    step.hide_in_screenshots(locator, action.input_text)
+        locator, text = await target_and_text(step, action)
+    else:
+        empty = empty_list_reference(step, action.input_text)
+        if empty is not None:
+            step.record.outcome = "skipped"
+            step.record.detail = f"parameter {empty} has no values"
+            return
+        text = step.sub(action.input_text)
+        locator = await target(step, action)
+        step.hide_in_screenshots(locator, action.input_text)
     timeout = action_timeout_ms(wrapper)
     if action.fill_or_type == "fill":
         await locator.fill(text, timeout=timeout)
@@ -167,15 +163,19 @@ def match_option(wanted: str, options: list[dict[str, str]]) -> str | None:
 
 
 async def select_option(step: Step, action: SelectOptionAction, wrapper: InteractionAction) -> None:
-    """Select options by value, then label, then a normalised fuzzy match; no match fails the step."""
-    locator = target(step, action.command)
-    step.hide_in_screenshots(locator, *(action.select_values or []))
+    """Select options (the model's when none are given) by value, then label, then a normalised fuzzy match; no
+    match fails the step."""
+    if action.select_values is None:
+        locator, wanted = await target_and_options(step, action)
+    else:
+        locator = await target(step, action)
+        step.hide_in_screenshots(locator, *action.select_values)
+        wanted = [step.sub(raw) for raw in action.select_values]
     timeout = action_timeout_ms(wrapper)
-    wanted = [step.sub(raw) for raw in action.select_values or []]
     chosen = await options_for(locator, wanted, timeout)
     async with expecting_download(step, action):
         await locator.select_option(value=chosen, timeout=timeout)
-    step.record.detail = f"selected {chosen}"
+    add_detail(step, f"selected {chosen}")
 
 
 async def options_for(locator: Locator, wanted: list[str], timeout_ms: float) -> list[str]:
@@ -208,17 +208,17 @@ def match_all(wanted: list[str], options: list[dict[str, str]]) -> tuple[list[st
 
 async def check(step: Step, action: CheckAction, wrapper: InteractionAction) -> None:
     """Make the checkbox or radio checked (nothing happens when it already is)."""
-    await target(step, action.command).set_checked(True, timeout=action_timeout_ms(wrapper))
+    await (await target(step, action)).set_checked(True, timeout=action_timeout_ms(wrapper))
 
 
 async def uncheck(step: Step, action: UncheckAction, wrapper: InteractionAction) -> None:
     """Make the checkbox unchecked (nothing happens when it already is)."""
-    await target(step, action.command).set_checked(False, timeout=action_timeout_ms(wrapper))
+    await (await target(step, action)).set_checked(False, timeout=action_timeout_ms(wrapper))
 
 
 async def hover(step: Step, action: HoverAction, wrapper: InteractionAction) -> None:
     """Move the mouse over the element."""
-    await target(step, action.command).hover(timeout=action_timeout_ms(wrapper))
+    await (await target(step, action)).hover(timeout=action_timeout_ms(wrapper))
 
 
 def allowed_upload(path_text: str, allowed_dirs: tuple[Path, ...]) -> Path:
@@ -262,7 +262,7 @@ async def upload_file(step: Step, action: UploadFileAction, wrapper: Interaction
         # The run's own downloads may be given back to the page (download_file, then upload_file).
         allowed = (*step.state.options.upload_dirs, step.state.writer.downloads_dir)
         path = allowed_upload(step.sub(action.file_path or ""), allowed)
-    locator = target(step, action.command)
+    locator = await target(step, action)
     timeout = action_timeout_ms(wrapper)
     await locator.wait_for(state="attached", timeout=timeout)
     if await locator.locator(FILE_INPUT).count():
@@ -271,17 +271,22 @@ async def upload_file(step: Step, action: UploadFileAction, wrapper: Interaction
         async with step.page.expect_file_chooser(timeout=timeout) as chooser:
             await locator.click(timeout=timeout)
         await (await chooser.value).set_files(path)
-    step.record.detail = f"uploaded {path.name}"
+    add_detail(step, f"uploaded {path.name}")
 
 
 async def key_press(step: Step, action: KeyPressAction, wrapper: InteractionAction) -> None:
     """Press each key (Enter, Tab, Escape, arrows, combinations such as Control+A) in order."""
     keys = action.playwright_keys()
-    if action.command:
-        locator = target(step, action.command)
+    if action.command is not None or action.xpath is not None:
+        locator = await target(step, action)
         for key in keys:
             await locator.press(key, timeout=action_timeout_ms(wrapper))
     else:
         for key in keys:
             await step.page.keyboard.press(key)
-    step.record.detail = "pressed " + ", ".join(keys)
+    add_detail(step, "pressed " + ", ".join(keys))
+
+
+def add_detail(step: Step, text: str) -> None:
+    """Add to the step's detail, after what the model chose, if it chose the element."""
+    step.record.detail = f"{step.record.detail}; {text}" if step.record.detail else text

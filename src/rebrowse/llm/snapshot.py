@@ -27,13 +27,18 @@ class SnapshotElement:
     ref: str
     role: str
     name: str | None
+    # Its place among the snapshot's elements of the same role and name, when there are several (the "Open" link
+    # of each row of a table); None when it is the only one.
+    nth: int | None = None
 
     @property
     def command(self) -> str:
-        """An Optexity locator command that finds the element again by its role and accessible name."""
+        """An Optexity locator command that finds the element again by its role, accessible name and place."""
         if self.name:
-            return f"get_by_role({json.dumps(self.role)}, name={json.dumps(self.name)}, exact=True)"
-        return f"get_by_role({json.dumps(self.role)})"
+            command = f"get_by_role({json.dumps(self.role)}, name={json.dumps(self.name)}, exact=True)"
+        else:
+            command = f"get_by_role({json.dumps(self.role)})"
+        return command if self.nth is None else f"{command}.nth({self.nth})"
 
     def __str__(self) -> str:
         return f'{self.role} "{self.name}"' if self.name else self.role
@@ -48,14 +53,14 @@ async def page_snapshot(page: Page, *, max_chars: int = MAX_SNAPSHOT_CHARS) -> s
 def find_element(snapshot: str, ref: str) -> SnapshotElement | None:
     """The element of `snapshot` with reference `ref`, or None when the snapshot has no such reference."""
     marker = f"[ref={ref}]"
-    for line in snapshot.splitlines():
-        if marker in line:
-            match = LINE.match(line)
-            if match is None:
-                return None
-            name = match["name"]
-            return SnapshotElement(ref, match["role"], json.loads(f'"{name}"') if name else None)
-    return None
+    elements = [m for m in map(LINE.match, snapshot.splitlines()) if m is not None and "[ref=" in m.string]
+    chosen = next((m for m in elements if marker in m.string), None)
+    if chosen is None:
+        return None
+    alike = [m for m in elements if (m["role"], m["name"]) == (chosen["role"], chosen["name"])]
+    name = chosen["name"]
+    nth = alike.index(chosen) if len(alike) > 1 else None
+    return SnapshotElement(ref, chosen["role"], json.loads(f'"{name}"') if name else None, nth)
 
 
 def element_locator(page: Page, ref: str) -> Locator:
