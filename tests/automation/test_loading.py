@@ -266,22 +266,12 @@ def test_an_unknown_key_like_no_field_suggests_nothing() -> None:
 
 # --- features rebrowse does not implement ---------------------------------------------------------------
 
-LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the price"}
+UNREADABLE_FORMAT = {"extraction_format": {"a": "money"}, "extraction_instructions": "the price"}
 
 
 @pytest.mark.parametrize(
     ("node", "path", "message"),
     [
-        (
-            extraction(llm=LLM_FORMAT),
-            "extraction_action.llm",
-            "llm extraction is not supported yet (it needs an LLM)",
-        ),
-        (
-            extraction(pdf={"filename": "a.pdf", **LLM_FORMAT}),
-            "extraction_action.pdf",
-            "pdf extraction is not supported yet (it needs an LLM)",
-        ),
         (
             extraction(
                 two_fa_action={
@@ -308,11 +298,6 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             f"python_script extraction {SCRIPTS_OFF}",
         ),
         (
-            {"type": "action_node", "assertion_action": {"llm": {"extraction_instructions": "logged in?"}}},
-            "assertion_action.llm",
-            "llm assertion is not supported yet (it needs an LLM)",
-        ),
-        (
             {"type": "action_node", "assertion_action": {"network_call": {"url_pattern": "/api"}}},
             "assertion_action.network_call",
             "network_call assertion is not supported (Optexity never implemented it)",
@@ -321,14 +306,6 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             {"type": "action_node", "assertion_action": {"python_script": {"script": "x = 1"}}},
             "assertion_action.python_script",
             "python_script assertion is not supported (Optexity never implemented it)",
-        ),
-        (
-            {
-                "type": "action_node",
-                "misc_action": {"llm_query": {"output_format": {"a": "str"}, "prompt_instructions": "sum"}},
-            },
-            "misc_action.llm_query",
-            "llm_query is not supported yet (it needs an LLM)",
         ),
         (
             interaction(agentic_task={"task": "book it", "max_steps": 5, "backend": "browser_use"}),
@@ -486,13 +463,13 @@ def test_python_scripts_load_where_allowed() -> None:
 
 def test_all_unsupported_features_are_reported_together() -> None:
     data = document(
-        extraction(llm=LLM_FORMAT),
+        extraction(llm=UNREADABLE_FORMAT),
         interaction(click_element={"prompt_instructions": "Go"}),
         browser_channel="chrome",
     )
     assert [problem.path for problem in problems(data)] == [
         "browser_channel",
-        "nodes[0].extraction_action.llm",
+        "nodes[0].extraction_action.llm.extraction_format.a",
         "nodes[1].interaction_action.click_element",
     ]
 

@@ -355,7 +355,7 @@ def sources(*names: LlmSource) -> list[LlmSource]:
 
 
 class LlmExtraction(StrictModel):
-    """Structured extraction by an LLM (not supported by rebrowse)."""
+    """Structured extraction by an LLM from the page's snapshot and/or screenshot."""
 
     source: list[LlmSource] = Field(default_factory=lambda: sources("axtree"))
     extraction_format: dict[str, Any]
@@ -386,7 +386,7 @@ class LocatorExtraction(StrictModel):
     # None: `node{k}_output`, filled in by Automation's validator.
     output_variable_name: str | None = None
     extraction_format: dict[str, Any]
-    # An LLM fallback in Optexity; rebrowse accepts it and does not fall back.
+    # When given, the model reads the value from the page if the locator finds no text.
     extraction_instructions: str | None = None
     llm_provider: str | None = None
     llm_model_name: str | None = None
@@ -436,7 +436,7 @@ class StateExtraction(StrictModel):
 
 
 class PdfExtraction(StrictModel):
-    """LLM extraction from a downloaded PDF (not supported by rebrowse)."""
+    """LLM extraction from a PDF the run downloaded."""
 
     filename: str
     extraction_format: dict[str, Any]
@@ -551,7 +551,7 @@ class ExtractionAction(OneOf):
 
 
 class LlmAssertion(StrictModel):
-    """A yes/no judgement by an LLM (not supported by rebrowse)."""
+    """A yes/no judgement by an LLM on the page (its screenshot always included); false fails the run."""
 
     source: list[LlmSource] = Field(default_factory=lambda: sources("screenshot"))
     extraction_format: dict[str, Any] = Field(
@@ -631,7 +631,7 @@ class SetVariable(StrictModel):
 
 
 class LlmQuery(StrictModel):
-    """An LLM call without the page (not supported by rebrowse)."""
+    """An LLM call without the page."""
 
     output_format: dict[str, Any]
     prompt_instructions: str
