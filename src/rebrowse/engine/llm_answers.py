@@ -41,26 +41,30 @@ async def page_parts(step: Step, sources: Sequence[str], full_page: bool) -> lis
     return parts
 
 
-async def extract(
+async def answer_in_format(
     step: Step,
     fmt: dict[str, Any],
-    task: str,
-    parts: Sequence[UserContent],
+    prompt: Sequence[UserContent],
     *,
     purpose: str,
     model_name: str | None,
+    instructions: str = EXTRACT,
 ) -> dict[str, Any]:
     """The model's answer in the format's fields (validated; off-format answers are retried, then LlmFailed)."""
     answer = await ask(
-        step,
-        [f"Values to read: {task}", *parts],
-        format_model(fmt),
-        purpose=purpose,
-        instructions=EXTRACT,
-        model_name=model_name,
+        step, prompt, format_model(fmt), purpose=purpose, instructions=instructions, model_name=model_name
     )
     output: Answer = answer.output
     return output.data()
+
+
+async def extract(
+    step: Step, fmt: dict[str, Any], task: str, parts: Sequence[UserContent], *, purpose: str, model_name: str | None
+) -> dict[str, Any]:
+    """The format's fields as the model reads them from `parts` (the page, a document)."""
+    return await answer_in_format(
+        step, fmt, [f"Values to read: {task}", *parts], purpose=purpose, model_name=model_name
+    )
 
 
 async def locator_fallback(step: Step, action: LocatorExtraction, name: str) -> Any:

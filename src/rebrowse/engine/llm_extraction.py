@@ -13,12 +13,13 @@ from rebrowse.automation.actions import ExtractionAction, LlmAssertion, LlmExtra
 from rebrowse.engine.artifacts import DownloadRecord
 from rebrowse.engine.asking import ask
 from rebrowse.engine.extraction import add_output, set_variable
-from rebrowse.engine.llm_answers import extract, page_parts, prompt_text
+from rebrowse.engine.llm_answers import answer_in_format, extract, page_parts, prompt_text
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 from rebrowse.llm.formats import requested_model
 
 JUDGE = "Judge whether the statement holds for the web page you are given, and say briefly why."
+QUERY = "Answer the request in the answer's fields; use null only for a value you cannot give."
 
 
 class Verdict(BaseModel):
@@ -95,13 +96,13 @@ async def assertion(step: Step, action: LlmAssertion) -> None:
 
 async def llm_query(step: Step, action: LlmQuery) -> None:
     """Ask the model a question of the automation's (no page) and keep its answer as outputs and variables."""
-    data = await extract(
+    data = await answer_in_format(
         step,
         action.output_format,
-        prompt_text(step, action.prompt_instructions, "prompt_instructions"),
-        [],
+        [prompt_text(step, action.prompt_instructions, "prompt_instructions")],
         purpose="llm_query",
         model_name=requested_model(action.llm_model_name, action.llm_provider),
+        instructions=QUERY,
     )
     step.state.output_data.append({"unique_identifier": None, "json_data": data})
     # llm_query has no allow_none: a null is a value like any other, as in Optexity.
@@ -112,9 +113,7 @@ def store_variables(step: Step, names: Sequence[str] | None, data: dict[str, Any
     """Named answer fields become variables (a list kept, anything else `[value]`); a null anywhere in one
     fails the step unless allow_none."""
     for name in names or []:
-        if name not in data:
-            raise StepFailed(f"output variable {name!r} is not a field of the answer ({', '.join(data)})")
-        value = data[name]
+        value = data[name]  # every output name is a field of the format: checked when the automation loads
         set_variable(step, name, value if isinstance(value, list) else [value])
         if not allow_none and holds_none(value):
             raise StepFailed(f"the model found no value for {name!r} (set allow_none to accept that)")
