@@ -250,7 +250,7 @@ def test_upload_of_a_file_outside_the_allowed_directories_is_refused(site: SiteS
 # Invalid input: exit 2 with every problem and where it is
 
 
-LLM_EXTRACTION = {"extraction_format": {"a": "str"}, "extraction_instructions": "Read the total"}
+UNREADABLE_LLM_EXTRACTION = {"extraction_format": {"a": "money"}, "extraction_instructions": "Read the total"}
 INVALID_AUTOMATIONS = {
     "misspelled key": (
         [interaction("click_elemnt", command='locator("#submit")')],
@@ -259,11 +259,11 @@ INVALID_AUTOMATIONS = {
     "unsupported features": (
         [
             SUBMIT,
-            {"type": "action_node", "extraction_action": {"llm": LLM_EXTRACTION}},
+            {"type": "action_node", "extraction_action": {"llm": UNREADABLE_LLM_EXTRACTION}},
             {"type": "action_node", "python_script_action": {"execution_code": "async def code_fn(page): pass"}},
         ],
         [
-            "nodes[1].extraction_action.llm: llm extraction is not supported",
+            "nodes[1].extraction_action.llm.extraction_format.a: type 'money' is not understood",
             "nodes[2].python_script_action: python_script_action is disabled: set REBROWSE_ALLOW_PYTHON_SCRIPTS=1",
         ],
     ),

@@ -271,22 +271,12 @@ def test_an_unknown_key_like_no_field_suggests_nothing() -> None:
 
 # --- features rebrowse does not implement ---------------------------------------------------------------
 
-LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the price"}
+UNREADABLE_FORMAT = {"extraction_format": {"a": "money"}, "extraction_instructions": "the price"}
 
 
 @pytest.mark.parametrize(
     ("node", "path", "message"),
     [
-        (
-            extraction(llm=LLM_FORMAT),
-            "extraction_action.llm",
-            "llm extraction is not supported yet (it needs an LLM)",
-        ),
-        (
-            extraction(pdf={"filename": "a.pdf", **LLM_FORMAT}),
-            "extraction_action.pdf",
-            "pdf extraction is not supported yet (it needs an LLM)",
-        ),
         (
             extraction(
                 two_fa_action={
@@ -313,11 +303,6 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             f"python_script extraction {SCRIPTS_OFF}",
         ),
         (
-            {"type": "action_node", "assertion_action": {"llm": {"extraction_instructions": "logged in?"}}},
-            "assertion_action.llm",
-            "llm assertion is not supported yet (it needs an LLM)",
-        ),
-        (
             {"type": "action_node", "assertion_action": {"network_call": {"url_pattern": "/api"}}},
             "assertion_action.network_call",
             "network_call assertion is not supported (Optexity never implemented it)",
@@ -326,14 +311,6 @@ LLM_FORMAT = {"extraction_format": {"a": "str"}, "extraction_instructions": "the
             {"type": "action_node", "assertion_action": {"python_script": {"script": "x = 1"}}},
             "assertion_action.python_script",
             "python_script assertion is not supported (Optexity never implemented it)",
-        ),
-        (
-            {
-                "type": "action_node",
-                "misc_action": {"llm_query": {"output_format": {"a": "str"}, "prompt_instructions": "sum"}},
-            },
-            "misc_action.llm_query",
-            "llm_query is not supported yet (it needs an LLM)",
         ),
         (
             interaction(agentic_task={"task": "book it", "max_steps": 5, "backend": "browserbase"}),
@@ -504,13 +481,13 @@ def test_element_steps_the_model_completes_load() -> None:
 
 def test_all_unsupported_features_are_reported_together() -> None:
     data = document(
-        extraction(llm=LLM_FORMAT),
+        extraction(llm=UNREADABLE_FORMAT),
         interaction(click_element={"prompt_instructions": "Go", "skip_prompt": True}),
         browser_channel="rdp",
     )
     assert [problem.path for problem in problems(data)] == [
         "browser_channel",
-        "nodes[0].extraction_action.llm",
+        "nodes[0].extraction_action.llm.extraction_format.a",
         "nodes[1].interaction_action.click_element",
     ]
 

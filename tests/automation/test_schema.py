@@ -417,6 +417,18 @@ def test_locator_extraction_format_rules() -> None:
     assert messages(exc) == ["Value error, output variable(s) price not found in extraction_format"]
 
 
+def test_llm_outputs_and_sources_rules() -> None:
+    verdict = {"extraction_instructions": "signed in?", "output_variable_names": ["assertion_result", "why"]}
+    with pytest.raises(ValidationError) as exc:
+        AssertionAction.model_validate({"llm": verdict})
+    assert messages(exc) == [
+        "Value error, output variable(s) why not found in the verdict (assertion_result, assertion_reason)"
+    ]
+    blind = {"source": [], "extraction_format": {"a": "str"}, "extraction_instructions": "a"}
+    with pytest.raises(ValidationError):
+        ExtractionAction.model_validate({"llm": blind})
+
+
 def test_default_output_names_count_every_node_in_document_order() -> None:
     def extract(command: str) -> dict[str, Any]:
         return {"extraction_action": {"locator": {"command": command, "extraction_format": {"v": "str"}}}}

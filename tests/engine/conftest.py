@@ -16,6 +16,7 @@ from rebrowse.demo.site import SiteServer
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.secrets.resolver import SecretResolver
+from tests.llm_server import chat_server  # noqa: F401  (the model's OpenAI-compatible server, for LLM steps)
 
 # Automations in the engine tests are written against this origin; `replay` points them at the live server.
 ORIGIN = "http://site.test"

@@ -371,9 +371,9 @@ def sources(*names: LlmSource) -> list[LlmSource]:
 
 
 class LlmExtraction(StrictModel):
-    """Structured extraction by an LLM (not supported by rebrowse)."""
+    """Structured extraction by an LLM from the page's snapshot and/or screenshot."""
 
-    source: list[LlmSource] = Field(default_factory=lambda: sources("axtree"))
+    source: list[LlmSource] = Field(default_factory=lambda: sources("axtree"), min_length=1)
     extraction_format: dict[str, Any]
     extraction_instructions: str
     recording_screenshot: str | None = None
@@ -402,7 +402,7 @@ class LocatorExtraction(StrictModel):
     # None: `node{k}_output`, filled in by Automation's validator.
     output_variable_name: str | None = None
     extraction_format: dict[str, Any]
-    # An LLM fallback in Optexity; rebrowse accepts it and does not fall back.
+    # When given, the model reads the value from the page if the locator finds no text.
     extraction_instructions: str | None = None
     llm_provider: str | None = None
     llm_model_name: str | None = None
@@ -452,7 +452,7 @@ class StateExtraction(StrictModel):
 
 
 class PdfExtraction(StrictModel):
-    """LLM extraction from a downloaded PDF (not supported by rebrowse)."""
+    """LLM extraction from a PDF the run downloaded."""
 
     filename: str
     extraction_format: dict[str, Any]
@@ -566,19 +566,28 @@ class ExtractionAction(OneOf):
 # Assertion actions (optexity/schema/actions/assertion_action.py)
 
 
+VERDICT_FORMAT = {"assertion_result": "bool", "assertion_reason": "str"}
+
+
 class LlmAssertion(StrictModel):
-    """A yes/no judgement by an LLM (not supported by rebrowse)."""
+    """A yes/no judgement by an LLM on the page (its screenshot always included); false fails the run."""
 
     source: list[LlmSource] = Field(default_factory=lambda: sources("screenshot"))
-    extraction_format: dict[str, Any] = Field(
-        default_factory=lambda: {"assertion_result": "bool", "assertion_reason": "str"}
-    )
+    extraction_format: dict[str, Any] = Field(default_factory=lambda: dict(VERDICT_FORMAT))
     extraction_instructions: str
     recording_screenshot: str | None = None
     output_variable_names: list[str] | None = None
     include_full_page: bool = False
     llm_provider: str | None = None
     llm_model_name: str | None = None
+
+    @model_validator(mode="after")
+    def _outputs_in_verdict(self) -> Self:
+        # Optexity forces this format whatever the automation gives: outputs can only name its fields.
+        require_keys_in_format(
+            self.output_variable_names, VERDICT_FORMAT, "the verdict (assertion_result, assertion_reason)"
+        )
+        return self
 
 
 class NetworkCallAssertion(StrictModel):
@@ -647,7 +656,7 @@ class SetVariable(StrictModel):
 
 
 class LlmQuery(StrictModel):
-    """An LLM call without the page (not supported by rebrowse)."""
+    """An LLM call without the page."""
 
     output_format: dict[str, Any]
     prompt_instructions: str

@@ -20,9 +20,9 @@ from rebrowse.automation.actions import (
     DynamicFormMappingAction,
     HumanInLoopAction,
     InputTextAction,
-    LlmAssertion,
     LlmExtraction,
     LlmQuery,
+    LocatorExtraction,
     NetworkCallAssertion,
     OcrCoordinatesExtraction,
     PdfExtraction,
@@ -36,6 +36,7 @@ from rebrowse.automation.actions import (
     VisionExtraction,
 )
 from rebrowse.automation.base import StrictModel
+from rebrowse.automation.formats import format_problems
 from rebrowse.automation.parameters import Parameters, SecureParameter
 from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
 from rebrowse.errors import AutomationInvalid, FieldError
@@ -45,20 +46,23 @@ NO_MODEL = "no {} given, and skip_prompt forbids asking the model for it"
 
 # Models whose mere presence is a feature rebrowse does not implement.
 UNSUPPORTED: dict[type[BaseModel], str] = {
-    LlmExtraction: "llm extraction is not supported yet (it needs an LLM)",
-    PdfExtraction: "pdf extraction is not supported yet (it needs an LLM)",
     TwoFaAction: "two_fa_action is not supported yet (it needs a message source and an LLM)",
     OcrCoordinatesExtraction: "ocr_coordinates extraction is not supported (a computer-vision feature)",
     VisionExtraction: "vision extraction is not supported (a computer-vision feature)",
-    LlmAssertion: "llm assertion is not supported yet (it needs an LLM)",
     NetworkCallAssertion: "network_call assertion is not supported (Optexity never implemented it)",
     PythonScriptAssertion: "python_script assertion is not supported (Optexity never implemented it)",
-    LlmQuery: "llm_query is not supported yet (it needs an LLM)",
     CaptchaAction: "captcha_action is not supported yet (it needs a vision LLM)",
     HumanInLoopAction: "human_in_loop_action is not supported yet",
     PowershellAction: "powershell_action is not supported (it needs a remote Windows desktop)",
     PrivateNode: "private_node is not supported (it needs an Optexity plugin handler)",
     DynamicFormMappingAction: "dynamic_form_mapping_action is not supported yet (it needs an LLM)",
+}
+# The field of each model that holds a format a model answers in (a locator's only with its LLM fallback).
+FORMATS: dict[type[BaseModel], str] = {
+    LlmExtraction: "extraction_format",
+    PdfExtraction: "extraction_format",
+    LlmQuery: "output_format",
+    LocatorExtraction: "extraction_format",
 }
 SCRIPTS: dict[type[BaseModel], str] = {
     PythonScriptAction: "python_script_action",
@@ -209,6 +213,8 @@ def model_problems(model: BaseModel, path: str, allow_python_scripts: bool) -> I
         yield FieldError(path, UNSUPPORTED[type(model)])
     elif type(model) in SCRIPTS and not allow_python_scripts:
         yield FieldError(path, f"{SCRIPTS[type(model)]} is disabled: set {PYTHON_SCRIPTS_SETTING} to allow it")
+    elif type(model) in FORMATS:
+        yield from answer_format_problems(model, path)
     elif isinstance(model, TargetedAction):
         yield from targeted_problems(model, path)
     elif isinstance(model, AgenticTask | CloseOverlayPopupAction) and model.backend == "browserbase":
@@ -232,6 +238,15 @@ def targeted_problems(action: TargetedAction, path: str) -> Iterator[FieldError]
         yield FieldError(join_key(path, "input_text"), NO_MODEL.format("input_text"))
     if isinstance(action, SelectOptionAction) and action.select_values is None:
         yield FieldError(join_key(path, "select_values"), NO_MODEL.format("select_values"))
+
+
+def answer_format_problems(model: BaseModel, path: str) -> Iterator[FieldError]:
+    """A format's type strings must be ones rebrowse reads (Optexity evaluated them as Python)."""
+    if isinstance(model, LocatorExtraction) and not model.extraction_instructions:
+        return
+    name = FORMATS[type(model)]
+    for where, message in format_problems(getattr(model, name), join_key(path, name)):
+        yield FieldError(where, message)
 
 
 def automation_problems(automation: Automation) -> Iterator[FieldError]:

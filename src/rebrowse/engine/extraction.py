@@ -24,6 +24,7 @@ from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.downloads import record_file
 from rebrowse.engine.egress import check, raise_if_refused
+from rebrowse.engine.llm_answers import locator_fallback
 from rebrowse.engine.scripts import run_script
 from rebrowse.engine.state import Step, latest_denial
 from rebrowse.errors import StepFailed
@@ -51,12 +52,18 @@ def set_variable(step: Step, name: str, value: Any) -> None:
 async def locator(step: Step, action: LocatorExtraction, wrapper: ExtractionAction) -> None:
     """The text of the first matching element."""
     name = action.output_variable_name or f"node{step.state.step_index}_output"
+    text: Any = None
+    failure = "the element has no text"
     try:
-        text: str | None = (await step.locate(action.command).first.inner_text(timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
+        text = (await step.locate(action.command).first.inner_text(timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
     except PlaywrightError as exc:
-        if not wrapper.allow_none:
-            raise StepFailed(f"no text could be read: {first_line(exc)}") from None
-        text = None
+        failure = first_line(exc)
+    if not text and action.extraction_instructions:
+        # Optexity's fallback, made visible: the step's record says the model answered.
+        text = await locator_fallback(step, action, name)
+        failure = f"{failure}; the LLM fallback found no value either"
+    if text is None and not wrapper.allow_none:
+        raise StepFailed(f"no text could be read: {failure}")
     set_variable(step, name, [text])
     add_output(step, wrapper, json_data={name: text})
 

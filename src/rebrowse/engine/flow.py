@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.automation.placeholders import Json, expand_loop_in
 from rebrowse.automation.schema import ActionNode, AssertLocatorNode, ForLoopNode, IfElseNode, Node
-from rebrowse.engine import agent, downloads, extraction, interaction, misc, navigation
+from rebrowse.engine import agent, downloads, extraction, interaction, llm_extraction, misc, navigation
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.egress import blocked
 from rebrowse.engine.extraction import first_line
@@ -58,10 +58,16 @@ EXTRACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "screenshot": extraction.screenshot,
     "api_call": extraction.api_call,
     "python_script": extraction.python_script,
+    "llm": llm_extraction.llm,
+    "pdf": llm_extraction.pdf,
 }
 MISC: dict[str, Callable[..., Awaitable[None]]] = {
     "set_variable": misc.set_variable,
     "count_locator": misc.count_locator,
+    "llm_query": llm_extraction.llm_query,
+}
+ASSERTIONS: dict[str, Callable[..., Awaitable[None]]] = {
+    "llm": llm_extraction.assertion,
 }
 SINGLE_ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "python_script_action": misc.python_script,
@@ -89,6 +95,9 @@ def plan(node: ActionNode) -> tuple[str, bool, Perform]:
         ext = node.extraction_action
         name, action = chosen(ext, EXTRACTIONS)
         return f"extract.{name}", False, lambda step: EXTRACTIONS[name](step, action, ext)
+    if node.assertion_action is not None:
+        name, action = chosen(node.assertion_action, ASSERTIONS)
+        return f"assert.{name}", False, lambda step: ASSERTIONS[name](step, action)
     if node.misc_action is not None and node.misc_action.is_empty:
         return "misc_action", False, misc.nothing_to_do
     if node.misc_action is not None:
