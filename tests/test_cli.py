@@ -25,6 +25,9 @@ CLEARED_ENV = (
     "REBROWSE_TRACE",
     "OP_SERVICE_ACCOUNT_TOKEN",
     "REBROWSE_CHROME_PATH",
+    "REBROWSE_LLM_MODEL",
+    "REBROWSE_LLM_BASE_URL",
+    "REBROWSE_LLM_FALLBACK_MODEL",
 )
 
 
@@ -423,8 +426,25 @@ def test_validate_prints_valid_and_a_summary(site: SiteServer, tmp_path: Path) -
         "generated parameters: -",
         "nodes: 3 (action_node 3)",
         "actions: interaction_action.input_text 1, interaction_action.click_element 1, extraction_action.locator 1",
+        "steps that ask a model: -",
     ]
     assert not (tmp_path / "runs").exists()
+
+
+def test_validate_names_the_steps_that_ask_a_model_and_the_setting_they_need(site: SiteServer, tmp_path: Path) -> None:
+    ask_for_text = {"type": "action_node", "interaction_action": {"input_text": {"command": 'locator("#full-name")'}}}
+    extract = {"llm": {"extraction_format": {"name": "str"}, "extraction_instructions": "the name"}}
+    nodes = [ask_for_text, SUBMIT, {"type": "action_node", "extraction_action": extract}]
+    automation = write_automation(tmp_path / "flow.json", site, nodes)
+
+    unconfigured = rebrowse("validate", automation, cwd=tmp_path)
+    configured = rebrowse("validate", automation, cwd=tmp_path, env={"REBROWSE_LLM_MODEL": "openai:gpt-4.1-mini"})
+
+    assert unconfigured.returncode == configured.returncode == 0, unconfigured.stderr
+    expected = "steps that ask a model: nodes[0].interaction_action.input_text, nodes[2].extraction_action.llm"
+    assert expected in unconfigured.stdout.splitlines()
+    assert "note: 2 step(s) ask a model and none is configured: set REBROWSE_LLM_MODEL" in unconfigured.stdout
+    assert "note:" not in configured.stdout
 
 
 def test_demo_replays_the_bundled_automation(tmp_path: Path) -> None:

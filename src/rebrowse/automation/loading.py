@@ -20,6 +20,7 @@ from rebrowse.automation.actions import (
     DynamicFormMappingAction,
     HumanInLoopAction,
     InputTextAction,
+    LlmAssertion,
     LlmExtraction,
     LlmQuery,
     LocatorExtraction,
@@ -193,6 +194,28 @@ def unsupported_features(automation: Automation, *, allow_python_scripts: bool) 
     ]
 
 
+# Steps that always ask a model (element steps ask one only when their own fields cannot complete them).
+ASKS_MODEL = (LlmExtraction, LlmAssertion, LlmQuery, PdfExtraction, AgenticTask, CloseOverlayPopupAction)
+
+
+def model_steps(automation: Automation) -> list[str]:
+    """The JSON paths of the steps that ask a model when they run (a locator's fallback only asks on a miss)."""
+    return [path for path, model in walk_models(automation, "") if asks_model(model)]
+
+
+def asks_model(model: BaseModel) -> bool:
+    if isinstance(model, ASKS_MODEL):
+        return True
+    if not isinstance(model, TargetedAction):
+        return False
+    locates = model.command is not None and not model.skip_command
+    if not locates and (model.needs_target or model.xpath is not None or model.skip_command):
+        return True
+    return (isinstance(model, InputTextAction) and model.input_text is None) or (
+        isinstance(model, SelectOptionAction) and model.select_values is None
+    )
+
+
 def walk_models(value: object, path: str) -> Iterator[tuple[str, BaseModel]]:
     """Every model inside `value` (itself included) with its JSON path."""
     if isinstance(value, BaseModel):
@@ -273,6 +296,7 @@ class AutomationSummary:
     node_counts: Mapping[str, int]
     action_counts: Mapping[str, int]
     total_nodes: int
+    model_steps: tuple[str, ...] = ()  # the paths of the steps that ask a model
 
     def render(self) -> str:
         """Plain text lines for a terminal."""
@@ -284,6 +308,7 @@ class AutomationSummary:
                 f"generated parameters: {', '.join(self.generated_parameters) or '-'}",
                 f"nodes: {self.total_nodes} ({counts_text(self.node_counts)})",
                 f"actions: {counts_text(self.action_counts) or '-'}",
+                f"steps that ask a model: {', '.join(self.model_steps) or '-'}",
             ]
         )
 
@@ -305,6 +330,7 @@ def summarize(automation: Automation) -> AutomationSummary:
         node_counts=dict(Counter(node.type for node in nodes)),
         action_counts=dict(actions),
         total_nodes=len(nodes),
+        model_steps=tuple(model_steps(automation)),
     )
 
 

@@ -28,6 +28,7 @@ from rebrowse.engine.flow import message_of
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, result_json, run_automation
 from rebrowse.errors import RebrowseError
+from rebrowse.llm.config import HOW_TO_CONFIGURE
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
 from rebrowse.settings import Settings, browser_egress_from_env
@@ -46,9 +47,13 @@ def load(file: Path, settings: Settings) -> Automation:
 
 def validate(file: Annotated[Path, typer.Argument(help="Automation JSON file")]) -> None:
     """Check an automation: print every error with its JSON path, or a summary."""
-    summary = summarize(load(file, read_settings()))
+    settings = read_settings()
+    summary = summarize(load(file, settings))
     out.print("[green]valid[/]")
     out.print(summary.render(), highlight=False, markup=False)
+    if summary.model_steps and not settings.llm.configured:
+        count = len(summary.model_steps)
+        out.print(f"[yellow]note[/]: {count} step(s) ask a model and none is configured: {HOW_TO_CONFIGURE}")
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, list[str]]:

@@ -13,11 +13,12 @@ MODEL_SETTING = "REBROWSE_LLM_MODEL"
 BASE_URL_SETTING = "REBROWSE_LLM_BASE_URL"
 FALLBACK_SETTING = "REBROWSE_LLM_FALLBACK_MODEL"
 RETRIES_SETTING = "REBROWSE_LLM_RETRIES"
-NOT_CONFIGURED = (
-    f"this step needs an LLM and none is configured: set {MODEL_SETTING} (for example openai:gpt-4.1-mini, "
+HOW_TO_CONFIGURE = (
+    f"set {MODEL_SETTING} (for example openai:gpt-4.1-mini, "
     f"anthropic:claude-sonnet-4-5 or google:gemini-2.5-flash, with that provider's API key in its usual variable), "
     f"or {BASE_URL_SETTING} and {MODEL_SETTING} for an OpenAI-compatible server such as Ollama or vLLM"
 )
+NOT_CONFIGURED = f"this step needs an LLM and none is configured: {HOW_TO_CONFIGURE}"
 
 
 @dataclass(frozen=True)
