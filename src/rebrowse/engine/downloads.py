@@ -121,12 +121,7 @@ async def expecting_download(step: Step, action: DownloadingAction) -> AsyncIter
 async def download_url_as_pdf(step: Step, action: DownloadUrlAsPdfAction, wrapper: InteractionAction) -> None:
     """Save a URL (default: the current page) as a PDF: PDF responses as they are, other pages rendered."""
     url = step.sub(action.url) if action.url else step.page.url
-    response = await fetch(step, url, step.state.options.download_timeout_s)
-    if not response.ok:
-        raise StepFailed(f"{url} answered HTTP {response.status}")
-    body = await response.body()
-    if not body:
-        raise StepFailed(f"{url} returned an empty body")
+    response, body = await fetch_body(step, url)
     if body.startswith(b"%PDF") or "pdf" in response.headers.get("content-type", ""):
         content = body
     else:
@@ -140,14 +135,20 @@ async def download_file(step: Step, action: DownloadFileAction, wrapper: Interac
     url = step.sub(action.file_url)
     if not url.startswith(("http://", "https://")):
         raise StepFailed(f"file_url must be an http:// or https:// URL, got {url!r}")
+    response, body = await fetch_body(step, url)
+    path = await record_file(step, response_filename(url, response.headers, "download"), body, None)
+    step.state.generated[step.sub(action.output_variable_name)] = [str(path)]
+
+
+async def fetch_body(step: Step, url: str) -> tuple[APIResponse, bytes]:
+    """The response and body of a GET through the egress policy; an error status or an empty body fails the step."""
     response = await fetch(step, url, step.state.options.download_timeout_s)
     if not response.ok:
         raise StepFailed(f"{url} answered HTTP {response.status}")
     body = await response.body()
     if not body:
         raise StepFailed(f"{url} returned an empty body")
-    path = await record_file(step, response_filename(url, response.headers, "download"), body, None)
-    step.state.generated[step.sub(action.output_variable_name)] = [str(path)]
+    return response, body
 
 
 def pdf_name(step: Step, action: DownloadUrlAsPdfAction, url: str, response: APIResponse) -> str:
