@@ -39,13 +39,12 @@ function facts(task) {
   return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
-const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-/** The task's LLM calls in all: "3 calls (1 failed), 1,204 tokens in, 87 out". */
+/** The task's LLM calls in all: "3 calls (1 failed), 1204 tokens in, 87 out". */
 function llmTotals(usage) {
   const failed = usage.failed_calls > 0 ? ` (${usage.failed_calls} failed)` : "";
-  return `${plural(usage.calls, "call")}${failed}, ${plural(usage.input_tokens, "token")} in, ` +
-    `${usage.output_tokens.toLocaleString()} out`;
+  return `${plural(usage.calls, "call")}${failed}, ${plural(usage.input_tokens, "token")} in, ${usage.output_tokens} out`;
 }
 
 function inputs(task, secure) {
@@ -141,8 +140,7 @@ const llmCalls = (step) => step.llm_calls || [];
 /** One call on one line: model, tokens in/out, latency, then what it decided or why it failed. */
 function llmCall(call) {
   const retried = call.attempts > 1 ? `, ${call.attempts} attempts` : "";
-  const figures = `${call.input_tokens.toLocaleString()} in / ${call.output_tokens.toLocaleString()} out · ` +
-    `${Math.round(call.latency_ms)} ms${retried}`;
+  const figures = `${call.input_tokens} in / ${call.output_tokens} out · ${Math.round(call.latency_ms)} ms${retried}`;
   return h("li", {},
     h("span", { class: "chip" }, "LLM"), h("span", { class: "mono" }, call.model), " ",
     h("span", { class: "muted" }, `${call.purpose} · ${figures}`),
