@@ -23,8 +23,13 @@ from tests.dashboard.test_pages import sign_in
 from tests.dashboard.test_steps import record, write_steps
 from tests.serving import serve_app
 
-ANSWERED = LlmCall("llm_query", "openai:test-model", 812, 20, 1, 640.4, 1, '{"greeting": "Dear ada"}')
-REFUSED = LlmCall("llm_query", "openai:test-model", 900, 0, 3, 2100.0, 3, error="no valid answer after 3 tries")
+ANSWERED = LlmCall(
+    "llm_query", "openai:test-model", input_tokens=812, output_tokens=20, requests=1, latency_ms=640.4
+).to_json() | {"decision": '{"greeting": "Dear ada"}'}
+# Answered by the deployment's model although the automation named another.
+REFUSED = LlmCall(
+    "llm_query", "openai:test-model", input_tokens=900, requests=3, latency_ms=2100.0, attempts=3
+).to_json() | {"error": "no valid answer after 3 tries", "requested": "anthropic:claude-sonnet-4-5"}
 USAGE = {"calls": 2, "failed_calls": 1, "input_tokens": 1712, "output_tokens": 20, "requests": 4}
 
 
@@ -51,7 +56,7 @@ async def test_the_task_page_shows_each_model_call_and_the_totals(
         task_id,
         [
             record(1, 1, outcome="success"),
-            record(2, 1, outcome="failed", llm_calls=[ANSWERED.to_json(), REFUSED.to_json()]),
+            record(2, 1, outcome="failed", llm_calls=[ANSWERED, REFUSED]),
         ],
     )
     outcome = tasks.Outcome("failed", error="nodes[1]: no valid answer", llm_usage=USAGE)
@@ -69,5 +74,7 @@ async def test_the_task_page_shows_each_model_call_and_the_totals(
     await expect(calls.nth(0)).to_contain_text('→ {"greeting": "Dear ada"}')
     await expect(calls.nth(1)).to_contain_text("900 in / 0 out · 2100 ms, 3 attempts")
     await expect(calls.nth(1)).to_contain_text("no valid answer after 3 tries")
+    await expect(calls.nth(1)).to_contain_text("openai:test-model (instead of anthropic:claude-sonnet-4-5)")
+    await expect(calls.nth(0)).not_to_contain_text("instead of")
     # Only the step that asked has a line of calls.
     await expect(dashboard.locator("tr.step-llm")).to_have_count(1)

@@ -104,11 +104,16 @@ async def test_step_screenshots_are_served_to_their_account_only_and_by_recorded
 @pytest.mark.usefixtures("login")
 async def test_steps_show_the_model_calls_each_one_asked(acme: Account, settings: ServerSettings) -> None:
     task_id = await submit_ok(acme)
-    answered = LlmCall("llm_query", "openai:test-model", 812, 20, 1, 640.5, 1, '{"answer": "3 invoices"}')
-    refused = LlmCall("llm_query", "openai:test-model", 900, 0, 3, 2100.0, 3, error="no valid answer after 3 tries")
+    answered = LlmCall(
+        "llm_query", "openai:test-model", input_tokens=812, output_tokens=20, requests=1, latency_ms=640.5
+    ).to_json() | {"decision": '{"answer": "3 invoices"}', "requested": None}
+    # Answered by the deployment's model although the automation named another.
+    refused = LlmCall(
+        "llm_query", "openai:test-model", input_tokens=900, requests=3, latency_ms=2100.0, attempts=3
+    ).to_json() | {"error": "no valid answer after 3 tries", "requested": "anthropic:claude-sonnet-4-5"}
     # A record written before steps had model calls has no such field: it reads as none.
     old = {name: value for name, value in asdict(record(2, 1)).items() if name != "llm_calls"}
-    out_dir = write_steps(settings, task_id, [record(1, 1, llm_calls=[answered.to_json(), refused.to_json()])])
+    out_dir = write_steps(settings, task_id, [record(1, 1, llm_calls=[answered, refused])])
     with (out_dir / "steps.jsonl").open("a") as steps:
         steps.write(json.dumps(old) + "\n")
 
@@ -116,5 +121,5 @@ async def test_steps_show_the_model_calls_each_one_asked(acme: Account, settings
 
     assert response.status_code == 200, response.text
     first, second = response.json()["steps"]
-    assert first["llm_calls"] == [answered.to_json(), refused.to_json()]
+    assert first["llm_calls"] == [answered, refused]
     assert second["llm_calls"] == []

@@ -165,6 +165,7 @@ class LlmCallBody(BaseModel):
 
     purpose: str = Field(description="What the step asked for, e.g. llm_query")
     model: str
+    requested: str | None = Field(default=None, description="The model the automation named, when another answered")
     input_tokens: int = 0
     output_tokens: int = 0
     requests: int = Field(default=0, description="Requests sent to the provider (retries and tool rounds included)")

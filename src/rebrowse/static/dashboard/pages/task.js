@@ -143,6 +143,7 @@ function llmCall(call) {
   const figures = `${call.input_tokens} in / ${call.output_tokens} out · ${Math.round(call.latency_ms)} ms${retried}`;
   return h("li", {},
     h("span", { class: "chip" }, "LLM"), h("span", { class: "mono" }, call.model), " ",
+    call.requested && [h("span", { class: "muted" }, `(instead of ${call.requested})`), " "],
     h("span", { class: "muted" }, `${call.purpose} · ${figures}`),
     call.error ? [" ", h("span", { class: "note" }, call.error)]
       : call.decision && [" → ", h("span", { class: "mono wrap" }, call.decision)]);
