@@ -252,6 +252,7 @@ def time_budget_s(task: Task, automation: Automation) -> float:
 
 
 def step_ended(record: StepRecord, usage: LlmUsage) -> None:
+    """Log the step and count its model calls (what a cancelled run cost: it returns no result)."""
     log_step(record)
     for call in record.llm_calls:
         usage.add(LlmCall(**call))
