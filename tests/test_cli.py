@@ -15,7 +15,9 @@ from typing import Any
 import pyotp
 import pytest
 
+from rebrowse.cli.replay import print_summary
 from rebrowse.demo.site import SiteServer
+from rebrowse.engine.run import RunResult
 
 FAST = {"max_tries": 1, "max_timeout_seconds_per_try": 0.5}
 # The operator's own settings must not change what these tests see.
@@ -147,7 +149,27 @@ def test_run_shows_each_step_then_a_summary(site: SiteServer, tmp_path: Path) ->
     assert any("nodes[1] click_element" in line and 'locator("#submit")' in line for line in lines)
     assert any(line.startswith("success in ") for line in lines)
     assert f"artifacts in {(tmp_path / 'out').resolve()}" in done.stdout
+    assert "LLM" not in done.stdout  # the run asked no model: no line about it
     submission_with(site, "full_name", name)
+
+
+@pytest.mark.parametrize(
+    ("usage", "line"),
+    [
+        ((1, 0, 812, 20), "LLM 1 call, 812 tokens in, 20 tokens out"),
+        ((3, 1, 2400, 75), "LLM 3 calls, 1 failed, 2400 tokens in, 75 tokens out"),
+    ],
+)
+def test_the_summary_shows_the_runs_model_calls_and_tokens(
+    usage: tuple[int, int, int, int], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls, failed, tokens_in, tokens_out = usage
+    figures = {"calls": calls, "failed_calls": failed, "input_tokens": tokens_in, "output_tokens": tokens_out}
+    result = RunResult("success", None, [], [], [], None, [], 1.5, 1, "/tmp/out", {**figures, "requests": calls})
+
+    print_summary(result)
+
+    assert line in capsys.readouterr().out.splitlines()
 
 
 def test_failed_run_exits_1_naming_the_node(site: SiteServer, tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ from tests.api.conftest import BASE_URL, Account, submit_ok
 from tests.api.test_auth import assert_error
 from tests.api.test_inference import job_of
 
+# What a run that asked a model twice (one call failed) cost.
+USAGE = {"calls": 2, "failed_calls": 1, "input_tokens": 812, "output_tokens": 64, "requests": 3}
+NO_USAGE = {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "requests": 0}
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -57,6 +60,7 @@ def write_artifacts(settings: ServerSettings, task_id: str) -> tasks.Outcome:
         downloads=[{"filename": "report 1.csv", "size": 8, "metadata": {"kind": "report"}}],
         final_screenshot=str(out_dir / "final_screenshot.png"),
         steps_count=4,
+        llm_usage=USAGE,
     )
 
 
@@ -75,6 +79,8 @@ async def test_status_of_a_queued_task(acme: Account, login: str) -> None:
     assert (call["status"], call["end_point"], call["completed_at"], call["result"]) == ("queued", "login", None, None)
     status = (await acme.client.get("/api/v1/task_status", params={"task_id": task_id})).json()
     assert status["status"] == "queued" and status["priority"] == 2 and status["started_at"] is None
+    # Nothing is known of a task's LLM calls before it ends.
+    assert (await acme.client.get(f"/api/v1/tasks/{task_id}")).json()["llm_usage"] is None
 
 
 async def test_status_and_outputs_of_a_finished_task(acme: Account, finished_task: str) -> None:
@@ -93,6 +99,7 @@ async def test_status_and_outputs_of_a_finished_task(acme: Account, finished_tas
     assert detail["started_at"] and detail["allocated_at"] and detail["input_parameters"] == {"username": ["bob"]}
     assert detail["final_screenshot"] == f"{BASE_URL}/api/v1/tasks/{finished_task}/screenshot"
     assert detail["callbacks"] == []
+    assert detail["llm_usage"] == USAGE
 
 
 async def test_failed_tasks_report_when_and_why(
@@ -104,6 +111,8 @@ async def test_failed_tasks_report_when_and_why(
     call = (await acme.client.post("/api/v1/inference/call", json={"task_id": task_id})).json()
     assert call["status"] == "killed" and call["error"] == "timed out after 10 minutes"
     assert call["failed_at"] == call["completed_at"] is not None
+    # A task whose run asked no model shows zeros, not "unknown".
+    assert (await acme.client.get(f"/api/v1/tasks/{task_id}")).json()["llm_usage"] == NO_USAGE
 
 
 async def test_downloads_are_served_with_the_key(

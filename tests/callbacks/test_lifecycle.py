@@ -41,6 +41,7 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
             {"filename": "b.csv", "size": 3, "metadata": None},
         ],
         final_screenshot=str(screenshot),
+        llm_usage={"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
     )
     task = await finished_task(db, sealer, HOOK, outcome)
     [history] = await events_of(db, task)
@@ -70,6 +71,8 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
         "final_screenshot_url": f"{PUBLIC_URL}/api/v1/tasks/{task.id}/screenshot",
         "input_parameters": {"user": ["ada"], "query": ["x"]},
         "unique_parameter_names": ["user"],
+        # rebrowse's addition: what the task's LLM calls cost.
+        "llm_usage": {"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
     }
 
 
@@ -100,6 +103,8 @@ async def test_without_metadata_or_screenshot_those_fields_are_plain(db: Databas
     assert "downloads_with_metadata" not in payload
     assert payload["final_screenshot"] is None and payload["output_data"] is None
     assert (payload["status"], payload["error"]) == ("failed", "node 2: element not found")
+    # A run that asked no model: zeros, so receivers can always add the figures up.
+    assert payload["llm_usage"] == {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "requests": 0}
 
 
 async def test_the_first_ending_wins_and_queues_one_event(db: Database, sealer: Sealer) -> None:

@@ -14,6 +14,7 @@ from rebrowse.client import (
     AuthenticationError,
     ConflictError,
     InvalidRequestError,
+    LlmUsage,
     NotFoundError,
     RebrowseAPIError,
     WaitTimeout,
@@ -35,6 +36,7 @@ async def end_task(api: Api, db: Database, sealer: Sealer, task_id: str) -> None
         "success",
         output_data=[{"unique_identifier": "total", "json_data": {"total": 42}}],
         downloads=[{"filename": "report 1.csv", "size": 14, "metadata": {"rows": 1}}],
+        llm_usage={"calls": 1, "failed_calls": 0, "input_tokens": 420, "output_tokens": 17, "requests": 1},
     )
     done = await lifecycle.complete_task(db, sealer, uuid.UUID(task_id), outcome, public_url=api.settings.base_url)
     assert done is not None
@@ -67,7 +69,7 @@ async def test_submit_then_status(api: Api) -> None:
     assert task.task_id == task_id and task.endpoint_name == "lookup" and task.status == "queued"
     assert task.input_parameters == {"email": ["ada@example.com"], "query": ["a", "b"]}
     assert task.unique_parameter_names == ["email"] and task.priority == -3
-    assert not task.is_terminal and task.completed_at is None
+    assert not task.is_terminal and task.completed_at is None and task.llm_usage is None
 
 
 async def test_run_waits_for_the_end_and_reads_outputs_and_files(api: Api, db: Database, sealer: Sealer) -> None:
@@ -80,6 +82,7 @@ async def test_run_waits_for_the_end_and_reads_outputs_and_files(api: Api, db: D
         await ending
         assert task.succeeded and task.is_terminal and task.completed_at is not None
         assert task.output_data == [{"unique_identifier": "total", "json_data": {"total": 42}}]
+        assert task.llm_usage == LlmUsage(calls=1, input_tokens=420, output_tokens=17, requests=1)
         assert await client.outputs(task.task_id) == task.output_data
         [listed] = await client.downloads(task.task_id)
         assert (listed.filename, listed.size, listed.metadata) == ("report 1.csv", 14, {"rows": 1})

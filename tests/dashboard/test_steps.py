@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rebrowse.engine.artifacts import StepRecord
+from rebrowse.llm.client import LlmCall
 from rebrowse.settings import ServerSettings
 from tests.api.conftest import BASE_URL, Account, submit_ok
 
@@ -98,3 +99,27 @@ async def test_step_screenshots_are_served_to_their_account_only_and_by_recorded
     for name in ("unlisted.png", "..%2Fsecret.txt", "%2E%2E%2Fsecret.txt"):
         assert (await acme.client.get(f"{base}/screenshots/{name}")).status_code == 404, name
     assert (await acme.client.get(f"{base}/screenshots/step_1_0001.png")).status_code == 200
+
+
+@pytest.mark.usefixtures("login")
+async def test_steps_show_the_model_calls_each_one_asked(acme: Account, settings: ServerSettings) -> None:
+    task_id = await submit_ok(acme)
+    answered = LlmCall(
+        "llm_query", "openai:test-model", input_tokens=812, output_tokens=20, requests=1, latency_ms=640.5
+    ).to_json() | {"decision": '{"answer": "3 invoices"}', "requested": None}
+    # Answered by the deployment's model although the automation named another.
+    refused = LlmCall(
+        "llm_query", "openai:test-model", input_tokens=900, requests=3, latency_ms=2100.0, attempts=3
+    ).to_json() | {"error": "no valid answer after 3 tries", "requested": "anthropic:claude-sonnet-4-5"}
+    # A record written before steps had model calls has no such field: it reads as none.
+    old = {name: value for name, value in asdict(record(2, 1)).items() if name != "llm_calls"}
+    out_dir = write_steps(settings, task_id, [record(1, 1, llm_calls=[answered, refused])])
+    with (out_dir / "steps.jsonl").open("a") as steps:
+        steps.write(json.dumps(old) + "\n")
+
+    response = await acme.client.get(f"/api/v1/tasks/{task_id}/steps")
+
+    assert response.status_code == 200, response.text
+    first, second = response.json()["steps"]
+    assert first["llm_calls"] == [answered, refused]
+    assert second["llm_calls"] == []

@@ -17,6 +17,7 @@ from prometheus_client.samples import Sample
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from rebrowse import lifecycle
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, live_view_available
 from rebrowse.demo.site import SiteServer
@@ -192,6 +193,35 @@ async def test_an_empty_database_gives_zeroes(open_app: FastAPI):
     assert value(response.text, "rebrowse_queue_depth", status="queued") == 0
     assert value(response.text, "rebrowse_task_wait_seconds_count") == 0
     assert value(response.text, "rebrowse_browser_restarts_total") == 0
+    assert not [s for s in samples(response.text) if s.name.startswith("rebrowse_llm_")]
+
+
+async def test_llm_calls_and_tokens_of_finished_tasks_are_counted_per_endpoint(
+    open_app: FastAPI, db: Database, sealer: Sealer
+):
+    usages = [
+        ("extract", {"calls": 2, "failed_calls": 0, "input_tokens": 700, "output_tokens": 40, "requests": 2}),
+        ("extract", {"calls": 1, "failed_calls": 1, "input_tokens": 300, "output_tokens": 0, "requests": 3}),
+        ("login", None),  # a run that asked no model
+    ]
+    async with db.transaction() as conn:
+        account = (await accounts.create_account(conn, sealer, "acme")).id
+        started = [(await add_task(conn, account, endpoint), usage) for endpoint, usage in usages]
+        running = await add_task(conn, account, "search")
+        assert await tasks.mark_allocated(conn, running, "w1") is not None
+    for task_id, usage in started:
+        outcome = tasks.Outcome("success") if usage is None else tasks.Outcome("success", llm_usage=usage)
+        assert await lifecycle.complete_task(db, sealer, task_id, outcome, public_url=BASE_URL) is not None
+
+    text = (await get_metrics(open_app, "127.0.0.1")).text
+
+    assert value(text, "rebrowse_llm_calls_total", endpoint="extract") == 3
+    assert value(text, "rebrowse_llm_failed_calls_total", endpoint="extract") == 1
+    assert value(text, "rebrowse_llm_input_tokens_total", endpoint="extract") == 1000
+    assert value(text, "rebrowse_llm_output_tokens_total", endpoint="extract") == 40
+    # Only endpoints whose tasks asked a model have series: the others would only add zeros.
+    llm_labels = {s.labels["endpoint"] for s in samples(text) if s.name.startswith("rebrowse_llm_")}
+    assert llm_labels == {"extract"}
 
 
 async def test_without_a_token_only_loopback_clients_may_scrape(open_app: FastAPI):

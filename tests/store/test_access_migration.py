@@ -5,29 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from rebrowse.store.database import Database, migrate
-from rebrowse.store.embedded import with_database
+from tests.store.conftest import migrated_before
 
 
 @pytest.fixture
 async def before_access(postgres: str) -> AsyncIterator[Database]:
     """A new database migrated up to (not including) 007."""
-    name = f"m_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = Database(with_database(postgres, name), max_size=1)
-    try:
-        await db.open()
-        await migrate(db, before=7)
+    async with migrated_before(postgres, 7) as db:
         yield db
-    finally:
-        await db.close()
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 async def add_key(db: Database, account: str, name: str, *, is_admin: bool, revoked: bool, age_days: int) -> None:

@@ -21,6 +21,7 @@ import pytest
 from playwright.async_api import Playwright, async_playwright
 
 from rebrowse.demo.site import SiteServer
+from rebrowse.llm.config import LlmConfig
 from rebrowse.queue.app import enqueue, make_queue
 from rebrowse.settings import ServerSettings, Settings
 from rebrowse.store import accounts, automations, tasks
@@ -175,7 +176,9 @@ async def tenant(db: Database, queue: procrastinate.App, sealer: Sealer) -> Tena
     return Tenant(db, queue, account.id, sealer)
 
 
-def worker_settings(database_url: str, data_dir: Path, *, name: str, slots: int = 1) -> ServerSettings:
+def worker_settings(
+    database_url: str, data_dir: Path, *, name: str, slots: int = 1, llm: LlmConfig | None = None
+) -> ServerSettings:
     return ServerSettings(
         database_url=database_url,
         data_dir=data_dir,
@@ -183,7 +186,7 @@ def worker_settings(database_url: str, data_dir: Path, *, name: str, slots: int 
         worker_name=name,
         heartbeat_interval_s=FAST_HEARTBEAT_S,
         stalled_after_s=FAST_STALLED_S,
-        engine=Settings(screenshots="never"),
+        engine=Settings(screenshots="never", llm=llm or LlmConfig()),
         browser_allow_hosts=(FIXTURE_HOST,),
     )
 
@@ -208,9 +211,15 @@ class Workers:
     started: list[tuple[RunningWorker, procrastinate.App]] = field(default_factory=list)
 
     async def start(
-        self, name: str, *, slots: int = 1, grace_period_s: float = 10.0, max_browser_memory_mb: float = 2048.0
+        self,
+        name: str,
+        *,
+        slots: int = 1,
+        grace_period_s: float = 10.0,
+        max_browser_memory_mb: float = 2048.0,
+        llm: LlmConfig | None = None,
     ) -> RunningWorker:
-        settings = worker_settings(self.database_url, self.data_dir, name=name, slots=slots)
+        settings = worker_settings(self.database_url, self.data_dir, name=name, slots=slots, llm=llm)
         app = make_queue(self.database_url)
         await app.open_async()
         stop = asyncio.Event()

@@ -17,6 +17,7 @@ from tests.waiting import eventually
 from tests.worker.conftest import Tenant, Workers, automation_json, callback_events
 
 PUBLIC_URL = "http://127.0.0.1:8000"
+NO_LLM_USAGE = {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "requests": 0}
 
 
 def overlaps(a: Task, b: Task) -> bool:
@@ -43,6 +44,7 @@ async def test_a_task_runs_to_success_with_its_outputs_stored(
     assert done.allocated_at and done.started_at and done.completed_at
     assert done.allocated_at <= done.started_at <= done.completed_at
     assert done.steps_count >= 2
+    assert done.llm_usage == NO_LLM_USAGE  # its run asked no model
     assert await callback_events(db, task.id) == 1
 
 
@@ -117,6 +119,7 @@ async def test_a_running_task_is_cancelled_within_two_seconds(
     cancelled = await tenant.wait_for(task.id, lambda t: t.is_terminal, timeout_s=2.0)
     assert cancelled.status == "cancelled"
     assert cancelled.error == "Task cancelled by user"
+    assert cancelled.llm_usage == NO_LLM_USAGE
     assert await callback_events(db, task.id) == 1
 
     async def slot_is_free() -> bool:

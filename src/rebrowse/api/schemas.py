@@ -276,6 +276,16 @@ class CallbackSummary(BaseModel):
     delivered_at: datetime | None
 
 
+class LlmUsageView(BaseModel):
+    """A task's LLM calls in all, every attempt's: zeros when it asked no model."""
+
+    calls: int
+    failed_calls: int = Field(description="Calls that got no valid answer")
+    input_tokens: int
+    output_tokens: int
+    requests: int = Field(description="Requests sent to the provider (retries and tool rounds included)")
+
+
 class TaskDetail(TaskSummary):
     automation_version: int
     input_parameters: dict[str, list[Any]]
@@ -288,6 +298,7 @@ class TaskDetail(TaskSummary):
     downloads: list[DownloadLink]
     final_screenshot: str | None = Field(description="URL of the final screenshot (PNG), when there is one")
     steps_count: int
+    llm_usage: LlmUsageView | None = Field(description="What the task's LLM calls cost in all; null until it ends")
     callbacks: list[CallbackSummary]
 
 

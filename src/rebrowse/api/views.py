@@ -9,6 +9,7 @@ from rebrowse.api.schemas import (
     CallbackSummary,
     CallStatus,
     KeyInfo,
+    LlmUsageView,
     NewKey,
     ParametersSummary,
     TaskDetail,
@@ -96,6 +97,7 @@ def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSu
         downloads=artifacts.download_links(settings, task),
         final_screenshot=artifacts.screenshot_url(settings, task),
         steps_count=task.steps_count,
+        llm_usage=LlmUsageView.model_validate(task.llm_usage) if task.llm_usage is not None else None,
         callbacks=callbacks,
     )
 

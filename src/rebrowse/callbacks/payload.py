@@ -65,4 +65,6 @@ def build_payload(
         "final_screenshot_url": final_screenshot_url(public_url, task.id) if task.final_screenshot else None,
         "input_parameters": task.input_parameters,
         "unique_parameter_names": task.unique_parameter_names,
+        # rebrowse's own addition: what the task's LLM calls cost (LlmUsage), zeros when it asked no model.
+        "llm_usage": task.llm_usage,
     }

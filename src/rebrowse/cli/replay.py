@@ -128,7 +128,19 @@ def print_summary(result: RunResult) -> None:
         out.print(f"[bold]download[/] {escape(download.path)} ({download.size} bytes)")
     if result.final_screenshot:
         out.print(f"[bold]final screenshot[/] {escape(result.final_screenshot)}")
+    if (usage := result.llm_usage)["calls"] > 0:
+        out.print(llm_usage_line(usage))
     out.print(f"[dim]artifacts in {escape(result.out_dir)}[/]")
+
+
+def llm_usage_line(usage: dict[str, int]) -> str:
+    """The run's LLM calls and tokens in one line (LlmUsage's fields)."""
+    calls = usage["calls"]
+    failed = f", {usage['failed_calls']} failed" if usage["failed_calls"] else ""
+    return (
+        f"[bold]LLM[/] {calls} call{'s' if calls > 1 else ''}{failed}, "
+        f"{usage['input_tokens']} tokens in, {usage['output_tokens']} tokens out"
+    )
 
 
 async def replay(

@@ -11,7 +11,7 @@ from rebrowse.client.errors import (
     RebrowseAPIError,
     WaitTimeout,
 )
-from rebrowse.client.models import Cancellation, Download, TaskStatus
+from rebrowse.client.models import Cancellation, Download, LlmUsage, TaskStatus
 from rebrowse.client.sync import Client
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "ConflictError",
     "Download",
     "InvalidRequestError",
+    "LlmUsage",
     "NotFoundError",
     "RebrowseAPIError",
     "TaskStatus",

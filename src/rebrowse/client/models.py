@@ -24,6 +24,16 @@ class Download(Model):
     metadata: dict[str, Any] | None = None
 
 
+class LlmUsage(Model):
+    """A task's LLM calls in all, every attempt's (zeros when it asked no model)."""
+
+    calls: int = 0
+    failed_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = 0
+
+
 class TaskStatus(Model):
     """A task: where it is in its lifecycle and, once it has ended, what it produced."""
 
@@ -43,6 +53,7 @@ class TaskStatus(Model):
     for_loop_status: list[list[dict[str, Any]]] | None = None
     downloads: list[Download] = Field(default_factory=list)
     final_screenshot: str | None = Field(default=None, description="URL of the final screenshot (PNG)")
+    llm_usage: LlmUsage | None = Field(default=None, description="What the task's LLM calls cost, once it has ended")
 
     @property
     def is_terminal(self) -> bool:

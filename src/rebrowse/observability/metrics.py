@@ -27,6 +27,14 @@ RUN_BUCKETS_S = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800
 ATTEMPT_BUCKETS = (1.0, 2.0, 3.0, 4.0, 5.0, 10.0)
 BROWSER_RESTARTS = "browser_restarts"
 CALLBACK_OUTCOMES = ("delivered", "failed_attempt", "gave_up")
+# The LlmUsage fields of the tasks' llm_usage column, each summed per endpoint into rebrowse_llm_<field>_total.
+LLM_FIELDS = ("calls", "failed_calls", "input_tokens", "output_tokens")
+LLM_HELP = {
+    "calls": "Questions finished tasks asked a model (every attempt's), by endpoint.",
+    "failed_calls": "Questions to a model that got no valid answer, in finished tasks, by endpoint.",
+    "input_tokens": "Tokens finished tasks sent to a model, by endpoint.",
+    "output_tokens": "Tokens a model answered finished tasks with, by endpoint.",
+}
 
 # One pass over the tasks table. Bucket numbers follow Prometheus' `le` (a value equal to a bound belongs to
 # that bound's bucket): width_bucket puts values equal to a threshold in the bucket above, so it is given the
@@ -34,20 +42,26 @@ CALLBACK_OUTCOMES = ("delivered", "failed_attempt", "gave_up")
 TASK_FIGURES = """
 SELECT endpoint_name, status, wait_bucket, run_bucket, attempts,
     GROUPING(wait_bucket) AS no_wait, GROUPING(run_bucket) AS no_run, GROUPING(attempts) AS no_attempts,
-    count(*) AS n, coalesce(sum(wait_s), 0) AS wait_sum, coalesce(sum(run_s), 0) AS run_sum
+    GROUPING(endpoint_name) AS no_endpoint,
+    count(*) AS n, coalesce(sum(wait_s), 0) AS wait_sum, coalesce(sum(run_s), 0) AS run_sum,
+    coalesce(sum(llm_calls), 0) AS llm_calls, coalesce(sum(llm_failed_calls), 0) AS llm_failed_calls,
+    coalesce(sum(llm_input_tokens), 0) AS llm_input_tokens, coalesce(sum(llm_output_tokens), 0) AS llm_output_tokens
 FROM (
-    SELECT endpoint_name, status, wait_s, run_s,
+    SELECT endpoint_name, status, wait_s, run_s, llm_calls, llm_failed_calls, llm_input_tokens, llm_output_tokens,
         %(wait_n)s - width_bucket(-wait_s, %(wait_bounds)s) AS wait_bucket,
         %(run_n)s - width_bucket(-run_s, %(run_bounds)s) AS run_bucket,
         CASE WHEN run_s IS NOT NULL THEN retry_count + 1 END AS attempts
     FROM (
         SELECT endpoint_name, status, retry_count,
             date_part('epoch', started_at - created_at) AS wait_s,
-            CASE WHEN completed_at IS NOT NULL THEN date_part('epoch', completed_at - started_at) END AS run_s
+            CASE WHEN completed_at IS NOT NULL THEN date_part('epoch', completed_at - started_at) END AS run_s,
+            (llm_usage->>'calls')::bigint AS llm_calls, (llm_usage->>'failed_calls')::bigint AS llm_failed_calls,
+            (llm_usage->>'input_tokens')::bigint AS llm_input_tokens,
+            (llm_usage->>'output_tokens')::bigint AS llm_output_tokens
         FROM tasks
     ) AS timed
 ) AS bucketed
-GROUP BY GROUPING SETS ((status), (wait_bucket), (endpoint_name, status, run_bucket), (attempts))
+GROUP BY GROUPING SETS ((status), (wait_bucket), (endpoint_name, status, run_bucket), (attempts), (endpoint_name))
 """
 
 # A delivered attempt is one the receiver answered with 2xx (as the sender decides); a given-up event is one
@@ -106,6 +120,8 @@ class Figures:
     attempts: Histogram
     callbacks: dict[str, int]
     browser_restarts: int
+    # Per endpoint whose tasks asked a model: the LLM_FIELDS summed over its finished tasks.
+    llm: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class LiveViewConnections:
@@ -171,6 +187,8 @@ def add_task_row(figures: Figures, row: dict[str, Any]) -> None:
             figures.attempts.observe(float(row["attempts"]), count)
     elif row["status"] in figures.queue_depth:
         figures.queue_depth[row["status"]] = count
+    elif not row["no_endpoint"] and row["llm_calls"] > 0:
+        figures.llm[row["endpoint_name"]] = {name: int(row[f"llm_{name}"]) for name in LLM_FIELDS}
 
 
 async def add_to_counter(conn: Connection, name: str, amount: int) -> None:
@@ -192,6 +210,7 @@ class FiguresCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         yield from task_families(self.figures)
         yield from delivery_families(self.figures)
+        yield from llm_families(self.figures)
         yield from live_view_families(self.live_view)
 
 
@@ -232,6 +251,15 @@ def delivery_families(figures: Figures) -> Iterator[Metric]:
     for outcome, count in figures.callbacks.items():
         deliveries.add_metric([outcome], count)
     yield deliveries
+
+
+def llm_families(figures: Figures) -> Iterator[Metric]:
+    """LLM calls and tokens of finished tasks (counted when the task ends, from its record)."""
+    for name in LLM_FIELDS:
+        family = CounterMetricFamily(f"rebrowse_llm_{name}", LLM_HELP[name], labels=["endpoint"])
+        for endpoint, totals in sorted(figures.llm.items()):
+            family.add_metric([endpoint], totals[name])
+        yield family
 
 
 def live_view_families(live_view: LiveViewConnections) -> Iterator[Metric]:

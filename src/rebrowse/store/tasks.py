@@ -12,6 +12,7 @@ from typing import Any, Literal
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
+from rebrowse.llm.client import LlmUsage
 from rebrowse.store.database import Connection
 
 TaskStatus = Literal["queued", "allocated", "running", "success", "failed", "killed", "cancelled"]
@@ -42,6 +43,7 @@ class Task:
     downloads: list[dict[str, Any]] | None
     final_screenshot: str | None
     steps_count: int
+    llm_usage: dict[str, int] | None  # LlmUsage, once the task has ended
     created_at: datetime
     allocated_at: datetime | None
     started_at: datetime | None
@@ -89,6 +91,8 @@ class Outcome:
     downloads: list[dict[str, Any]] | None = None
     final_screenshot: str | None = None
     steps_count: int = 0
+    # What the task's LLM calls cost (LlmUsage.to_json()); zeros when it asked no model.
+    llm_usage: dict[str, int] = field(default_factory=lambda: LlmUsage().to_json())
 
 
 def serialization_key(account_id: uuid.UUID, unique: dict[str, list[Any]]) -> str | None:
@@ -255,7 +259,7 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
     row = await (
         await conn.execute(
             "UPDATE tasks SET status = %s, error = %s, output_data = %s, for_loop_status = %s, downloads = %s,"
-            " final_screenshot = %s, steps_count = %s, completed_at = now()"
+            " final_screenshot = %s, steps_count = %s, llm_usage = %s, completed_at = now()"
             " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
             (
                 outcome.status,
@@ -265,6 +269,7 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
                 Jsonb(outcome.downloads) if outcome.downloads is not None else None,
                 outcome.final_screenshot,
                 outcome.steps_count,
+                Jsonb(outcome.llm_usage),
                 task_id,
             ),
         )

@@ -27,6 +27,7 @@ from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
 from rebrowse.live import registry
+from rebrowse.llm.client import LlmCall, LlmUsage
 from rebrowse.observability.logs import TaskLog, task_logging
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.queue.app import WorkerStopping
@@ -80,22 +81,24 @@ class TaskRunner:
 
     async def _process(self, context: JobContext, task_uuid: uuid.UUID) -> None:
         secrets = SecretResolver(aws_endpoint_url=self._settings.engine.aws_endpoint_url, onepassword=self._onepassword)
+        # Counted from the steps as they end, for the endings without the engine's result (a cancel, a crash).
+        usage = LlmUsage()
         # Every record logged while the task runs, by any logger, carries its id and goes through its redactor.
         with task_logging(task_uuid, secrets.redactor) as task_log:
             try:
                 async with self._db.connection() as conn:
                     task = await tasks.mark_allocated(conn, task_uuid, self._state.name)
                 if task is not None:  # None: it ended while it waited (cancelled), nothing to run
-                    await self._run(task, secrets, task_log)
+                    await self._run(task, secrets, task_log, usage)
             except asyncio.CancelledError:
                 if context.abort_reason() is not AbortReason.USER_REQUEST:
                     logger.info("task given back to the queue: the worker is stopping")
                     await self._give_back(task_uuid)
                     raise WorkerStopping() from None
-                await self._finish(task_uuid, Outcome("cancelled", error=CANCELLED))
+                await self._finish(task_uuid, Outcome("cancelled", error=CANCELLED, llm_usage=usage.to_json()))
                 raise
             except TaskUnrunnable as exc:
-                await self._finish(task_uuid, Outcome("failed", error=str(exc)))
+                await self._finish(task_uuid, Outcome("failed", error=str(exc), llm_usage=usage.to_json()))
             except DATABASE_DOWN:
                 # Not the task's fault, and ending it would need the database: procrastinate retries the job
                 # (RetryInterruptedRuns) and the task runs again once the database is back.
@@ -103,9 +106,10 @@ class TaskRunner:
                 raise
             except Exception as exc:
                 logger.exception("task %s: unexpected error in the worker", task_uuid)
-                await self._finish(task_uuid, Outcome("failed", error=f"the worker could not run the task: {exc}"))
+                error = f"the worker could not run the task: {exc}"
+                await self._finish(task_uuid, Outcome("failed", error=error, llm_usage=usage.to_json()))
 
-    async def _run(self, task: Task, secrets: SecretResolver, task_log: TaskLog) -> None:
+    async def _run(self, task: Task, secrets: SecretResolver, task_log: TaskLog, usage: LlmUsage) -> None:
         automation = await self._automation(task)
         secure = self._secure_parameters(task)
         logger.info("task started", extra={"endpoint": task.endpoint_name, "version": task.automation_version})
@@ -117,7 +121,7 @@ class TaskRunner:
                 await tasks.mark_running(conn, task.id, task.retry_count + number - 1)
 
         try:
-            await self._run_in_slot(task, automation, secure, secrets, on_attempt)
+            await self._run_in_slot(task, automation, secure, secrets, on_attempt, usage)
         finally:
             await self._report_restarts()
 
@@ -128,6 +132,7 @@ class TaskRunner:
         secure: dict[str, list[SecureParameter]],
         secrets: SecretResolver,
         on_attempt: Callable[[int], Awaitable[None]],
+        usage: LlmUsage,
     ) -> None:
         async with self._slots.take_slot() as slot:
             contexts = await slot.for_task()
@@ -143,7 +148,7 @@ class TaskRunner:
                         inputs=task.input_parameters,
                         secure=secure,
                         secrets=secrets,
-                        listener=log_step,
+                        listener=lambda record: step_ended(record, usage),
                         on_attempt=on_attempt,
                         egress=slot.egress,
                     )
@@ -248,6 +253,13 @@ def time_budget_s(task: Task, automation: Automation) -> float:
     return (automation.max_retries + 1) * task.max_timeout_in_minutes * 60 + OVERDUE_MARGIN_S
 
 
+def step_ended(record: StepRecord, usage: LlmUsage) -> None:
+    """Log the step and count its model calls (what a cancelled run cost: it returns no result)."""
+    log_step(record)
+    for call in record.llm_calls:
+        usage.add(LlmCall(**call))
+
+
 def log_step(record: StepRecord) -> None:
     """One log record per step (the engine has already masked its secrets): where, what, and how it ended."""
     level = logging.WARNING if record.outcome == "failed" else logging.DEBUG
@@ -275,4 +287,5 @@ def outcome_of(result: RunResult) -> Outcome:
         downloads=[{"filename": d.filename, "size": d.size, "metadata": d.metadata} for d in result.downloads],
         final_screenshot=result.final_screenshot,
         steps_count=len(result.steps),
+        llm_usage=result.llm_usage,
     )

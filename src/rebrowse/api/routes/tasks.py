@@ -160,6 +160,21 @@ async def cancel_task(task_id: str, services: ServicesDep, caller: CallerDep) ->
 # Steps: the engine's step records (steps.jsonl in the task's artifacts), for the dashboard's timeline
 
 
+class LlmCallBody(BaseModel):
+    """One question a step asked a model (rebrowse.llm.client.LlmCall)."""
+
+    purpose: str = Field(description="What the step asked for, e.g. llm_query")
+    model: str
+    requested: str | None = Field(default=None, description="The model the automation named, when another answered")
+    input_tokens: int = 0
+    output_tokens: int = 0
+    requests: int = Field(default=0, description="Requests sent to the provider (retries and tool rounds included)")
+    latency_ms: float = 0.0
+    attempts: int = 1
+    decision: str | None = Field(default=None, description="The model's answer, shortened, secrets masked")
+    error: str | None = Field(default=None, description="Why the call got no valid answer")
+
+
 class StepBody(BaseModel):
     index: int
     attempt: int
@@ -178,6 +193,7 @@ class StepBody(BaseModel):
         default_factory=list,
         description="What the egress policy kept the step's pages from reaching: URL or host:port (reason)",
     )
+    llm_calls: list[LlmCallBody] = Field(default_factory=list, description="Every question the step asked a model")
 
 
 class TaskSteps(BaseModel):
@@ -207,7 +223,9 @@ def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]
     shot, started = record.get("screenshot"), record.get("started_at")
     values = {name: record.get(name) for name in StepBody.model_fields}
     values["started_at"] = datetime.fromtimestamp(started, UTC) if started else None
-    values["blocked"] = record.get("blocked") or []  # none in records written before the field existed
+    # None in records written before these fields existed.
+    values["blocked"] = record.get("blocked") or []
+    values["llm_calls"] = record.get("llm_calls") or []
     if shot:
         values["screenshot"] = f"{settings.base_url}/api/v1/tasks/{task.id}/steps/screenshots/{Path(shot).name}"
     return StepBody.model_validate(values)

@@ -34,8 +34,17 @@ function facts(task) {
     ["Worker", task.worker_name || "—"],
     ["Priority", task.priority ?? "none"],
     ["Timeout", `${task.max_timeout_in_minutes} min per attempt`],
-  ];
+    task.llm_usage && task.llm_usage.calls > 0 && ["LLM", llmTotals(task.llm_usage)],
+  ].filter(Boolean);
   return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** The task's LLM calls in all: "3 calls (1 failed), 1204 tokens in, 87 out". */
+function llmTotals(usage) {
+  const failed = usage.failed_calls > 0 ? ` (${usage.failed_calls} failed)` : "";
+  return `${plural(usage.calls, "call")}${failed}, ${plural(usage.input_tokens, "token")} in, ${usage.output_tokens} out`;
 }
 
 function inputs(task, secure) {
@@ -112,6 +121,8 @@ function stepRows(steps) {
       ], [0, 1, 6])),
       (step.error || step.detail || step.blocked.length > 0) && h("tr", { class: "step-note" },
         h("td", { colSpan: STEP_COLUMNS.length }, stepNote(step))),
+      llmCalls(step).length > 0 && h("tr", { class: "step-note step-llm" },
+        h("td", { colSpan: STEP_COLUMNS.length }, h("ul", { class: "llm-calls" }, llmCalls(step).map(llmCall)))),
     ])),
   ));
 }
@@ -121,6 +132,21 @@ function stepNote(step) {
   if (step.blocked.length === 0) return said;
   const blocked = h("span", { class: "note" }, `Blocked by the egress policy: ${step.blocked.join(", ")}`);
   return said ? [said, h("br"), blocked] : blocked;
+}
+
+/** The step's questions to a model (records written before they existed have none). */
+const llmCalls = (step) => step.llm_calls || [];
+
+/** One call on one line: model, tokens in/out, latency, then what it decided or why it failed. */
+function llmCall(call) {
+  const retried = call.attempts > 1 ? `, ${call.attempts} attempts` : "";
+  const figures = `${call.input_tokens} in / ${call.output_tokens} out · ${Math.round(call.latency_ms)} ms${retried}`;
+  return h("li", {},
+    h("span", { class: "chip" }, "LLM"), h("span", { class: "mono" }, call.model), " ",
+    call.requested && [h("span", { class: "muted" }, `(instead of ${call.requested})`), " "],
+    h("span", { class: "muted" }, `${call.purpose} · ${figures}`),
+    call.error ? [" ", h("span", { class: "note" }, call.error)]
+      : call.decision && [" → ", h("span", { class: "mono wrap" }, call.decision)]);
 }
 
 function outputs(task) {
