@@ -179,3 +179,20 @@ async def test_a_function_model_scripts_answers_and_tool_calls() -> None:
     assert result.output == Invoice(number="A", total=3.5)
     assert result.call.requests == 2
     assert "ok" in [getattr(part, "content", None) for message in result.messages for part in message.parts]
+
+
+@pytest.mark.parametrize(
+    ("name", "model_class", "key"),
+    [
+        ("openai:gpt-4.1-mini", "OpenAIResponsesModel", "OPENAI_API_KEY"),
+        ("anthropic/claude-sonnet-4-5", "AnthropicModel", "ANTHROPIC_API_KEY"),
+        ("gemini/gemini-2.5-flash", "GoogleModel", "GEMINI_API_KEY"),
+    ],
+)
+def test_each_provider_is_built_from_its_names_and_key(
+    monkeypatch: pytest.MonkeyPatch, name: str, model_class: str, key: str
+) -> None:
+    monkeypatch.setenv(key, "test-key")
+    model = Llm(LlmConfig(model=name)).model_for(None)
+    assert type(model).__name__ == model_class
+    assert model.model_name == name.replace("/", ":").split(":", 1)[1]
