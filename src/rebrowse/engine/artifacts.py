@@ -36,6 +36,12 @@ class StepRecord:
     blocked: list[str] = field(default_factory=list)
     # Every question the step asked a model: model, tokens in and out, latency, and what it decided (LlmCall)
     llm_calls: list[dict[str, Any]] = field(default_factory=list)
+    # What the model decided that a replay can do without it, for the cached automation: {"command": the
+    # deterministic locator of the element it located, "input_text"/"select_values": what it gave}, or for an
+    # agentic step {"nodes": the action nodes it performed}.
+    learned: dict[str, Any] | None = None
+    # A command that failed and the model replaced: {"failed_command", "error", "command"}.
+    healed: dict[str, str] | None = None
 
 
 @dataclass
