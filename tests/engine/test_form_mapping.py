@@ -149,7 +149,7 @@ async def test_the_receiver_maps_the_fields_and_later_steps_type_its_values(repl
     assert API_KEY not in everything_written(result)
 
 
-async def test_a_secure_api_key_the_axtree_and_a_named_variable(replay: Replay, receiver: Receiver) -> None:
+async def test_a_secure_api_key_the_axtree_the_task_id_and_a_named_variable(replay: Replay, receiver: Receiver) -> None:
     secure = {"hook_key": [{"onepassword": {"vault_name": "Vault", "item_name": "hook", "field_name": "key"}}]}
     secrets = SecretResolver(onepassword=FakeOnePassword({"op://Vault/hook/key": API_KEY}))
     node = form_mapping(
@@ -163,10 +163,11 @@ async def test_a_secure_api_key_the_axtree_and_a_named_variable(replay: Replay, 
     typing = typed('locator("#patient-name")', "{claim[0].patient_name}")
     data = automation("form_mapping.html", [node, typing], parameters={"secure_parameters": secure})
     model = Scripted(FIELDS)
-    result = await replay(data, secrets=secrets, llm=model.config())
+    result = await replay(data, secrets=secrets, llm=model.config(), task_id="task-42")
     assert result.status == "success", result.error
     (request,) = receiver.requests
     assert request["headers"]["x-api-key"] == API_KEY
+    assert request["body"]["task_id"] == "task-42"  # the worker's task id
     assert request["body"]["screenshot"] is None
     assert 'textbox "Member ID"' in request["body"]["axtree"]
     assert any(not isinstance(part, str) for part in model.prompts[0])  # the screenshot source reached the model
