@@ -318,18 +318,6 @@ UNREADABLE_FORMAT = {"extraction_format": {"a": "money"}, "extraction_instructio
             'backend "browserbase" is not supported: use "browser_use"',
         ),
         (
-            {
-                "type": "action_node",
-                "dynamic_form_mapping_action": {
-                    "extraction_instructions": "the fields",
-                    "extraction_format": {"fields": "list[str]"},
-                    "callback_url": {"url": "https://mapper.test/map", "api_key": "k"},
-                },
-            },
-            "dynamic_form_mapping_action",
-            "dynamic_form_mapping_action is not supported yet (it needs an LLM)",
-        ),
-        (
             interaction(close_overlay_popup={"backend": "browserbase"}),
             "interaction_action.close_overlay_popup.backend",
             'backend "browserbase" is not supported: use "browser_use"',

@@ -730,7 +730,7 @@ class FormMappingCallbackUrl(StrictModel):
 
 
 class DynamicFormMappingAction(StrictModel):
-    """An LLM reads a form's fields, an endpoint of the user maps them to values (not supported by rebrowse)."""
+    """An LLM reads a form's fields, an endpoint of the user maps them to values that later steps use."""
 
     extraction_instructions: str
     extraction_format: dict[str, Any]

@@ -56,7 +56,6 @@ UNSUPPORTED: dict[type[BaseModel], str] = {
     HumanInLoopAction: "human_in_loop_action is not supported yet",
     PowershellAction: "powershell_action is not supported (it needs a remote Windows desktop)",
     PrivateNode: "private_node is not supported (it needs an Optexity plugin handler)",
-    DynamicFormMappingAction: "dynamic_form_mapping_action is not supported yet (it needs an LLM)",
 }
 # The field of each model that holds a format a model answers in (a locator's only with its LLM fallback).
 FORMATS: dict[type[BaseModel], str] = {
@@ -64,6 +63,7 @@ FORMATS: dict[type[BaseModel], str] = {
     PdfExtraction: "extraction_format",
     LlmQuery: "output_format",
     LocatorExtraction: "extraction_format",
+    DynamicFormMappingAction: "extraction_format",
 }
 SCRIPTS: dict[type[BaseModel], str] = {
     PythonScriptAction: "python_script_action",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import httpx
 from playwright.async_api import APIResponse, Page, Response
 from playwright.async_api import Error as PlaywrightError
 
@@ -59,6 +60,18 @@ async def fetch(step: Step, url: str, timeout_s: float) -> APIResponse:
     response = await state.context.request.get(url, timeout=timeout_s * 1000)
     raise_if_refused(response.headers)
     return response
+
+
+def http_client(state: RunState, *, timeout_s: float, follow_redirects: bool) -> httpx.AsyncClient:
+    """An HTTP client for the run's own calls (api_call, form mapping callbacks): through the slot's proxy, which
+    checks every redirect hop on the address actually connected to."""
+    proxy = state.egress.proxy_url if state.egress is not None else None
+    return httpx.AsyncClient(follow_redirects=follow_redirects, timeout=timeout_s, proxy=proxy)
+
+
+def refused_proxy(egress: EgressProxy | None, error: httpx.ProxyError) -> EgressDenied | None:
+    """The denial behind a call the proxy refused to tunnel (httpx says "403 Forbidden"); None for other failures."""
+    return latest_denial(egress) if str(error).startswith("403") else None
 
 
 def blocked(state: RunState) -> list[str]:

@@ -23,10 +23,10 @@ from rebrowse.automation.actions import (
 from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.downloads import record_file
-from rebrowse.engine.egress import check, raise_if_refused
+from rebrowse.engine.egress import check, http_client, raise_if_refused, refused_proxy
 from rebrowse.engine.llm_answers import locator_fallback
 from rebrowse.engine.scripts import run_script
-from rebrowse.engine.state import Step, latest_denial
+from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 
 LOCATOR_TEXT_TIMEOUT_MS = 5000
@@ -140,13 +140,10 @@ async def screenshot(step: Step, action: ScreenshotExtraction, wrapper: Extracti
 async def api_call(step: Step, action: ApiCallExtraction, wrapper: ExtractionAction) -> None:
     """Call an HTTP API, optionally polling until poll_condition holds; the result is stored as a dict."""
     request = build_request(step, action)
-    egress = step.state.egress
     await check(step.state, str(request.url))
-    # Through the slot's proxy: every redirect hop is checked there, on the address actually connected to.
-    proxy = egress.proxy_url if egress is not None else None
-    async with httpx.AsyncClient(follow_redirects=True, timeout=action.timeout, proxy=proxy) as client:
+    async with http_client(step.state, timeout_s=action.timeout, follow_redirects=True) as client:
         for attempt in range(1, max(1, action.max_poll_attempts) + 1):
-            result = await call_once(client, request, egress)
+            result = await call_once(client, request, step.state.egress)
             for name in action.output_variable_names:
                 set_variable(step, name, result)
             if not action.poll_condition or poll_done(step, action, result):
@@ -189,8 +186,7 @@ async def call_once(client: httpx.AsyncClient, request: httpx.Request, egress: E
     try:
         response = await client.send(request)
     except httpx.ProxyError as exc:
-        # httpx says "403 Forbidden" when the proxy refused the tunnel of an https call.
-        denied = latest_denial(egress) if str(exc).startswith("403") else None
+        denied = refused_proxy(egress, exc)
         if denied is not None:
             raise denied from None
         return {"status_code": None, "headers": {}, "body": None, "error": "http_error", "message": str(exc)}

@@ -15,7 +15,16 @@ from pydantic import TypeAdapter
 from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.automation.placeholders import Json, expand_loop_in
 from rebrowse.automation.schema import ActionNode, AssertLocatorNode, ForLoopNode, IfElseNode, Node
-from rebrowse.engine import agent, downloads, extraction, interaction, llm_extraction, misc, navigation
+from rebrowse.engine import (
+    agent,
+    downloads,
+    extraction,
+    form_mapping,
+    interaction,
+    llm_extraction,
+    misc,
+    navigation,
+)
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.egress import blocked
 from rebrowse.engine.extraction import first_line
@@ -73,6 +82,7 @@ SINGLE_ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "python_script_action": misc.python_script,
     "sleep_action": misc.sleep,
     "fail_state_action": misc.fail_state,
+    "dynamic_form_mapping_action": form_mapping.dynamic_form_mapping,
 }
 
 

@@ -36,9 +36,13 @@ async def page_parts(step: Step, sources: Sequence[str], full_page: bool) -> lis
     if "axtree" in sources:
         parts.append("The page (accessibility snapshot):\n" + await snapshot_for_model(step))
     if "screenshot" in sources:
-        png = await step.page.screenshot(full_page=full_page, mask=step.state.screenshot_mask())
-        parts.append(BinaryContent(png, media_type="image/png"))
+        parts.append(BinaryContent(await masked_screenshot(step, full_page), media_type="image/png"))
     return parts
+
+
+async def masked_screenshot(step: Step, full_page: bool) -> bytes:
+    """A PNG of the current page with the fields that were given a secret covered."""
+    return await step.page.screenshot(full_page=full_page, mask=step.state.screenshot_mask())
 
 
 async def answer_in_format(

@@ -30,3 +30,5 @@ class RunOptions:
     llm: LlmConfig = field(default_factory=LlmConfig)  # the model LLM steps ask; unconfigured, they fail
     # Google Chrome's executable, for automations whose browser_channel is chrome (None: they run on Chromium).
     chrome: str | None = None
+    # The worker's task id, for the endpoints a run calls back (form mapping); None for a run of the CLI.
+    task_id: str | None = None

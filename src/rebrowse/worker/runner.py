@@ -234,6 +234,7 @@ class TaskRunner:
             window=window,
             llm=engine.llm,
             chrome=find_chrome(engine.chrome),
+            task_id=str(task.id),
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:
