@@ -19,6 +19,8 @@ from rebrowse.automation.actions import (
     ClickElementAction,
     CloseOverlayPopupAction,
     CountLocator,
+    DevToolsKey,
+    DevToolsPress,
     DownloadUrlAsPdfAction,
     DynamicFormMappingAction,
     ExtractionAction,
@@ -33,7 +35,7 @@ from rebrowse.automation.actions import (
     SelectOptionAction,
     SetVariable,
     TwoFaAction,
-    to_playwright_key,
+    to_key_press,
 )
 from rebrowse.automation.schema import (
     ActionNode,
@@ -554,7 +556,7 @@ def test_action_names() -> None:
     ],
 )
 def test_key_names_map_to_playwright(name: str, key: str) -> None:
-    assert to_playwright_key(name) == key
+    assert to_key_press(name) == key
 
 
 @pytest.mark.parametrize("name", ["enterr", "", "{key[0]}", "Control+", "é", "f25"])
@@ -566,17 +568,34 @@ def test_unknown_keys_are_rejected(name: str) -> None:
     assert "unknown key" in messages(exc)[0]
 
 
-@pytest.mark.parametrize("name", ["f13", "F24", "browserback", "browserforward", "clear", "launchmail", "ctrl+yen"])
-def test_optexity_keys_a_browser_has_not_are_refused_with_the_reason(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "press"),
+    [
+        ("f13", DevToolsPress(DevToolsKey("F13", "F13", 0x7C))),
+        ("F24", DevToolsPress(DevToolsKey("F24", "F24", 0x87))),
+        ("browserback", DevToolsPress(DevToolsKey("BrowserBack", "BrowserBack", 0xA6))),
+        ("ctrl+f13", DevToolsPress(DevToolsKey("F13", "F13", 0x7C), ("Control",))),
+        ("Shift+Alt+yen", DevToolsPress(DevToolsKey("\u00a5", "IntlYen", 0xDC, "\u00a5"), ("Shift", "Alt"))),
+    ],
+)
+def test_keys_playwright_has_not_are_devtools_presses(name: str, press: DevToolsPress) -> None:
+    assert to_key_press(name) == press
+    assert KeyPressAction.model_validate({"type": [name, "enter"]}).presses() == [press, "Enter"]
+
+
+@pytest.mark.parametrize(
+    ("name", "special"), [("f13+a", "f13"), ("ctrl+f13+a", "f13"), ("a+browserback", "browserback"), ("f13+f14", "f13")]
+)
+def test_a_devtools_key_combines_only_last_after_modifiers(name: str, special: str) -> None:
     with pytest.raises(ValidationError) as exc:
         KeyPressAction.model_validate({"type": name})
-    assert "cannot be pressed in a browser (Playwright's keyboard has no such key)" in messages(exc)[0]
+    assert f"{special!r} can be combined only as the last key, after Shift, Control, Alt or Meta" in messages(exc)[0]
 
 
 def test_key_press_lists_are_pressed_in_order() -> None:
     action = KeyPressAction.model_validate({"type": ["ctrl+a", "backspace", "7"]})
-    assert action.playwright_keys() == ["Control+a", "Backspace", "7"]
-    assert KeyPressAction.model_validate({"type": "tab"}).playwright_keys() == ["Tab"]
+    assert action.presses() == ["Control+a", "Backspace", "7"]
+    assert KeyPressAction.model_validate({"type": "tab"}).presses() == ["Tab"]
     for bad in ([], 5, ["enter", 3]):
         with pytest.raises(ValidationError):
             KeyPressAction.model_validate({"type": bad})
@@ -589,6 +608,8 @@ async def test_every_accepted_key_is_one_playwright_presses(page: Page) -> None:
     )
     keys = sorted(set(KEY_NAMES.values()) | {chr(c) for c in range(0x20, 0x7F)})
     for key in keys:
-        await page.keyboard.press(to_playwright_key(key))
+        press = to_key_press(key)
+        assert isinstance(press, str)
+        await page.keyboard.press(press)
     # One keydown per press proves Playwright knew every key (it raises on unknown ones).
     assert await page.evaluate("window.seen") == len(keys)

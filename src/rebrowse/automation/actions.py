@@ -8,7 +8,8 @@ features that need what rebrowse lacks are declared too and rejected later by `l
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal, Self
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Self
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
@@ -241,7 +242,8 @@ class ScrollAction(StrictModel):
 
 
 class KeyPressAction(TargetedAction):
-    """Press keys, in order: Optexity's lowercase names (`enter`, `ctrl`) or Playwright's (`Control+A`)."""
+    """Press keys, in order: Optexity's lowercase names (`enter`, `ctrl`, `f13`, `browserback`) or Playwright's
+    (`Control+A`)."""
 
     needs_target: ClassVar[bool] = False
 
@@ -256,13 +258,13 @@ class KeyPressAction(TargetedAction):
         if not names:
             raise ValueError("at least one key is needed")
         for name in names:
-            to_playwright_key(name)
+            to_key_press(name)
         return value
 
-    def playwright_keys(self) -> list[str]:
-        """The keys as Playwright spells them, in the order to press them."""
+    def presses(self) -> list[str | DevToolsPress]:
+        """The keys in the order to press them: as Playwright spells them, or as DevTools presses."""
         names = [self.type] if isinstance(self.type, str) else self.type
-        return [to_playwright_key(name) for name in names]
+        return [to_key_press(name) for name in names]
 
 
 class DownloadUrlAsPdfAction(StrictModel):
@@ -848,16 +850,71 @@ _PLAYWRIGHT_NAMES: tuple[str, ...] = (
 # Every accepted key name, lowercased, to the key Playwright presses.
 KEY_NAMES: dict[str, str] = {name.lower(): name for name in _PLAYWRIGHT_NAMES} | _PYAUTOGUI_NAMES
 
-# Names Optexity accepts (for its remote desktops) that have no key on Playwright's keyboard: refused with the reason.
-NO_BROWSER_KEY: frozenset[str] = frozenset(
-    (
-        *(f"f{n}" for n in range(13, 25)),
-        "accept", "browserback", "browserfavorites", "browserforward", "browserhome", "browserrefresh",
-        "browsersearch", "browserstop", "clear", "convert", "execute", "final", "fn", "hanguel", "hangul", "hanja",
-        "help", "junja", "kana", "kanji", "launchapp1", "launchapp2", "launchmail", "launchmediaselect",
-        "modechange", "nonconvert", "select", "separator", "sleep", "stop", "yen",
-    )
-)  # fmt: skip
+
+class DevToolsKey(NamedTuple):
+    """A key Playwright's keyboard has not, as Chromium's DevTools protocol dispatches it."""
+
+    key: str  # the DOM `key`, in UI Events spelling (Chromium has no name for the separator: "Unidentified")
+    code: str  # the DOM `code` (the physical key); "" for keys that no keyboard standard places
+    key_code: int  # the Windows virtual key code, which is the DOM `keyCode`
+    text: str = ""  # what the key types, for a printable key
+
+
+@dataclass(frozen=True)
+class DevToolsPress:
+    """A press of a DevTools key, with modifiers (Playwright's names) held: `Control+F13`."""
+
+    key: DevToolsKey
+    modifiers: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return "+".join((*self.modifiers, self.key.key)) + f" (keyCode {self.key.key_code})"
+
+
+# Names Optexity accepts (from pyautogui's list) for keys Playwright's keyboard has not: F13-F24, browser, IME and
+# launch keys. Each is described as a Windows keyboard sends it, which Chromium reports to the page as is.
+DEVTOOLS_KEYS: dict[str, DevToolsKey] = {
+    **{f"f{n}": DevToolsKey(f"F{n}", f"F{n}", 0x7C + n - 13) for n in range(13, 25)},
+    "accept": DevToolsKey("Accept", "", 0x1E),
+    "browserback": DevToolsKey("BrowserBack", "BrowserBack", 0xA6),
+    "browserforward": DevToolsKey("BrowserForward", "BrowserForward", 0xA7),
+    "browserrefresh": DevToolsKey("BrowserRefresh", "BrowserRefresh", 0xA8),
+    "browserstop": DevToolsKey("BrowserStop", "BrowserStop", 0xA9),
+    "browsersearch": DevToolsKey("BrowserSearch", "BrowserSearch", 0xAA),
+    "browserfavorites": DevToolsKey("BrowserFavorites", "BrowserFavorites", 0xAB),
+    "browserhome": DevToolsKey("BrowserHome", "BrowserHome", 0xAC),
+    "clear": DevToolsKey("Clear", "NumpadClear", 0x0C),
+    "convert": DevToolsKey("Convert", "Convert", 0x1C),
+    "execute": DevToolsKey("Execute", "", 0x2B),
+    "final": DevToolsKey("FinalMode", "", 0x18),
+    # The Fn key never reaches Windows (the keyboard handles it), so it has no virtual key code.
+    "fn": DevToolsKey("Fn", "Fn", 0),
+    "hangul": DevToolsKey("HangulMode", "Lang1", 0x15),
+    "hanguel": DevToolsKey("HangulMode", "Lang1", 0x15),
+    "hanja": DevToolsKey("HanjaMode", "Lang2", 0x19),
+    "help": DevToolsKey("Help", "Help", 0x2F),
+    "junja": DevToolsKey("JunjaMode", "", 0x17),
+    "kana": DevToolsKey("KanaMode", "KanaMode", 0x15),
+    "kanji": DevToolsKey("KanjiMode", "", 0x19),
+    "launchapp1": DevToolsKey("LaunchApplication1", "LaunchApp1", 0xB6),
+    "launchapp2": DevToolsKey("LaunchApplication2", "LaunchApp2", 0xB7),
+    "launchmail": DevToolsKey("LaunchMail", "LaunchMail", 0xB4),
+    "launchmediaselect": DevToolsKey("LaunchMediaPlayer", "MediaSelect", 0xB5),
+    "modechange": DevToolsKey("ModeChange", "", 0x1F),
+    "nonconvert": DevToolsKey("NonConvert", "NonConvert", 0x1D),
+    "select": DevToolsKey("Select", "Select", 0x29),
+    "separator": DevToolsKey("Unidentified", "", 0x6C),
+    "sleep": DevToolsKey("Standby", "Sleep", 0x5F),
+    # pyautogui's `stop` is the media stop key (VK_MEDIA_STOP), not the browser's.
+    "stop": DevToolsKey("MediaStop", "MediaStop", 0xB2),
+    # The yen key of Japanese keyboards (VK_OEM_5 there); it types the yen sign.
+    "yen": DevToolsKey("\u00a5", "IntlYen", 0xDC, text="\u00a5"),
+}
+
+# The modifiers a DevTools key may be pressed with (Chromium's DevTools protocol has a bit for each kind).
+DEVTOOLS_MODIFIERS = frozenset(
+    f"{kind}{side}" for kind in ("Shift", "Control", "Alt", "Meta") for side in ("", "Left", "Right")
+)
 
 # Printable characters Playwright types directly (its US layout has every printable ASCII character).
 _CHARACTERS = frozenset(chr(c) for c in range(0x20, 0x7F))
@@ -877,17 +934,27 @@ def _split_combination(name: str) -> list[str]:
     return parts
 
 
-def _one_key(name: str) -> str:
+def _one_key(name: str) -> str | DevToolsKey:
     if name in _CHARACTERS:
         return name
-    key = KEY_NAMES.get(name.lower())
-    if key is not None:
-        return key
-    if name.lower() in NO_BROWSER_KEY:
-        raise ValueError(f"key {name!r} cannot be pressed in a browser (Playwright's keyboard has no such key)")
-    raise ValueError(f"unknown key {name!r}")
+    key = KEY_NAMES.get(name.lower()) or DEVTOOLS_KEYS.get(name.lower())
+    if key is None:
+        raise ValueError(f"unknown key {name!r}")
+    return key
 
 
-def to_playwright_key(name: str) -> str:
-    """Playwright's spelling of a key or a `+` combination: `enter`->`Enter`, `ctrl+a`->`Control+a`."""
-    return "+".join(_one_key(part) for part in _split_combination(name))
+def to_key_press(name: str) -> str | DevToolsPress:
+    """Playwright's spelling of a key or a `+` combination (`enter`->`Enter`, `ctrl+a`->`Control+a`), or the
+    DevTools press of a key Playwright has not (`ctrl+f13`)."""
+    parts = _split_combination(name)
+    keys = [_one_key(part) for part in parts]
+    *held, last = keys
+    if not any(isinstance(key, DevToolsKey) for key in keys):
+        return "+".join(key for key in keys if isinstance(key, str))
+    modifiers = tuple(key for key in held if isinstance(key, str) and key in DEVTOOLS_MODIFIERS)
+    if not isinstance(last, DevToolsKey) or len(modifiers) != len(held):
+        special = next(part for part, key in zip(parts, keys, strict=True) if isinstance(key, DevToolsKey))
+        raise ValueError(
+            f"key {name!r}: {special!r} can be combined only as the last key, after Shift, Control, Alt or Meta"
+        )
+    return DevToolsPress(last, modifiers)

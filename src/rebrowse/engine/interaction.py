@@ -13,6 +13,7 @@ from playwright.async_api import Locator
 from rebrowse.automation.actions import (
     CheckAction,
     ClickElementAction,
+    DevToolsPress,
     HoverAction,
     InputTextAction,
     InteractionAction,
@@ -24,6 +25,7 @@ from rebrowse.automation.actions import (
 from rebrowse.automation.placeholders import references
 from rebrowse.engine.downloads import expecting_download, response_filename
 from rebrowse.engine.egress import fetch
+from rebrowse.engine.keys import press_devtools_key
 from rebrowse.engine.state import Step
 from rebrowse.engine.targeting import target, target_and_options, target_and_text
 from rebrowse.errors import StepFailed
@@ -275,16 +277,20 @@ async def upload_file(step: Step, action: UploadFileAction, wrapper: Interaction
 
 
 async def key_press(step: Step, action: KeyPressAction, wrapper: InteractionAction) -> None:
-    """Press each key (Enter, Tab, Escape, arrows, combinations such as Control+A) in order."""
-    keys = action.playwright_keys()
-    if action.command is not None or action.xpath is not None:
-        locator = await target(step, action)
-        for key in keys:
-            await locator.press(key, timeout=action_timeout_ms(wrapper))
-    else:
-        for key in keys:
+    """Press each key (Enter, Tab, Escape, arrows, combinations such as Control+A, F13, BrowserBack) in order."""
+    presses = action.presses()
+    timeout = action_timeout_ms(wrapper)
+    locator = await target(step, action) if action.command is not None or action.xpath is not None else None
+    for key in presses:
+        if isinstance(key, DevToolsPress):
+            if locator is not None:
+                await locator.focus(timeout=timeout)
+            await press_devtools_key(step.page, key, timeout)
+        elif locator is not None:
+            await locator.press(key, timeout=timeout)
+        else:
             await step.page.keyboard.press(key)
-    add_detail(step, "pressed " + ", ".join(keys))
+    add_detail(step, "pressed " + ", ".join(map(str, presses)))
 
 
 def add_detail(step: Step, text: str) -> None:
