@@ -18,6 +18,8 @@ REF = re.compile(r"^(?:f\d+)?e\d+$")
 # One line of the snapshot: `- role "name" [attr] [ref=e5]...`
 LINE = re.compile(r'^\s*-\s+(?P<role>[\w-]+)(?:\s+"(?P<name>(?:[^"\\]|\\.)*)")?(?P<rest>.*)$')
 TRUNCATED = "\n[… the rest of the page was cut to keep the prompt small]"
+# Marks every clickable element again on top of its role: tokens that tell the model nothing.
+NOISE = " [cursor=pointer]"
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class SnapshotElement:
 
 async def page_snapshot(page: Page, *, max_chars: int = MAX_SNAPSHOT_CHARS) -> str:
     """The page's accessibility snapshot with references, cut at `max_chars`."""
-    text = await page.aria_snapshot(mode="ai", timeout=SNAPSHOT_TIMEOUT_MS)
+    text = (await page.aria_snapshot(mode="ai", timeout=SNAPSHOT_TIMEOUT_MS)).replace(NOISE, "")
     return text if len(text) <= max_chars else text[:max_chars] + TRUNCATED
 
 
