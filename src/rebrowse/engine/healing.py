@@ -19,6 +19,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator
 
 from rebrowse.automation.actions import InteractionAction, TargetedAction
+from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.extraction import first_line
 from rebrowse.engine.state import Step
 from rebrowse.engine.targeting import ElementAnswer, command_of, pick
@@ -86,3 +87,8 @@ async def heal(step: Step, action: TargetedAction, do: Do[T], failure: Playwrigh
     step.record.learned = {**(step.record.learned or {}), "command": command}
     step.record.detail = f"healed: {what_failed}; {step.record.detail}"
     return result
+
+
+def healed_steps(steps: list[StepRecord]) -> list[dict[str, str]]:
+    """What the run's result says of each healed step: where it is, and its healing."""
+    return [{"path": step.path, **step.healed} for step in steps if step.healed is not None]
