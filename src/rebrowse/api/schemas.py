@@ -291,13 +291,18 @@ class LlmUsageView(BaseModel):
     requests: int = Field(description="Requests sent to the provider (retries and tool rounds included)")
 
 
-class HealedStep(BaseModel):
-    """A step whose failed command the model replaced: the run went on, and says so."""
+class Healing(BaseModel):
+    """A failed command the model replaced: the run went on, and says so."""
 
-    path: str = Field(description="The node's JSON path in the automation, e.g. nodes[3]")
     failed_command: str = Field(description="The command that failed (secrets masked)")
     error: str = Field(description="Why it failed (the first line of the error)")
     command: str = Field(description="The command of the element the model picked instead")
+
+
+class HealedStep(Healing):
+    """A step the model healed."""
+
+    path: str = Field(description="The node's JSON path in the automation, e.g. nodes[3]")
 
 
 class TaskDetail(TaskSummary):
