@@ -18,6 +18,9 @@ import pytest
 from rebrowse.cli.replay import print_summary
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.run import RunResult
+from tests.llm_server import Call, ChatServer, chat_server, output_tool, snapshot_ref
+
+__all__ = ["chat_server"]
 
 FAST = {"max_tries": 1, "max_timeout_seconds_per_try": 0.5}
 # The operator's own settings must not change what these tests see.
@@ -30,6 +33,7 @@ CLEARED_ENV = (
     "REBROWSE_LLM_MODEL",
     "REBROWSE_LLM_BASE_URL",
     "REBROWSE_LLM_FALLBACK_MODEL",
+    "REBROWSE_HEALING",
 )
 
 
@@ -170,6 +174,56 @@ def test_the_summary_shows_the_runs_model_calls_and_tokens(
     print_summary(result)
 
     assert line in capsys.readouterr().out.splitlines()
+
+
+def healing_run(site: SiteServer, tmp_path: Path, chat_server: ChatServer, *args: str, **env: str) -> Any:
+    """`rebrowse run` of an old recording's click on healing.html (its command finds nothing there) with a goal,
+    the model being the test's server, which picks the order button."""
+
+    def answer(request: dict[str, Any]) -> Call:
+        prompt = "\n".join(str(m.get("content")) for m in request["messages"])
+        return Call(output_tool(request), {"ref": snapshot_ref(prompt, "button", "Place order"), "reason": "it"})
+
+    chat_server.script = answer
+    click = interaction("click_element", command='locator("#place-order")', prompt_instructions="Place the order")
+    click["interaction_action"].update(FAST)
+    automation = tmp_path / "order.json"
+    automation.write_text(json.dumps({"url": f"{site.url}/healing.html", "parameters": {}, "nodes": [click]}))
+    settings = {"REBROWSE_LLM_MODEL": "test-model", "REBROWSE_LLM_BASE_URL": chat_server.base_url, **env}
+    return rebrowse("run", automation, "--out", "out", *args, cwd=tmp_path, env=settings)
+
+
+NEW_BUTTON = 'get_by_role("button", name="Place order", exact=True)'
+
+
+def test_run_says_which_steps_the_model_healed(site: SiteServer, tmp_path: Path, chat_server: ChatServer) -> None:
+    done = healing_run(site, tmp_path, chat_server)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("healed 1 step(s)") for line in lines), done.stdout
+    assert any(line.strip().startswith(f'nodes[0]: locator("#place-order") → {NEW_BUTTON}') for line in lines)
+
+
+def test_run_json_lists_the_healed_steps(site: SiteServer, tmp_path: Path, chat_server: ChatServer) -> None:
+    done = healing_run(site, tmp_path, chat_server, "--json")
+
+    assert done.returncode == 0, done.stderr
+    [healed] = json.loads(done.stdout)["healed"]
+    assert healed["path"] == "nodes[0]" and healed["command"] == NEW_BUTTON
+    assert healed["failed_command"] == 'locator("#place-order")' and "Timeout" in healed["error"]
+
+
+@pytest.mark.parametrize(("args", "env"), [(("--no-healing",), {}), ((), {"REBROWSE_HEALING": "off"})])
+def test_with_healing_off_the_run_fails_as_before_without_asking_the_model(
+    site: SiteServer, tmp_path: Path, chat_server: ChatServer, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    done = healing_run(site, tmp_path, chat_server, "--json", *args, **env)
+
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["status"] == "failed" and "Timeout 500ms exceeded" in result["error"]
+    assert result["healed"] == [] and chat_server.requests == []
 
 
 def test_failed_run_exits_1_naming_the_node(site: SiteServer, tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ class Settings:
     aws_endpoint_url: str | None = None
     onepassword_token: str | None = None
     llm: LlmConfig = field(default_factory=LlmConfig)
+    # REBROWSE_HEALING (on unless 0/false/no/off): an element step whose command fails falls back to the model
+    healing: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +50,7 @@ class Settings:
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             onepassword_token=env.get("OP_SERVICE_ACCOUNT_TOKEN") or None,
             llm=LlmConfig.from_env(env),
+            healing=env.get("REBROWSE_HEALING", "on").lower() not in FALSE_WORDS,
         )
 
 

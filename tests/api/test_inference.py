@@ -70,6 +70,14 @@ async def test_a_submission_asking_for_screenshot_bytes_in_its_callback_is_store
     assert (await stored_task(db, default)).callback_include_screenshot is False
 
 
+async def test_a_submission_turning_healing_off_is_stored_so(acme: Account, login: str, db: Database) -> None:
+    off = await submit_ok(acme, healing=False)
+    on = await submit_ok(acme, healing=True)
+    default = await submit_ok(acme)
+    # None leaves it to the server's REBROWSE_HEALING.
+    assert [(await stored_task(db, t)).healing for t in (off, on, default)] == [False, True, None]
+
+
 async def test_without_unique_names_there_is_no_lock(acme: Account, login: str, db: Database) -> None:
     job = await job_of(db, await submit_ok(acme))
     assert job["lock"] is None and job["priority"] == job_priority(None)
@@ -162,6 +170,7 @@ async def test_unknown_endpoint_is_404(acme: Account, login: str, other: Account
         ({"task_callback_api_key": "k"}, "task_callback_api_key", ["task_callback_url"]),
         ({"callback_include_screenshot": "yes"}, "callback_include_screenshot", ["boolean"]),
         ({"callback_include_screenshot": 1}, "callback_include_screenshot", ["boolean"]),
+        ({"healing": "no"}, "healing", ["boolean"]),
         ({"use_proxy": True}, "use_proxy", ["not supported"]),
         ({"is_dedicated": True}, "is_dedicated", ["not supported"]),
         ({"rdp_parameter": {"host": "h"}}, "rdp_parameter", ["not supported"]),

@@ -26,6 +26,13 @@ from tests.api.test_inference import job_of
 # What a run that asked a model twice (one call failed) cost.
 USAGE = {"calls": 2, "failed_calls": 1, "input_tokens": 812, "output_tokens": 64, "requests": 3}
 NO_USAGE = {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "requests": 0}
+# A step whose failed command the model replaced (RunResult.healed).
+HEALED = {
+    "path": "nodes[2]",
+    "failed_command": 'locator("#buy")',
+    "error": "Locator.click: Timeout 5000ms exceeded.",
+    "command": 'get_by_role("button", name="Buy now", exact=True)',
+}
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -100,6 +107,25 @@ async def test_status_and_outputs_of_a_finished_task(acme: Account, finished_tas
     assert detail["final_screenshot"] == f"{BASE_URL}/api/v1/tasks/{finished_task}/screenshot"
     assert detail["callbacks"] == []
     assert detail["llm_usage"] == USAGE
+
+
+async def test_a_task_shows_the_steps_the_model_healed(
+    acme: Account, login: str, db: Database, sealer: Sealer, settings: ServerSettings
+) -> None:
+    healed = await submit_ok(acme, task_callback_url="https://hooks.example.com/done")
+    plain = await submit_ok(acme)
+    for task_id, steps in ((healed, [HEALED]), (plain, [])):
+        await start(db, task_id)
+        await finish(db, sealer, settings, task_id, tasks.Outcome("success", healed=steps))
+
+    assert (await acme.client.get(f"/api/v1/tasks/{healed}")).json()["healed"] == [HEALED]
+    assert (await acme.client.get(f"/api/v1/tasks/{plain}")).json()["healed"] == []
+    assert (await callback_payload(db, acme, healed))["healed"] == [HEALED]
+
+
+async def test_a_running_task_has_not_healed_yet(acme: Account, login: str) -> None:
+    task_id = await submit_ok(acme)
+    assert (await acme.client.get(f"/api/v1/tasks/{task_id}")).json()["healed"] is None
 
 
 async def test_failed_tasks_report_when_and_why(

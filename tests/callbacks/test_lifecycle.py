@@ -18,6 +18,7 @@ from tests.callbacks.conftest import PUBLIC_URL, Receiver, finished_task, runnin
 from tests.waiting import eventually
 
 HOOK = "https://hooks.example.com/rebrowse"
+HEALED = {"path": "nodes[1]", "failed_command": 'locator("#q")', "error": "Timeout", "command": 'get_by_label("Query")'}
 
 
 async def events_of(db: Database, task: tasks.Task) -> list[callbacks.EventHistory]:
@@ -42,6 +43,7 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
         ],
         final_screenshot=str(screenshot),
         llm_usage={"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
+        healed=[HEALED],
     )
     task = await finished_task(db, sealer, HOOK, outcome)
     [history] = await events_of(db, task)
@@ -73,6 +75,8 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
         "unique_parameter_names": ["user"],
         # rebrowse's addition: what the task's LLM calls cost.
         "llm_usage": {"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
+        # rebrowse's addition: the steps whose failed command the model replaced.
+        "healed": [HEALED],
     }
 
 

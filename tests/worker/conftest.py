@@ -101,6 +101,7 @@ class Tenant:
         callback_url: str | None = None,
         pinned_worker: str | None = None,
         sealed_secure: bytes | None = None,
+        healing: bool | None = None,
     ) -> Task:
         async with self.db.connection() as conn:
             stored = await automations.get_automation(conn, self.account_id, name)
@@ -119,6 +120,7 @@ class Tenant:
                     callback_url=callback_url,
                     callback_api_key=None,
                     pinned_worker=pinned_worker,
+                    healing=healing,
                 ),
             )
         await enqueue(self.queue, task)

@@ -202,6 +202,11 @@ class InferenceRequest(Body):
         default=False,
         description="Send the final screenshot's bytes (base64) in the callback; by default only its URL",
     )
+    healing: StrictBool | None = Field(
+        default=None,
+        description="Whether a step whose command fails may fall back to the model (self-healing); "
+        "null: the server's setting (REBROWSE_HEALING, on by default)",
+    )
     use_proxy: Annotated[bool, refuse_true("rebrowse does not route browsers through a proxy")] = False
     is_dedicated: Annotated[bool, refuse_true("every task runs in a fresh browser context")] = False
     max_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")
@@ -286,6 +291,20 @@ class LlmUsageView(BaseModel):
     requests: int = Field(description="Requests sent to the provider (retries and tool rounds included)")
 
 
+class Healing(BaseModel):
+    """A failed command the model replaced: the run went on, and says so."""
+
+    failed_command: str = Field(description="The command that failed (secrets masked)")
+    error: str = Field(description="Why it failed (the first line of the error)")
+    command: str = Field(description="The command of the element the model picked instead")
+
+
+class HealedStep(Healing):
+    """A step the model healed."""
+
+    path: str = Field(description="The node's JSON path in the automation, e.g. nodes[3]")
+
+
 class TaskDetail(TaskSummary):
     automation_version: int
     input_parameters: dict[str, list[Any]]
@@ -299,6 +318,9 @@ class TaskDetail(TaskSummary):
     final_screenshot: str | None = Field(description="URL of the final screenshot (PNG), when there is one")
     steps_count: int
     llm_usage: LlmUsageView | None = Field(description="What the task's LLM calls cost in all; null until it ends")
+    healed: list[HealedStep] | None = Field(
+        description="The steps whose failed command the model replaced; empty when none was; null until it ends"
+    )
     callbacks: list[CallbackSummary]
 
 

@@ -66,6 +66,7 @@ def new_task(
         callback_api_key=services.sealer.seal_json(callback_key) if callback_key is not None else None,
         pinned_worker=pinned,
         callback_include_screenshot=request.callback_include_screenshot,
+        healing=request.healing,
     )
 
 

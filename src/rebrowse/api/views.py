@@ -8,6 +8,7 @@ from rebrowse.api.schemas import (
     AutomationSaved,
     CallbackSummary,
     CallStatus,
+    HealedStep,
     KeyInfo,
     LlmUsageView,
     NewKey,
@@ -98,6 +99,7 @@ def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSu
         final_screenshot=artifacts.screenshot_url(settings, task),
         steps_count=task.steps_count,
         llm_usage=LlmUsageView.model_validate(task.llm_usage) if task.llm_usage is not None else None,
+        healed=[HealedStep.model_validate(step) for step in task.healed] if task.healed is not None else None,
         callbacks=callbacks,
     )
 

@@ -67,4 +67,6 @@ def build_payload(
         "unique_parameter_names": task.unique_parameter_names,
         # rebrowse's own addition: what the task's LLM calls cost (LlmUsage), zeros when it asked no model.
         "llm_usage": task.llm_usage,
+        # rebrowse's own addition: the steps whose failed command the model replaced (empty when none was).
+        "healed": task.healed or [],
     }

@@ -130,7 +130,21 @@ def print_summary(result: RunResult) -> None:
         out.print(f"[bold]final screenshot[/] {escape(result.final_screenshot)}")
     if (usage := result.llm_usage)["calls"] > 0:
         out.print(llm_usage_line(usage))
+    print_healed(result.healed)
     out.print(f"[dim]artifacts in {escape(result.out_dir)}[/]")
+
+
+def print_healed(healed: list[dict[str, str]]) -> None:
+    """The steps the model healed, each with the command that replaced its failed one: never a silent fix."""
+    if not healed:
+        return
+    out.print(f"[yellow bold]healed {len(healed)} step(s)[/]: their command failed and the model found the element")
+    for step in healed:
+        out.print(
+            f"  {escape(step['path'])}: {escape(step['failed_command'])} → {escape(step['command'])}"
+            f" [dim]({escape(step['error'])})[/]",
+            highlight=False,
+        )
 
 
 def llm_usage_line(usage: dict[str, int]) -> str:
@@ -225,6 +239,14 @@ def run(
             "REBROWSE_BROWSER_ALLOW_HOSTS, REBROWSE_BROWSER_DENY_PRIVATE)"
         ),
     ] = False,
+    healing: Annotated[
+        bool | None,
+        typer.Option(
+            "--healing/--no-healing",
+            help="Whether a step whose command fails falls back to the model (default: REBROWSE_HEALING, on)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Replay an automation on Chromium and report its outputs."""
     settings = read_settings()
@@ -242,6 +264,7 @@ def run(
         upload_dirs=upload_dirs(file, upload_dir),
         allow_python_scripts=settings.allow_python_scripts,
         llm=settings.llm,
+        healing=settings.healing if healing is None else healing,
         chrome=find_chrome(settings.chrome),
     )
     result = finish_replay(replay(automation, inputs, secure, options, settings, headed, not as_json, egress))

@@ -38,7 +38,8 @@ from rebrowse.browser.egress import EgressDenied
 from rebrowse.engine import navigation
 from rebrowse.engine.asking import ask, snapshot_for_model
 from rebrowse.engine.egress import navigate
-from rebrowse.engine.interaction import action_timeout_ms, options_for
+from rebrowse.engine.healing import action_timeout_ms
+from rebrowse.engine.interaction import options_for
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
 from rebrowse.errors import LlmFailed, RebrowseError, StepFailed

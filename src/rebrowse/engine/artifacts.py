@@ -55,10 +55,10 @@ class DownloadRecord:
 
 
 def redact_record(record: StepRecord, redactor: Redactor) -> None:
-    """Mask every secret in the record's text fields."""
+    """Mask every secret in the record's text fields (and in those of its lists and dicts)."""
     for item in fields(record):
         value = getattr(record, item.name)
-        if isinstance(value, str | list):
+        if isinstance(value, str | list | dict):
             setattr(record, item.name, redactor.redact(value))
 
 

@@ -25,9 +25,10 @@ from rebrowse.automation.actions import (
 from rebrowse.automation.placeholders import references
 from rebrowse.engine.downloads import expecting_download, response_filename
 from rebrowse.engine.egress import fetch
+from rebrowse.engine.healing import action_timeout_ms, perform
 from rebrowse.engine.keys import press_devtools_key
 from rebrowse.engine.state import Step
-from rebrowse.engine.targeting import target, target_and_options, target_and_text
+from rebrowse.engine.targeting import target_and_options, target_and_text
 from rebrowse.errors import StepFailed
 
 READ_GRACE_MS = 1000
@@ -56,22 +57,19 @@ READ_OPTIONS = """(el, {previous, ms}) => new Promise((resolve) => {
 })"""
 
 
-def action_timeout_ms(wrapper: InteractionAction) -> float:
-    """How long an element may take to become actionable: Optexity's tries times seconds per try."""
-    return max(1, wrapper.max_tries) * wrapper.max_timeout_seconds_per_try * 1000
-
-
 async def click_element(step: Step, action: ClickElementAction, wrapper: InteractionAction) -> None:
     """Click (or double-click) with the given button, optionally catching the download it starts."""
-    locator = await target(step, action)
-    timeout = action_timeout_ms(wrapper)
-    async with expecting_download(step, action):
+
+    async def click(locator: Locator, timeout: float) -> None:
         if action.mouse_click:
             await mouse_click(step, locator, action, timeout)
         elif action.double_click:
             await locator.dblclick(button=action.button, force=action.force, timeout=timeout)
         else:
             await locator.click(button=action.button, force=action.force, timeout=timeout)
+
+    async with expecting_download(step, action):
+        await perform(step, action, wrapper, click)
 
 
 async def mouse_click(step: Step, locator: Locator, action: ClickElementAction, timeout: float) -> None:
@@ -98,8 +96,9 @@ def empty_list_reference(step: Step, text: str) -> str | None:
 async def input_text(step: Step, action: InputTextAction, wrapper: InteractionAction) -> None:
     """Fill, type or key-press a text (the model's when none is given) into an element, then press Enter when
     asked."""
+    picked: Locator | None = None
     if action.input_text is None:
-        locator, text = await target_and_text(step, action)
+        picked, text = await target_and_text(step, action)
     else:
         empty = empty_list_reference(step, action.input_text)
         if empty is not None:
@@ -107,9 +106,17 @@ async def input_text(step: Step, action: InputTextAction, wrapper: InteractionAc
             step.record.detail = f"parameter {empty} has no values"
             return
         text = step.sub(action.input_text)
-        locator = await target(step, action)
-        step.hide_in_screenshots(locator, action.input_text)
-    timeout = action_timeout_ms(wrapper)
+
+    async def type_into(locator: Locator, timeout: float) -> None:
+        if action.input_text is not None:
+            step.hide_in_screenshots(locator, action.input_text)
+        await enter_text(step, action, locator, text, timeout)
+
+    await perform(step, action, wrapper, type_into, picked)
+
+
+async def enter_text(step: Step, action: InputTextAction, locator: Locator, text: str, timeout: float) -> None:
+    """Put the text into the element the way the action asks."""
     if action.fill_or_type == "fill":
         await locator.fill(text, timeout=timeout)
     elif action.fill_or_type == "type":
@@ -167,14 +174,20 @@ def match_option(wanted: str, options: list[dict[str, str]]) -> str | None:
 async def select_option(step: Step, action: SelectOptionAction, wrapper: InteractionAction) -> None:
     """Select options (the model's when none are given) by value, then label, then a normalised fuzzy match; no
     match fails the step."""
+    picked: Locator | None = None
     if action.select_values is None:
-        locator, wanted = await target_and_options(step, action)
+        picked, wanted = await target_and_options(step, action)
     else:
-        locator = await target(step, action)
-        step.hide_in_screenshots(locator, *action.select_values)
         wanted = [step.sub(raw) for raw in action.select_values]
+
+    async def choose(locator: Locator, timeout: float) -> tuple[Locator, list[str]]:
+        if action.select_values is not None:
+            step.hide_in_screenshots(locator, *action.select_values)
+        return locator, await options_for(locator, wanted, timeout)
+
+    # Reading the options finds the element (and heals a failed command); selecting them is then on that element.
+    locator, chosen = await perform(step, action, wrapper, choose, picked)
     timeout = action_timeout_ms(wrapper)
-    chosen = await options_for(locator, wanted, timeout)
     async with expecting_download(step, action):
         await locator.select_option(value=chosen, timeout=timeout)
     add_detail(step, f"selected {chosen}")
@@ -210,17 +223,17 @@ def match_all(wanted: list[str], options: list[dict[str, str]]) -> tuple[list[st
 
 async def check(step: Step, action: CheckAction, wrapper: InteractionAction) -> None:
     """Make the checkbox or radio checked (nothing happens when it already is)."""
-    await (await target(step, action)).set_checked(True, timeout=action_timeout_ms(wrapper))
+    await perform(step, action, wrapper, lambda locator, timeout: locator.set_checked(True, timeout=timeout))
 
 
 async def uncheck(step: Step, action: UncheckAction, wrapper: InteractionAction) -> None:
     """Make the checkbox unchecked (nothing happens when it already is)."""
-    await (await target(step, action)).set_checked(False, timeout=action_timeout_ms(wrapper))
+    await perform(step, action, wrapper, lambda locator, timeout: locator.set_checked(False, timeout=timeout))
 
 
 async def hover(step: Step, action: HoverAction, wrapper: InteractionAction) -> None:
     """Move the mouse over the element."""
-    await (await target(step, action)).hover(timeout=action_timeout_ms(wrapper))
+    await perform(step, action, wrapper, lambda locator, timeout: locator.hover(timeout=timeout))
 
 
 def allowed_upload(path_text: str, allowed_dirs: tuple[Path, ...]) -> Path:
@@ -264,33 +277,46 @@ async def upload_file(step: Step, action: UploadFileAction, wrapper: Interaction
         # The run's own downloads may be given back to the page (download_file, then upload_file).
         allowed = (*step.state.options.upload_dirs, step.state.writer.downloads_dir)
         path = allowed_upload(step.sub(action.file_path or ""), allowed)
-    locator = await target(step, action)
-    timeout = action_timeout_ms(wrapper)
-    await locator.wait_for(state="attached", timeout=timeout)
-    if await locator.locator(FILE_INPUT).count():
-        await locator.set_input_files(path, timeout=timeout)
-    else:
-        async with step.page.expect_file_chooser(timeout=timeout) as chooser:
-            await locator.click(timeout=timeout)
-        await (await chooser.value).set_files(path)
+
+    async def give_file(locator: Locator, timeout: float) -> None:
+        await locator.wait_for(state="attached", timeout=timeout)
+        if await locator.locator(FILE_INPUT).count():
+            await locator.set_input_files(path, timeout=timeout)
+        else:
+            async with step.page.expect_file_chooser(timeout=timeout) as chooser:
+                await locator.click(timeout=timeout)
+            await (await chooser.value).set_files(path)
+
+    await perform(step, action, wrapper, give_file)
     add_detail(step, f"uploaded {path.name}")
 
 
 async def key_press(step: Step, action: KeyPressAction, wrapper: InteractionAction) -> None:
     """Press each key (Enter, Tab, Escape, arrows, combinations such as Control+A, F13, BrowserBack) in order."""
     presses = action.presses()
-    timeout = action_timeout_ms(wrapper)
-    locator = await target(step, action) if action.command is not None or action.xpath is not None else None
-    for key in presses:
-        if isinstance(key, DevToolsPress):
-            if locator is not None:
-                await locator.focus(timeout=timeout)
-            await press_devtools_key(step.page, key, timeout)
-        elif locator is not None:
-            await locator.press(key, timeout=timeout)
-        else:
-            await step.page.keyboard.press(key)
+    if action.command is not None or action.xpath is not None:
+
+        async def press_on(locator: Locator, timeout: float) -> None:
+            for key in presses:
+                await press_one(step, key, locator, timeout)
+
+        await perform(step, action, wrapper, press_on)
+    else:
+        for key in presses:
+            await press_one(step, key, None, action_timeout_ms(wrapper))
     add_detail(step, "pressed " + ", ".join(map(str, presses)))
+
+
+async def press_one(step: Step, key: str | DevToolsPress, locator: Locator | None, timeout: float) -> None:
+    """Press one key on the element (focused first for a key only the DevTools protocol can send), or the page."""
+    if isinstance(key, DevToolsPress):
+        if locator is not None:
+            await locator.focus(timeout=timeout)
+        await press_devtools_key(step.page, key, timeout)
+    elif locator is not None:
+        await locator.press(key, timeout=timeout)
+    else:
+        await step.page.keyboard.press(key)
 
 
 def add_detail(step: Step, text: str) -> None:

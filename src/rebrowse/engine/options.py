@@ -28,6 +28,8 @@ class RunOptions:
     # Headed on a display shared with other slots: the area the run's windows are placed on; its pages fill them.
     window: ScreenArea | None = None
     llm: LlmConfig = field(default_factory=LlmConfig)  # the model LLM steps ask; unconfigured, they fail
+    # Whether an element step whose command fails falls back to the model (engine/healing.py).
+    healing: bool = True
     # Google Chrome's executable, for automations whose browser_channel is chrome (None: they run on Chromium).
     chrome: str | None = None
     # The worker's task id, for the endpoints a run calls back (form mapping); None for a run of the CLI.

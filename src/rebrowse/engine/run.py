@@ -22,6 +22,7 @@ from rebrowse.engine.channels import Channel, channel_for
 from rebrowse.engine.contexts import BrowserContexts, ContextSource, ContextSpec, context_spec, first_page
 from rebrowse.engine.egress import navigate
 from rebrowse.engine.flow import SCREENSHOT_TIMEOUT_MS, message_of, run_nodes
+from rebrowse.engine.healing import healed_steps
 from rebrowse.engine.misc import FailState
 from rebrowse.engine.navigation import check_web_url
 from rebrowse.engine.options import RunOptions
@@ -52,6 +53,8 @@ class RunResult:
     llm_usage: dict[str, int]  # what the run's LLM calls cost in all, every attempt's (LlmUsage)
     browser: str = "chromium"  # what the run ran on: chromium, or chrome (browser_channel chrome, Chrome installed)
     notes: list[str] = field(default_factory=list)  # how the run differed from what the automation asks for
+    # The steps whose failed command the model replaced: path, failed_command, error, command (engine/healing.py)
+    healed: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON data."""
@@ -228,6 +231,7 @@ async def finish(
         llm_usage=state.llm.usage.to_json(),
         browser=channel.browser,
         notes=[channel.note] if channel.note else [],
+        healed=healed_steps(state.steps),
     )
     write_result(state.writer, result)
     return result

@@ -94,32 +94,24 @@ def command_of(action: TargetedAction) -> str | None:
     return None if action.skip_command else action.command
 
 
-async def target(step: Step, action: TargetedAction) -> Locator:
-    """The element the action works on: its command's, else the one the model picks on the page."""
+async def target_and_text(step: Step, action: InputTextAction) -> tuple[Locator | None, str]:
+    """For an input that gives no text: the model's text, and the element the model picks with it when no command
+    locates the element (None: the command's element, which healing.perform acts on)."""
     command = command_of(action)
     if command is not None:
-        return step.locate(command)
-    locator, _ = await pick(step, action, ElementAnswer)
-    return locator
-
-
-async def target_and_text(step: Step, action: InputTextAction) -> tuple[Locator, str]:
-    """For an input that gives no text: the element (the command's, else the model's pick) and the model's text."""
-    command = command_of(action)
-    if command is not None:
-        locator = step.locate(command)
-        return locator, (await ask_about_page(step, action, TextAnswer, step.record.locator))[0].text
+        step.locate(command)  # records the command, which tells the model which element the text is for
+        return None, (await ask_about_page(step, action, TextAnswer, step.record.locator))[0].text
     locator, answer = await pick(step, action, ElementTextAnswer)
     return locator, answer.text
 
 
-async def target_and_options(step: Step, action: SelectOptionAction) -> tuple[Locator, list[str]]:
-    """For a select that gives no values: the element (the command's, else the model's pick) and the model's
-    options, still to be matched against the element's own options."""
+async def target_and_options(step: Step, action: SelectOptionAction) -> tuple[Locator | None, list[str]]:
+    """For a select that gives no values: the model's options (still to be matched against the element's own), and
+    the element the model picks with them when no command locates it (None: the command's element)."""
     command = command_of(action)
     if command is not None:
-        locator = step.locate(command)
-        return locator, (await ask_about_page(step, action, OptionsAnswer, step.record.locator))[0].values
+        step.locate(command)
+        return None, (await ask_about_page(step, action, OptionsAnswer, step.record.locator))[0].values
     locator, answer = await pick(step, action, ElementOptionsAnswer)
     return locator, answer.values
 

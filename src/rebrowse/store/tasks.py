@@ -44,6 +44,7 @@ class Task:
     final_screenshot: str | None
     steps_count: int
     llm_usage: dict[str, int] | None  # LlmUsage, once the task has ended
+    healed: list[dict[str, str]] | None  # the steps the model healed (RunResult.healed), once the task has ended
     created_at: datetime
     allocated_at: datetime | None
     started_at: datetime | None
@@ -52,6 +53,7 @@ class Task:
     secure_parameters: bytes | None = field(default=None, repr=False)
     callback_api_key: bytes | None = field(default=None, repr=False)
     callback_include_screenshot: bool = False
+    healing: bool | None = None  # whether a failed command may fall back to the model; None: the server's setting
 
     @property
     def is_terminal(self) -> bool:
@@ -78,6 +80,7 @@ class NewTask:
     callback_api_key: bytes | None
     pinned_worker: str | None = None
     callback_include_screenshot: bool = False
+    healing: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class Outcome:
     steps_count: int = 0
     # What the task's LLM calls cost (LlmUsage.to_json()); zeros when it asked no model.
     llm_usage: dict[str, int] = field(default_factory=lambda: LlmUsage().to_json())
+    # The steps the model healed (RunResult.healed); empty when none was.
+    healed: list[dict[str, str]] = field(default_factory=list)
 
 
 def serialization_key(account_id: uuid.UUID, unique: dict[str, list[Any]]) -> str | None:
@@ -122,6 +127,7 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "callback_api_key": "bytea",
     "pinned_worker": "text",
     "callback_include_screenshot": "boolean",
+    "healing": "boolean",
 }
 
 
@@ -143,6 +149,7 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "callback_api_key": new.callback_api_key,
         "pinned_worker": new.pinned_worker,
         "callback_include_screenshot": new.callback_include_screenshot,
+        "healing": new.healing,
     }
 
 
@@ -259,7 +266,7 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
     row = await (
         await conn.execute(
             "UPDATE tasks SET status = %s, error = %s, output_data = %s, for_loop_status = %s, downloads = %s,"
-            " final_screenshot = %s, steps_count = %s, llm_usage = %s, completed_at = now()"
+            " final_screenshot = %s, steps_count = %s, llm_usage = %s, healed = %s, completed_at = now()"
             " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
             (
                 outcome.status,
@@ -270,6 +277,7 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
                 outcome.final_screenshot,
                 outcome.steps_count,
                 Jsonb(outcome.llm_usage),
+                Jsonb(outcome.healed),
                 task_id,
             ),
         )

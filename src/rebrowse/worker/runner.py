@@ -233,6 +233,7 @@ class TaskRunner:
             upload_dirs=(),
             window=window,
             llm=engine.llm,
+            healing=engine.healing if task.healing is None else task.healing,
             chrome=find_chrome(engine.chrome),
             task_id=str(task.id),
         )
@@ -289,4 +290,5 @@ def outcome_of(result: RunResult) -> Outcome:
         final_screenshot=result.final_screenshot,
         steps_count=len(result.steps),
         llm_usage=result.llm_usage,
+        healed=result.healed,
     )

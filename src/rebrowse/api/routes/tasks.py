@@ -23,6 +23,7 @@ from rebrowse.api.schemas import (
     CallbackSummary,
     CancelResult,
     ErrorBody,
+    Healing,
     TaskDetail,
     TaskDownloads,
     TaskOutput,
@@ -194,6 +195,7 @@ class StepBody(BaseModel):
         description="What the egress policy kept the step's pages from reaching: URL or host:port (reason)",
     )
     llm_calls: list[LlmCallBody] = Field(default_factory=list, description="Every question the step asked a model")
+    healed: Healing | None = Field(default=None, description="The failed command the model replaced, if it did")
 
 
 class TaskSteps(BaseModel):

@@ -47,6 +47,31 @@ function llmTotals(usage) {
   return `${plural(usage.calls, "call")}${failed}, ${plural(usage.input_tokens, "token")} in, ${usage.output_tokens} out`;
 }
 
+/** The steps whose failed command the model replaced (none before the task ends). */
+const healedSteps = (task) => task.healed || [];
+
+const healedBadge = () => h("span", { class: "badge badge-healed", title: "A failed command was replaced by the model" }, "healed");
+
+/** A healing in words: the failed command and its error, then the command that replaced it. */
+function healing(change) {
+  return [
+    h("span", { class: "mono wrap" }, change.failed_command), " failed: ", h("span", { class: "note" }, change.error),
+    " → now ", h("span", { class: "mono wrap" }, change.command),
+  ];
+}
+
+/** The healed steps of the task, each with what failed and what replaced it; nothing when none was healed. */
+function healedList(task) {
+  const steps = healedSteps(task);
+  if (steps.length === 0) return null;
+  return [
+    h("p", {}, healedBadge(), " ", `The model healed ${plural(steps.length, "step")} whose command failed; the run went on.`),
+    h("ul", { class: "healed" }, steps.map((step) => h("li", {}, h("span", { class: "mono" }, step.path), ": ", healing(step)))),
+    // Where the offer of the fixed version (the automation with the new commands) goes.
+    h("div", { class: "actions", id: "task-fixed-version" }),
+  ];
+}
+
 function inputs(task, secure) {
   const rows = Object.entries(task.input_parameters).map(([name, values]) =>
     h("tr", {}, h("th", { scope: "row" }, name,
@@ -116,11 +141,13 @@ function stepRows(steps) {
         h("span", { class: "mono wrap" }, step.locator || "—"),
         time(step.started_at),
         `${Math.round(step.duration_ms)} ms`,
-        badge(step.outcome),
+        [badge(step.outcome), step.healed && [" ", healedBadge()]],
         stepScreenshot(step),
       ], [0, 1, 6])),
       (step.error || step.detail || step.blocked.length > 0) && h("tr", { class: "step-note" },
         h("td", { colSpan: STEP_COLUMNS.length }, stepNote(step))),
+      step.healed && h("tr", { class: "step-note step-healed" },
+        h("td", { colSpan: STEP_COLUMNS.length }, h("strong", {}, "Healed: "), healing(step.healed))),
       llmCalls(step).length > 0 && h("tr", { class: "step-note step-llm" },
         h("td", { colSpan: STEP_COLUMNS.length }, h("ul", { class: "llm-calls" }, llmCalls(step).map(llmCall)))),
     ])),
@@ -189,8 +216,10 @@ export async function render(root, taskId) {
   const message = h("div", { "aria-live": "polite" });
   const cancel = h("button", { type: "button", class: "danger" }, "Cancel task");
   const redeliver = h("button", { type: "button", class: "secondary" }, "Redeliver callback");
-  const parts = Object.fromEntries(["facts", "inputs", "timeline", "steps", "outputs", "downloads", "screenshot", "callbacks"]
+  const healed = h("span");
+  const parts = Object.fromEntries(["facts", "healed", "inputs", "timeline", "steps", "outputs", "downloads", "screenshot", "callbacks"]
     .map((name) => [name, h("div", { id: `task-${name}` })]));
+  const healedSection = section("Healed steps", parts.healed);
   const liveSection = section("Live view",
     h("p", { class: "muted", id: "live-status", "aria-live": "polite" }, "Waiting for the task to start…"),
     h("div", { class: "screen", id: "live-screen" }));
@@ -202,6 +231,9 @@ export async function render(root, taskId) {
     const { task, steps, callbacks } = state;
     const active = ACTIVE.includes(task.status);
     fill(status, badge(task.status));
+    fill(healed, healedSteps(task).length > 0 && healedBadge());
+    fill(parts.healed, healedList(task));
+    healedSection.hidden = healedSteps(task).length === 0;
     cancel.hidden = !active;
     redeliver.hidden = !(task.completed_at && callbacks.length > 0);
     fill(parts.facts, facts(task));
@@ -242,12 +274,13 @@ export async function render(root, taskId) {
 
   fill(root,
     h("div", { class: "title-row" },
-      h("h1", {}, state.task.endpoint_name, " ", status),
+      h("h1", {}, state.task.endpoint_name, " ", status, " ", healed),
       h("div", { class: "actions" }, cancel,
         h("a", { class: "button secondary", href: `/automations/${encodeURIComponent(state.task.endpoint_name)}?rerun=${taskId}` }, "Re-run"))),
     h("p", { class: "mono muted" }, taskId),
     message,
     live && liveSection,
+    healedSection,
     h("div", { class: "columns" },
       section("Summary", parts.facts),
       section("Inputs", parts.inputs),
