@@ -44,6 +44,7 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
         final_screenshot=str(screenshot),
         llm_usage={"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
         healed=[HEALED],
+        cached_automation=str(tmp_path / "cached_automation.json"),
     )
     task = await finished_task(db, sealer, HOOK, outcome)
     [history] = await events_of(db, task)
@@ -77,6 +78,8 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
         "llm_usage": {"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
         # rebrowse's addition: the steps whose failed command the model replaced.
         "healed": [HEALED],
+        # rebrowse's addition: the automation with the model's steps made deterministic.
+        "cached_automation_url": f"{PUBLIC_URL}/api/v1/tasks/{task.id}/cached_automation",
     }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from rebrowse.api.errors import NotFound
 from rebrowse.api.schemas import DownloadLink
-from rebrowse.callbacks.payload import download_url, final_screenshot_url, read_screenshot
+from rebrowse.callbacks.payload import cached_automation_url, download_url, final_screenshot_url, read_screenshot
 from rebrowse.settings import ServerSettings
 from rebrowse.store.tasks import Task
 
@@ -59,3 +61,33 @@ def screenshot_url(settings: ServerSettings, task: Task) -> str | None:
 async def screenshot_base64(settings: ServerSettings, task: Task) -> str | None:
     path = screenshot_file(settings, task)
     return await read_screenshot(str(path)) if path is not None else None
+
+
+def cached_automation_file(settings: ServerSettings, task: Task) -> Path | None:
+    """The cached automation the task's run wrote, when it is still inside its artifacts directory."""
+    if task.cached_automation is None:
+        return None
+    return inside(Path(task.cached_automation), task_dir(settings, task))
+
+
+def cached_automation_link(settings: ServerSettings, task: Task) -> str | None:
+    """The URL that serves the task's cached automation; None when the run left none."""
+    if cached_automation_file(settings, task) is None:
+        return None
+    return cached_automation_url(settings.base_url, task.id)
+
+
+def cached_automation(settings: ServerSettings, task: Task) -> dict[str, Any]:
+    """The automation JSON the task's run wrote; NotFound when it left none (it used no model, or it failed)."""
+    path = cached_automation_file(settings, task)
+    if path is None:
+        raise NotFound(
+            f"Task {task.id} has no cached automation: only a run that succeeded with the help of a model leaves one"
+        )
+    try:
+        definition = json.loads(path.read_text())
+    except ValueError:
+        definition = None
+    if not isinstance(definition, dict):
+        raise NotFound(f"The cached automation of task {task.id} is not a JSON object")
+    return definition

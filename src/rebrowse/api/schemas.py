@@ -321,6 +321,11 @@ class TaskDetail(TaskSummary):
     healed: list[HealedStep] | None = Field(
         description="The steps whose failed command the model replaced; empty when none was; null until it ends"
     )
+    cached_automation_url: str | None = Field(
+        default=None,
+        description="URL of the automation the run wrote with the model's steps made deterministic (the fixed"
+        " version when it healed); null when it left none",
+    )
     callbacks: list[CallbackSummary]
 
 

@@ -100,6 +100,7 @@ def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSu
         steps_count=task.steps_count,
         llm_usage=LlmUsageView.model_validate(task.llm_usage) if task.llm_usage is not None else None,
         healed=[HealedStep.model_validate(step) for step in task.healed] if task.healed is not None else None,
+        cached_automation_url=artifacts.cached_automation_link(settings, task),
         callbacks=callbacks,
     )
 

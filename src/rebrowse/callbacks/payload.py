@@ -23,6 +23,11 @@ def final_screenshot_url(public_url: str, task_id: uuid.UUID) -> str:
     return f"{public_url.rstrip('/')}/api/v1/tasks/{task_id}/screenshot"
 
 
+def cached_automation_url(public_url: str, task_id: uuid.UUID) -> str:
+    """Where the API serves the cached automation a task's run wrote (with the caller's API key)."""
+    return f"{public_url.rstrip('/')}/api/v1/tasks/{task_id}/cached_automation"
+
+
 def downloads_fields(task: Task, public_url: str) -> dict[str, list[dict[str, Any]]]:
     """`downloads`, and `downloads_with_metadata` only when some download has metadata (as Optexity does)."""
     rows = task.downloads or []
@@ -69,4 +74,6 @@ def build_payload(
         "llm_usage": task.llm_usage,
         # rebrowse's own addition: the steps whose failed command the model replaced (empty when none was).
         "healed": task.healed or [],
+        # rebrowse's own addition: the automation with the model's steps made deterministic, when the run wrote it.
+        "cached_automation_url": cached_automation_url(public_url, task.id) if task.cached_automation else None,
     }

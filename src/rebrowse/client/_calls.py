@@ -115,6 +115,14 @@ def download(task_id: str, filename: str) -> Call:
     return Call("GET", task_path(task_id, "downloads", filename))
 
 
+def cached_automation(task_id: str) -> Call:
+    return Call("GET", task_path(task_id, "cached_automation"))
+
+
+def save_cached_automation(task_id: str) -> Call:
+    return Call("POST", task_path(task_id, "cached_automation", "save"))
+
+
 def signing_secret() -> Call:
     return Call("GET", "/api/v1/callbacks/signing_secret")
 
@@ -158,6 +166,15 @@ def outputs_of(response: httpx.Response) -> list[dict[str, Any]]:
 
 def downloads_of(response: httpx.Response) -> list[Download]:
     return [Download.model_validate(item) for item in response.json().get("downloads") or []]
+
+
+def definition_of(response: httpx.Response) -> dict[str, Any]:
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def version_of(response: httpx.Response) -> int:
+    return int(response.json()["version"])
 
 
 def secret_of(response: httpx.Response) -> bytes:

@@ -122,6 +122,16 @@ class AsyncClient:
         """The content of one file the task downloaded."""
         return (await self._send(_calls.download(task_id, filename))).content
 
+    async def cached_automation(self, task_id: str) -> dict[str, Any]:
+        """The automation the task's run wrote with the model's steps made deterministic (NotFoundError when it
+        left none: it used no model, or it failed)."""
+        return _calls.definition_of(await self._send(_calls.cached_automation(task_id)))
+
+    async def save_cached_automation(self, task_id: str) -> int:
+        """Store the task's cached automation as the next version of its automation; returns the version
+        (ConflictError when the automation changed since the task ran)."""
+        return _calls.version_of(await self._send(_calls.save_cached_automation(task_id)))
+
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
         """Any API call (see /docs); returns the decoded JSON body, or None for an empty one."""
         return _calls.json_of(await self._send(Call(method, path, json=json, params=params)))

@@ -54,6 +54,9 @@ class TaskStatus(Model):
     downloads: list[Download] = Field(default_factory=list)
     final_screenshot: str | None = Field(default=None, description="URL of the final screenshot (PNG)")
     llm_usage: LlmUsage | None = Field(default=None, description="What the task's LLM calls cost, once it has ended")
+    cached_automation_url: str | None = Field(
+        default=None, description="URL of the automation its run wrote with the model's steps made deterministic"
+    )
 
     @property
     def is_terminal(self) -> bool:

@@ -108,6 +108,12 @@ def strings(value: Any) -> list[str]:
     return [found for item in items for found in strings(item)]
 
 
+async def lock_name(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> None:
+    """Hold the account's name until the transaction ends: the versions stored under it get distinct numbers, and
+    what is read of it after this stays the newest."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{account_id}/{endpoint_name}",))
+
+
 async def put_automation(
     conn: Connection,
     sealer: Sealer,
@@ -120,7 +126,7 @@ async def put_automation(
     distinct versions."""
     secure = secure_parameters(definition)
     sealed = sealer.seal_json(secure) if secure else None
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{account_id}/{endpoint_name}",))
+    await lock_name(conn, account_id, endpoint_name)
     row = await (
         await conn.execute(
             "INSERT INTO automations (account_id, endpoint_name, version, definition, description, secure_parameters)"

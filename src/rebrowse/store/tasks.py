@@ -54,6 +54,7 @@ class Task:
     callback_api_key: bytes | None = field(default=None, repr=False)
     callback_include_screenshot: bool = False
     healing: bool | None = None  # whether a failed command may fall back to the model; None: the server's setting
+    cached_automation: str | None = None  # path of the automation the run wrote with the model's steps made fixed
 
     @property
     def is_terminal(self) -> bool:
@@ -98,6 +99,8 @@ class Outcome:
     llm_usage: dict[str, int] = field(default_factory=lambda: LlmUsage().to_json())
     # The steps the model healed (RunResult.healed); empty when none was.
     healed: list[dict[str, str]] = field(default_factory=list)
+    # The path of the cached automation the run wrote (RunResult.cached_automation); None when it wrote none.
+    cached_automation: str | None = None
 
 
 def serialization_key(account_id: uuid.UUID, unique: dict[str, list[Any]]) -> str | None:
@@ -266,7 +269,8 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
     row = await (
         await conn.execute(
             "UPDATE tasks SET status = %s, error = %s, output_data = %s, for_loop_status = %s, downloads = %s,"
-            " final_screenshot = %s, steps_count = %s, llm_usage = %s, healed = %s, completed_at = now()"
+            " final_screenshot = %s, steps_count = %s, llm_usage = %s, healed = %s,"
+            " cached_automation = %s, completed_at = now()"
             " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
             (
                 outcome.status,
@@ -278,6 +282,7 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
                 outcome.steps_count,
                 Jsonb(outcome.llm_usage),
                 Jsonb(outcome.healed),
+                outcome.cached_automation,
                 task_id,
             ),
         )

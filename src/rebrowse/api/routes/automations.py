@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import ServicesDep, automation_not_found, find_automation
+from rebrowse.api.saving import save_version
 from rebrowse.api.schemas import (
     ERRORS,
     NAME_PATTERN,
@@ -19,7 +20,6 @@ from rebrowse.api.schemas import (
     PutAutomationRequest,
 )
 from rebrowse.api.views import automation_info, automation_saved
-from rebrowse.automation.loading import load_automation
 from rebrowse.store import automations
 
 router = APIRouter(prefix="/api/v1/automations", tags=["automations"], responses=ERRORS)
@@ -36,15 +36,7 @@ async def put_automation(
 ) -> AutomationSaved:
     """Create or update a named automation: each call stores a new version. Its secure parameters' values are
     stored sealed and never shown again: a value given as shown ("[sealed]" strings) keeps the one stored before."""
-    async with services.db.transaction() as conn:
-        previous = await automations.get_automation(conn, caller.account.id, endpoint_name)
-        stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
-        definition = automations.keep_sealed(body.automation, stored_before)
-        automation = load_automation(definition, allow_python_scripts=services.settings.engine.allow_python_scripts)
-        stored = await automations.put_automation(
-            conn, services.sealer, caller.account.id, endpoint_name, definition, body.description
-        )
-    return automation_saved(stored, automation)
+    return await save_version(services, caller.account.id, endpoint_name, body.automation, body.description)
 
 
 @router.get("", operation_id="list_automations")

@@ -17,9 +17,11 @@ from rebrowse.api import artifacts
 from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import ServicesDep, find_task
 from rebrowse.api.errors import BadRequest, NotFound
+from rebrowse.api.saving import save_version
 from rebrowse.api.schemas import (
     ERRORS,
     NAME_PATTERN,
+    AutomationSaved,
     CallbackSummary,
     CancelResult,
     ErrorBody,
@@ -34,7 +36,7 @@ from rebrowse.api.schemas import (
 from rebrowse.api.submission import cancel
 from rebrowse.api.views import task_detail, task_summary
 from rebrowse.settings import ServerSettings
-from rebrowse.store import callbacks, tasks
+from rebrowse.store import automations, callbacks, tasks
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
 TaskIdQuery = Annotated[str, Query(max_length=100)]
@@ -155,6 +157,39 @@ async def cancel_task(task_id: str, services: ServicesDep, caller: CallerDep) ->
     task = await cancel(services, await find_task(services, caller.account.id, task_id))
     message = "Task cancelled" if task.is_terminal else "Cancellation requested: the task stops within seconds"
     return CancelResult(task_id=task.id, status=task.status, message=message)
+
+
+@router.get(
+    "/tasks/{task_id}/cached_automation",
+    operation_id="get_cached_automation",
+    responses={404: {"model": ErrorBody, "description": "No such task, or its run left no cached automation"}},
+)
+async def get_cached_automation(task_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    """The automation the task's run wrote with the model's steps made deterministic (the fixed version when it
+    healed): replaying it asks no model. Secure parameters' values read "[sealed]"."""
+    task = await find_task(services, caller.account.id, task_id)
+    definition = await asyncio.to_thread(artifacts.cached_automation, services.settings, task)
+    return automations.redacted(definition)
+
+
+@router.post(
+    "/tasks/{task_id}/cached_automation/save",
+    operation_id="save_cached_automation",
+    responses={
+        404: {"model": ErrorBody, "description": "No such task, or its run left no cached automation"},
+        409: {"model": ErrorBody, "description": "The automation was changed or deleted since the task ran"},
+        422: {"model": ErrorBody, "description": "The cached automation is no longer valid (errors give JSON paths)"},
+    },
+)
+async def save_cached_automation(task_id: str, services: ServicesDep, caller: CallerDep) -> AutomationSaved:
+    """Store the task's cached automation as the next version of the automation it ran (409 when that version is
+    no longer the newest); the stored secure parameters' values are kept."""
+    task = await find_task(services, caller.account.id, task_id)
+    definition = await asyncio.to_thread(artifacts.cached_automation, services.settings, task)
+    description = f"{'fixed' if task.healed else 'cached'} version of task {task.id}"
+    return await save_version(
+        services, caller.account.id, task.endpoint_name, definition, description, based_on=task.automation_version
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,51 @@
+"""Storing a new version of a named automation: the one code path of PUT /api/v1/automations/{name} and of saving
+a task's cached automation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from rebrowse.api.deps import Services
+from rebrowse.api.errors import Conflict
+from rebrowse.api.schemas import AutomationSaved
+from rebrowse.api.views import automation_saved
+from rebrowse.automation.loading import load_automation
+from rebrowse.store import automations
+
+
+async def save_version(
+    services: Services,
+    account_id: uuid.UUID,
+    endpoint_name: str,
+    definition: dict[str, Any],
+    description: str | None,
+    *,
+    based_on: int | None = None,
+) -> AutomationSaved:
+    """Validate the definition and store it as the automation's next version. Its secure parameters' values are
+    stored sealed: one given as shown ("[sealed]" strings) keeps the value stored before. With `based_on`, Conflict
+    unless that version is still the newest (the definition was made from it)."""
+    async with services.db.transaction() as conn:
+        await automations.lock_name(conn, account_id, endpoint_name)
+        previous = await automations.get_automation(conn, account_id, endpoint_name)
+        if based_on is not None:
+            check_unchanged(endpoint_name, based_on, previous)
+        stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
+        definition = automations.keep_sealed(definition, stored_before)
+        automation = load_automation(definition, allow_python_scripts=services.settings.engine.allow_python_scripts)
+        stored = await automations.put_automation(
+            conn, services.sealer, account_id, endpoint_name, definition, description
+        )
+    return automation_saved(stored, automation)
+
+
+def check_unchanged(endpoint_name: str, based_on: int, newest: automations.StoredAutomation | None) -> None:
+    """Conflict when the automation was deleted or given a new version since version `based_on`."""
+    if newest is None:
+        raise Conflict(f"Automation '{endpoint_name}' was deleted after version {based_on} ran")
+    if newest.version != based_on:
+        raise Conflict(
+            f"Automation '{endpoint_name}' has changed since the task ran version {based_on}:"
+            f" its newest version is {newest.version}, which this would overwrite"
+        )
