@@ -67,8 +67,27 @@ function healedList(task) {
   return [
     h("p", {}, healedBadge(), " ", `The model healed ${plural(steps.length, "step")} whose command failed; the run went on.`),
     h("ul", { class: "healed" }, steps.map((step) => h("li", {}, h("span", { class: "mono" }, step.path), ": ", healing(step)))),
-    // Where the offer of the fixed version (the automation with the new commands) goes.
-    h("div", { class: "actions", id: "task-fixed-version" }),
+  ];
+}
+
+/** What the run wrote with the model's steps made deterministic: the "fixed" version when the model healed a
+ * step, the "cached" one when it only found elements or acted as an agent. */
+const cachedKind = (task) => (healedSteps(task).length > 0 ? "fixed version" : "cached version");
+
+/** The offer of the cached automation: view it, or save it as the automation's next version (`saved`: the
+ * version it was saved as, once it was). */
+function fixedVersion(task, saved, save) {
+  if (!task.cached_automation_url) return null;
+  const kind = cachedKind(task);
+  const automation = `/automations/${encodeURIComponent(task.endpoint_name)}`;
+  return [
+    h("p", {}, `${task.endpoint_name} v${task.automation_version} as this run performed it, with a fixed command`,
+      " for each step the model did: replaying it asks no model."),
+    h("div", { class: "actions" },
+      h("a", { class: "button secondary", href: local(task.cached_automation_url), target: "_blank" }, `View ${kind}`),
+      saved
+        ? h("p", { class: "ok" }, "Saved as ", h("a", { href: automation }, `${task.endpoint_name} v${saved}`))
+        : h("button", { type: "button", onclick: save }, `Save as version ${task.automation_version + 1}`)),
   ];
 }
 
@@ -220,6 +239,9 @@ export async function render(root, taskId) {
   const parts = Object.fromEntries(["facts", "healed", "inputs", "timeline", "steps", "outputs", "downloads", "screenshot", "callbacks"]
     .map((name) => [name, h("div", { id: `task-${name}` })]));
   const healedSection = section("Healed steps", parts.healed);
+  const fixed = h("div", { id: "task-fixed-version" });
+  const fixedSection = section("Fixed version", fixed);
+  let saved = null;
   const liveSection = section("Live view",
     h("p", { class: "muted", id: "live-status", "aria-live": "polite" }, "Waiting for the task to start…"),
     h("div", { class: "screen", id: "live-screen" }));
@@ -234,6 +256,11 @@ export async function render(root, taskId) {
     fill(healed, healedSteps(task).length > 0 && healedBadge());
     fill(parts.healed, healedList(task));
     healedSection.hidden = healedSteps(task).length === 0;
+    fill(fixed, fixedVersion(task, saved, save));
+    fixedSection.hidden = !task.cached_automation_url;
+    const title = healedSteps(task).length > 0 ? "Fixed version" : "Cached version";
+    fixedSection.setAttribute("aria-label", title);
+    fill(fixedSection.querySelector("h2"), title);
     cancel.hidden = !active;
     redeliver.hidden = !(task.completed_at && callbacks.length > 0);
     fill(parts.facts, facts(task));
@@ -269,6 +296,18 @@ export async function render(root, taskId) {
       fill(message, errorBox(error));
     }
   };
+  // Store the run's cached automation as the automation's next version, then show that version.
+  async function save(event) {
+    event.target.disabled = true;
+    try {
+      saved = (await api(`/api/v1/tasks/${taskId}/cached_automation/save`, { method: "POST" })).version;
+      fill(message, h("p", { class: "ok" }, `Saved the ${cachedKind(state.task)} as version ${saved}`));
+      update();
+    } catch (error) {
+      event.target.disabled = false;
+      fill(message, errorBox(error));
+    }
+  }
   cancel.addEventListener("click", () => act(`/api/v1/tasks/${taskId}/cancel`, "Cancellation requested"));
   redeliver.addEventListener("click", () => act(`/api/v1/tasks/${taskId}/callbacks/redeliver`, "Callback queued"));
 
@@ -281,6 +320,7 @@ export async function render(root, taskId) {
     message,
     live && liveSection,
     healedSection,
+    fixedSection,
     h("div", { class: "columns" },
       section("Summary", parts.facts),
       section("Inputs", parts.inputs),
