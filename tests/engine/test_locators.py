@@ -10,7 +10,7 @@ from playwright.async_api import Locator, Page
 from rebrowse.automation.locator import parse_locator, resolve_locator
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.locators import best_command, is_semantic, learned_command
-from rebrowse.llm.snapshot import element_locator, page_snapshot
+from rebrowse.llm.snapshot import SnapshotElement, element_locator, find_element, page_snapshot
 from tests.llm_server import snapshot_ref
 
 Find = Callable[[Page], Locator]
@@ -83,15 +83,21 @@ async def test_an_element_of_the_models_snapshot_gets_its_command_through_its_re
     ref = snapshot_ref(snapshot, "button", "Pay now")
     assert ref is not None
 
-    command = await best_command(locators_page, element_locator(locators_page, ref))
+    element = find_element(snapshot, ref)
+    assert element is not None
+    locator = element_locator(locators_page, ref)
 
+    command = await learned_command(locators_page, locator, element)
+
+    assert await locator.count() == 1, "the model's reference still holds for the action"
     assert command == 'locator("#pay").content_frame.get_by_role("button", name="Pay now", exact=True)'
 
 
 async def test_an_element_that_is_gone_keeps_the_snapshots_command(locators_page: Page) -> None:
     gone = locators_page.locator("#no-such-element")
+    element = SnapshotElement("e1", "button", "Gone")
 
-    assert await learned_command(locators_page, gone, "get_by_role('button')") == "get_by_role('button')"
+    assert await learned_command(locators_page, gone, element) == 'get_by_role("button", name="Gone", exact=True)'
 
 
 def test_role_label_placeholder_and_text_commands_count_as_semantic_ones() -> None:

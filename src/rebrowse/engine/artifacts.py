@@ -58,7 +58,7 @@ def redact_record(record: StepRecord, redactor: Redactor) -> None:
     """Mask every secret in the record's text fields."""
     for item in fields(record):
         value = getattr(record, item.name)
-        if isinstance(value, str | list):
+        if isinstance(value, str | list | dict):
             setattr(record, item.name, redactor.redact(value))
 
 

@@ -17,7 +17,7 @@ from playwright.async_api import Error as PlaywrightError
 from rebrowse.automation.locator import parse_locator, resolve_locator
 from rebrowse.automation.placeholders import references
 from rebrowse.errors import LocatorInvalid
-from rebrowse.llm.snapshot import LINE
+from rebrowse.llm.snapshot import LINE, SnapshotElement
 
 LOOKUP_TIMEOUT_MS = 2_000  # the element is on the page already: finding it again is quick or it is gone
 MAX_TEXT = 80  # a longer text makes a brittle locator (and an unreadable automation)
@@ -80,6 +80,11 @@ class Role:
     role: str
     name: str | None
 
+    @classmethod
+    def of(cls, role: str, name: str | None) -> Role | None:
+        """The role, unless get_by_role cannot find elements of it."""
+        return None if role in NO_ROLE else cls(role, name)
+
     @property
     def command(self) -> str:
         if self.name:
@@ -87,15 +92,17 @@ class Role:
         return f"get_by_role({json.dumps(self.role)})"
 
 
-async def best_command(page: Page, locator: Locator) -> str:
+async def best_command(page: Page, locator: Locator, role: Role | None = None) -> str:
     """The best command that finds exactly the element `locator` points at (which must be on the page now).
 
-    Raises PlaywrightError when the element is gone, LocatorInvalid when no candidate matches it alone.
+    `role` is the element's role and name when the caller knows them (from the model's snapshot); else they are
+    read from the element's own accessibility snapshot, which ends the validity of the page's snapshot references
+    (`aria-ref=e5` locators): pass `role` for those. Raises PlaywrightError when the element is gone,
+    LocatorInvalid when no candidate matches it alone.
     """
     handle = await locator.element_handle(timeout=LOOKUP_TIMEOUT_MS)
     try:
-        role = await role_of(locator)
-        command = await command_in_frame(handle, role)
+        command = await command_in_frame(handle, role or await role_of(locator))
         if not await matches_only(page, command, handle):
             raise LocatorInvalid(f"{command} does not find the element again from the page")
         return command
@@ -103,22 +110,23 @@ async def best_command(page: Page, locator: Locator) -> str:
         await handle.dispose()
 
 
-async def learned_command(page: Page, locator: Locator, fallback: str) -> str:
-    """best_command, or `fallback` (a snapshot's role and name command) when the element cannot be examined."""
+async def learned_command(page: Page, locator: Locator, element: SnapshotElement) -> str:
+    """best_command for an element of the model's snapshot, or the snapshot's own role and name command when the
+    element cannot be examined."""
     try:
-        return await best_command(page, locator)
+        return await best_command(page, locator, Role.of(element.role, element.name))
     except (PlaywrightError, LocatorInvalid):
-        return fallback
+        return element.command
 
 
 async def role_of(locator: Locator) -> Role | None:
     """The element's role and name from its own accessibility snapshot; None for an element without a role."""
     snapshot = await locator.aria_snapshot(timeout=LOOKUP_TIMEOUT_MS)
     first = LINE.match(snapshot.splitlines()[0]) if snapshot else None
-    if first is None or first["role"] in NO_ROLE:
+    if first is None:
         return None
     name = first["name"]
-    return Role(first["role"], json.loads(f'"{name}"') if name else None)
+    return Role.of(first["role"], json.loads(f'"{name}"') if name else None)
 
 
 async def command_in_frame(handle: ElementHandle, role: Role | None) -> str:
