@@ -33,7 +33,7 @@ def as_placeholder(text: str, inputs: Mapping[str, Sequence[ParameterValue]]) ->
     """`{name[i]}` when `text` is the value of input parameter `name` at `i`, else the text itself."""
     for name, values in inputs.items():
         for index, value in enumerate(values):
-            if text and not isinstance(value, dict | list) and str(value) == text:
+            if text and str(value) == text:
                 return f"{{{name}[{index}]}}"
     return text
 
