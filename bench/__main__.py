@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import api, density, live_view, llm_prompt, replay
+from bench import api, cached, density, live_view, llm_prompt, replay
 from bench.report import Collect, Measure, measures_markdown, measures_table, wide_console
 
 # Each benchmark, with its arguments for a full run and for a quick one.
@@ -28,6 +28,7 @@ BENCHMARKS: tuple[tuple[str, Collect, list[str], list[str]], ...] = (
     ("density", density.collect, [], ["--levels", "1", "2", "--hold", "3"]),
     ("live_view", live_view.collect, [], ["--samples", "3", "--seconds", "2"]),
     ("llm_prompt", llm_prompt.collect, [], []),
+    ("cached", cached.collect, [], ["--runs", "1"]),
 )
 
 
@@ -50,7 +51,8 @@ def markdown(rows: list[Measure], elapsed_s: float, quick: bool) -> str:
         "The measures of success of rebrowse, each against its target and against a baseline measured in the same "
         "run. Reproduce with `make bench` (about "
         f"{elapsed_s / 60:.0f} minutes); each benchmark also runs alone: `python -m bench.replay`, "
-        "`python -m bench.api`, `python -m bench.density`, `python -m bench.live_view`, `python -m bench.llm_prompt` "
+        "`python -m bench.api`, `python -m bench.density`, `python -m bench.live_view`, `python -m bench.llm_prompt`, "
+        "`python -m bench.cached` "
         "(their docstrings say "
         "exactly what they measure).\n\n"
         f"Latest: {when}, {kind}, on {machine()}.\n\n" + measures_markdown(rows)

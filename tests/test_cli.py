@@ -18,9 +18,10 @@ import pytest
 from rebrowse.cli.replay import print_summary
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.run import RunResult
-from tests.llm_server import Call, ChatServer, chat_server, output_tool, snapshot_ref
+from tests import llm_server
+from tests.llm_server import Call, ChatServer, Script, output_tool, snapshot_ref
 
-__all__ = ["chat_server"]
+chat_server = llm_server.chat_server  # the fixture of the model's server
 
 FAST = {"max_tries": 1, "max_timeout_seconds_per_try": 0.5}
 # The operator's own settings must not change what these tests see.
@@ -531,3 +532,77 @@ def test_demo_replays_the_bundled_automation(tmp_path: Path) -> None:
     assert '"record_title": "Invoice 1042 - Acme Robotics"' in done.stdout
     [run_dir] = (tmp_path / "runs").iterdir()
     assert (run_dir / "result.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rebrowse run --save-cached
+
+
+def by_model(kind: str, goal: str) -> dict[str, Any]:
+    """An element step with no command: the model finds its element (and its text) from `goal`."""
+    return {"type": "action_node", "interaction_action": {kind: {"prompt_instructions": goal}, "max_tries": 1}}
+
+
+def picks_full_name(text: str) -> Script:
+    """The model's script: the Full name field of the snapshot it is sent, and `text` to type."""
+
+    def answer(request: dict[str, Any]) -> Call:
+        prompt = "\n".join(m["content"] for m in request["messages"] if isinstance(m.get("content"), str))
+        ref = snapshot_ref(prompt, "textbox", "Full name")
+        return Call(output_tool(request), {"ref": ref, "text": text, "reason": "the name field"})
+
+    return answer
+
+
+def test_run_save_cached_writes_an_automation_that_replays_without_a_model(
+    site: SiteServer, tmp_path: Path, chat_server: ChatServer
+) -> None:
+    name, other = f"Ada {uuid.uuid4().hex[:8]}", f"Grace {uuid.uuid4().hex[:8]}"
+    nodes = [by_model("input_text", "Type the full name"), SUBMIT, read_text('locator("#field-full_name")', "shown")]
+    automation = write_automation(tmp_path / "flow.json", site, nodes, {"name": [name]})
+    chat_server.script = picks_full_name(name)
+    model = {"REBROWSE_LLM_BASE_URL": chat_server.base_url, "REBROWSE_LLM_MODEL": "test-model"}
+
+    learning = rebrowse("run", automation, "--save-cached", "cached.json", "--out", "one", cwd=tmp_path, env=model)
+    cached = tmp_path / "cached.json"
+    replayed = rebrowse(
+        "run", cached, "-p", f"name={other}", "--json", "--save-cached", "again.json", "--out", "two", cwd=tmp_path
+    )
+
+    assert learning.returncode == 0, learning.stderr
+    assert "cached automation written to cached.json" in learning.stderr
+    assert json.loads(cached.read_text())["nodes"][0]["interaction_action"]["input_text"] == {
+        "prompt_instructions": "Type the full name",
+        "command": 'get_by_role("textbox", name="Full name", exact=True)',
+        "skip_command": False,
+        "input_text": "{name[0]}",
+    }
+    assert submission_with(site, "full_name", name)
+    assert replayed.returncode == 0, replayed.stderr
+    result = json.loads(replayed.stdout)
+    assert result["llm_usage"]["calls"] == 0
+    assert result["output_data"][0]["json_data"] == {"shown": other}
+    assert "asked the model nothing a replay needs" in replayed.stderr and "nothing written" in replayed.stderr
+    assert not (tmp_path / "again.json").exists()
+
+
+def test_run_save_cached_of_a_failed_run_writes_nothing_and_exits_1(site: SiteServer, tmp_path: Path) -> None:
+    nodes = [by_model("input_text", "Type the full name"), SUBMIT]
+    automation = write_automation(tmp_path / "flow.json", site, nodes, {"name": ["Ada"]})
+
+    done = rebrowse("run", automation, "--save-cached", "cached.json", "--out", "out", cwd=tmp_path)
+
+    assert done.returncode == 1
+    assert "REBROWSE_LLM_MODEL" in done.stdout
+    assert "the run failed: nothing written to cached.json" in done.stderr
+    assert not (tmp_path / "cached.json").exists()
+
+
+def test_run_save_cached_to_a_directory_is_refused_before_the_run(site: SiteServer, tmp_path: Path) -> None:
+    automation = write_automation(tmp_path / "flow.json", site, [SUBMIT])
+
+    done = rebrowse("run", automation, "--save-cached", str(tmp_path), "--out", "out", cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert "--save-cached" in done.stderr and "not a file in an existing directory" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -300,9 +300,11 @@ async def test_result_files_have_the_documented_shapes(replay: Replay) -> None:
         "browser",
         "notes",
         "healed",
+        "cached_automation",
     }
     assert (summary["status"], summary["error"], summary["attempts"]) == ("success", None, 1)
     assert summary["healed"] == []
+    assert summary["cached_automation"] is None  # the run asked no model: nothing to cache
     assert summary["llm_usage"] == {"calls": 0, "failed_calls": 0, "input_tokens": 0, "output_tokens": 0, "requests": 0}
     assert (summary["browser"], summary["notes"]) == ("chromium", [])
     assert summary["output_data"] == output_data

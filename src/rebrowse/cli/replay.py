@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 import time
 from collections.abc import Coroutine
@@ -20,7 +21,7 @@ from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import find_chrome, launch_chromium
-from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out, read_settings
+from rebrowse.cli.common import EXIT_FAILED, err, fail, invalid_input_exits, out, read_settings
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.artifacts import StepRecord
@@ -247,10 +248,22 @@ def run(
             show_default=False,
         ),
     ] = None,
+    save_cached: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="OUT.json",
+            help="Write the cached automation to OUT.json: the automation with every element the model located "
+            "given its deterministic command, and every agentic_task written out as the actions it took, so it "
+            "replays without a model. Only a successful run writes it; a run that asked the model nothing a replay "
+            "needs says so and writes nothing (the exit code is the run's: 0 or 1)",
+        ),
+    ] = None,
 ) -> None:
     """Replay an automation on Chromium and report its outputs."""
     settings = read_settings()
     egress = egress_policy() if deny_internal else None
+    if save_cached is not None:
+        check_writable(save_cached)
     automation = load(file, settings)
     with invalid_input_exits("parameters"):
         inputs = gather_inputs(param, params_json)
@@ -272,7 +285,32 @@ def run(
         sys.stdout.write(result_json(result) + "\n")
     else:
         print_summary(result)
+    if save_cached is not None:
+        write_cached(result, save_cached)
     raise exit_for(result)
+
+
+def check_writable(target: Path) -> None:
+    """Refuse, before the run, a --save-cached path that cannot be written (the run's learning would be lost)."""
+    if target.is_dir() or not target.parent.is_dir():
+        raise fail(f"--save-cached {target}: not a file in an existing directory")
+
+
+def write_cached(result: RunResult, target: Path) -> None:
+    """Copy the run's cached automation to `target`, or say on stderr why there is none."""
+    if result.status != "success":
+        err.print(f"[yellow]--save-cached[/]: the run {result.status}: nothing written to {escape(str(target))}")
+    elif result.cached_automation is None:
+        err.print(
+            "[yellow]--save-cached[/]: the run asked the model nothing a replay needs (no element located, no "
+            f"agentic_task): nothing written to {escape(str(target))}"
+        )
+    else:
+        try:
+            shutil.copyfile(result.cached_automation, target)
+        except OSError as exc:
+            raise fail(f"--save-cached {target}: {exc.strerror or exc}", EXIT_FAILED) from None
+        err.print(f"[green]cached automation[/] written to {escape(str(target))}: it replays without a model")
 
 
 def egress_policy() -> EgressPolicy:

@@ -37,9 +37,11 @@ from rebrowse.automation.placeholders import PlaceholderRef, references, substit
 from rebrowse.browser.egress import EgressDenied
 from rebrowse.engine import navigation
 from rebrowse.engine.asking import ask, snapshot_for_model
+from rebrowse.engine.cached import as_placeholder
 from rebrowse.engine.egress import navigate
 from rebrowse.engine.healing import action_timeout_ms
 from rebrowse.engine.interaction import options_for
+from rebrowse.engine.locators import learned_command
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
 from rebrowse.errors import LlmFailed, RebrowseError, StepFailed
@@ -100,8 +102,8 @@ class PageAgent:
         return await self.on_element(
             "click",
             ref,
-            lambda e: interaction(
-                "click_element", ClickElementAction(command=e.command, prompt_instructions=f"click {e}")
+            lambda e, command: interaction(
+                "click_element", ClickElementAction(command=command, prompt_instructions=f"click {e}")
             ),
             lambda e, locator: locator.click(timeout=self.timeout_ms),
         )
@@ -111,8 +113,11 @@ class PageAgent:
         return await self.on_element(
             "type into",
             ref,
-            lambda e: interaction(
-                "input_text", InputTextAction(command=e.command, input_text=text, press_enter=submit)
+            lambda e, command: interaction(
+                "input_text",
+                InputTextAction(
+                    command=command, input_text=as_placeholder(text, self.step.state.inputs), press_enter=submit
+                ),
             ),
             lambda e, locator: self.fill(locator, text, submit),
         )
@@ -131,7 +136,7 @@ class PageAgent:
         return await self.on_element(
             f"type secret {secret.text[1:-1]} into",
             ref,
-            lambda e: interaction("input_text", InputTextAction(command=e.command, input_text=secret.text)),
+            lambda e, command: interaction("input_text", InputTextAction(command=command, input_text=secret.text)),
             perform,
         )
 
@@ -145,7 +150,12 @@ class PageAgent:
         return await self.on_element(
             f"select {values} in",
             ref,
-            lambda e: interaction("select_option", SelectOptionAction(command=e.command, select_values=values)),
+            lambda e, command: interaction(
+                "select_option",
+                SelectOptionAction(
+                    command=command, select_values=[as_placeholder(v, self.step.state.inputs) for v in values]
+                ),
+            ),
             perform,
         )
 
@@ -186,7 +196,7 @@ class PageAgent:
         self,
         verb: str,
         ref: str,
-        node_of: Callable[[SnapshotElement], dict[str, Any]],
+        node_of: Callable[[SnapshotElement, str], dict[str, Any]],
         perform: Callable[[SnapshotElement, Locator], Awaitable[object]],
     ) -> str:
         """An action on the element of the latest snapshot with this ref (the model is told when there is none)."""
@@ -194,9 +204,10 @@ class PageAgent:
         if element is None:
             return self.refuse(f"{verb} [ref={ref}]", f"there is no element [ref={ref}] in the latest snapshot")
         page = self.step.page
-        return await self.act(
-            f"{verb} {element}", node_of(element), lambda: perform(element, element_locator(page, ref))
-        )
+        locator = element_locator(page, ref)
+        # Made before the action, while the element is surely there: a replay finds it with this command.
+        command = await learned_command(page, locator, element)
+        return await self.act(f"{verb} {element}", node_of(element, command), lambda: perform(element, locator))
 
     def stable_locator(self, element: SnapshotElement) -> Locator:
         """A locator that finds the element after later snapshots too (a ref holds only until the next one)."""
@@ -297,6 +308,7 @@ async def agentic_task(step: Step, action: AgenticTask, wrapper: InteractionActi
     task, secret_refs = task_for_model(step, action.task)
     agent = PageAgent(step, wrapper, action.max_steps, action.use_vision, secret_refs)
     await run_agent(agent, task, FULL_TOOLS)
+    step.record.learned = {"nodes": agent.nodes}
 
 
 async def close_overlay_popup(step: Step, action: CloseOverlayPopupAction, wrapper: InteractionAction) -> None:

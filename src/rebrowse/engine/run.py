@@ -18,6 +18,7 @@ from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.egress import EgressDenied, EgressProxy
 from rebrowse.engine.artifacts import ArtifactWriter, DownloadRecord, StepRecord
+from rebrowse.engine.cached import save_cached
 from rebrowse.engine.channels import Channel, channel_for
 from rebrowse.engine.contexts import BrowserContexts, ContextSource, ContextSpec, context_spec, first_page
 from rebrowse.engine.egress import navigate
@@ -55,6 +56,9 @@ class RunResult:
     notes: list[str] = field(default_factory=list)  # how the run differed from what the automation asks for
     # The steps whose failed command the model replaced: path, failed_command, error, command (engine/healing.py)
     healed: list[dict[str, str]] = field(default_factory=list)
+    # cached_automation.json: the automation with what the model decided written in (a successful run's, when the
+    # model located elements or did an agentic task), replayable without a model
+    cached_automation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON data."""
@@ -217,6 +221,8 @@ async def finish(
     final_screenshot = await take_final_screenshot(state) if automation.take_final_screenshot else None
     await close_context(state, discard_downloads=False)
     redact = state.secrets.redactor
+    notes = [channel.note] if channel.note else []
+    cached = save_cached(state, automation, notes) if status == "success" else None
     result = RunResult(
         status=status,
         error=redact.redact_text(error) if error else None,
@@ -230,8 +236,9 @@ async def finish(
         out_dir=str(state.writer.out_dir),
         llm_usage=state.llm.usage.to_json(),
         browser=channel.browser,
-        notes=[channel.note] if channel.note else [],
+        notes=notes,
         healed=healed_steps(state.steps),
+        cached_automation=cached,
     )
     write_result(state.writer, result)
     return result

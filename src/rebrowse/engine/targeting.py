@@ -24,6 +24,8 @@ from rebrowse.automation.actions import (
     UploadFileAction,
 )
 from rebrowse.engine.asking import ask, snapshot_for_model
+from rebrowse.engine.cached import learn
+from rebrowse.engine.locators import learned_command
 from rebrowse.engine.state import Step
 from rebrowse.errors import StepFailed
 from rebrowse.llm.snapshot import element_locator, find_element
@@ -100,9 +102,12 @@ async def target_and_text(step: Step, action: InputTextAction) -> tuple[Locator 
     command = command_of(action)
     if command is not None:
         step.locate(command)  # records the command, which tells the model which element the text is for
-        return None, (await ask_about_page(step, action, TextAnswer, step.record.locator))[0].text
-    locator, answer = await pick(step, action, ElementTextAnswer)
-    return locator, answer.text
+        locator, text = None, (await ask_about_page(step, action, TextAnswer, step.record.locator))[0].text
+    else:
+        locator, answer = await pick(step, action, ElementTextAnswer)
+        text = answer.text
+    learn(step, text=text)
+    return locator, text
 
 
 async def target_and_options(step: Step, action: SelectOptionAction) -> tuple[Locator | None, list[str]]:
@@ -111,9 +116,12 @@ async def target_and_options(step: Step, action: SelectOptionAction) -> tuple[Lo
     command = command_of(action)
     if command is not None:
         step.locate(command)
-        return None, (await ask_about_page(step, action, OptionsAnswer, step.record.locator))[0].values
-    locator, answer = await pick(step, action, ElementOptionsAnswer)
-    return locator, answer.values
+        locator, values = None, (await ask_about_page(step, action, OptionsAnswer, step.record.locator))[0].values
+    else:
+        locator, answer = await pick(step, action, ElementOptionsAnswer)
+        values = answer.values
+    learn(step, values=values)
+    return locator, values
 
 
 async def pick(step: Step, action: TargetedAction, output_type: type[E]) -> tuple[Locator, E]:
@@ -129,7 +137,8 @@ async def pick(step: Step, action: TargetedAction, output_type: type[E]) -> tupl
         locator = element_locator(step.page, ref)
     except ValueError as exc:
         raise StepFailed(f"the model's answer is not usable: {exc}") from None
-    step.record.locator = element.command
+    step.record.locator = await learned_command(step.page, locator, element)
+    learn(step, command=step.record.locator)
     step.record.detail = f"chosen by the model: {element}"
     return locator, answer
 
