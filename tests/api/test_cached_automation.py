@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from rebrowse.secrets.redaction import MASK
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, automations, tasks
 from rebrowse.store.database import Database
@@ -24,8 +25,9 @@ FIXED_COMMAND = 'get_by_role("button", name="Sign in", exact=True)'
 
 
 def cached_definition() -> dict[str, Any]:
-    """The test automation as a healed run writes it: the sign-in click's new command, secure values as shown."""
-    definition = automations.redacted(copy.deepcopy(AUTOMATION))
+    """The test automation as a healed run writes it: the sign-in click's new command, secret values masked."""
+    definition = copy.deepcopy(AUTOMATION)
+    definition["parameters"]["secure_parameters"]["password"] = [{"totp": {"totp_secret": MASK}}]
     definition["nodes"][1]["interaction_action"]["click_element"]["command"] = FIXED_COMMAND
     return definition
 
@@ -85,8 +87,9 @@ async def test_the_cached_automation_is_offered_served_and_saved_as_the_next_ver
     assert (await acme.client.get(f"/api/v1/tasks/{task_id}")).json()["cached_automation_url"] == url
     assert (await callback_payload(db, acme, task_id))["cached_automation_url"] == url
 
+    # Secure values read "[sealed]", as GET /api/v1/automations/{name} shows them.
     served = (await acme.client.get(url)).json()
-    assert served == cached_definition()
+    assert served == automations.redacted(cached_definition())
     assert served["parameters"]["secure_parameters"] == {"password": [{"totp": {"totp_secret": "[sealed]"}}]}
 
     saved = await acme.client.post(f"/api/v1/tasks/{task_id}/cached_automation/save")
@@ -95,7 +98,7 @@ async def test_the_cached_automation_is_offered_served_and_saved_as_the_next_ver
     newest = (await acme.client.get("/api/v1/automations/login")).json()
     assert newest["version"] == 2
     assert newest["automation"]["nodes"][1]["interaction_action"]["click_element"]["command"] == FIXED_COMMAND
-    # The secure parameter's value stored with version 1 is kept, still sealed.
+    # The secure parameter's value stored with version 1 is kept (not the run's mask), still sealed.
     async with db.connection() as conn:
         stored = await automations.get_automation(conn, acme.id, "login")
     assert stored is not None and stored.sealed_secrets is not None

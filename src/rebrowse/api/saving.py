@@ -24,13 +24,16 @@ async def save_version(
     based_on: int | None = None,
 ) -> AutomationSaved:
     """Validate the definition and store it as the automation's next version. Its secure parameters' values are
-    stored sealed: one given as shown ("[sealed]" strings) keeps the value stored before. With `based_on`, Conflict
-    unless that version is still the newest (the definition was made from it)."""
+    stored sealed: one given as shown ("[sealed]" strings) keeps the value stored before.
+
+    `based_on`: the definition was written by a run of that version (a cached automation). Conflict unless it is
+    still the newest; its secure parameters are that version's, whatever the run wrote (it masks their values)."""
     async with services.db.transaction() as conn:
         await automations.lock_name(conn, account_id, endpoint_name)
         previous = await automations.get_automation(conn, account_id, endpoint_name)
         if based_on is not None:
-            check_unchanged(endpoint_name, based_on, previous)
+            previous = check_unchanged(endpoint_name, based_on, previous)
+            definition = automations.with_secure(definition, automations.secure_parameters(previous.definition))
         stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
         definition = automations.keep_sealed(definition, stored_before)
         automation = load_automation(definition, allow_python_scripts=services.settings.engine.allow_python_scripts)
@@ -40,8 +43,11 @@ async def save_version(
     return automation_saved(stored, automation)
 
 
-def check_unchanged(endpoint_name: str, based_on: int, newest: automations.StoredAutomation | None) -> None:
-    """Conflict when the automation was deleted or given a new version since version `based_on`."""
+def check_unchanged(
+    endpoint_name: str, based_on: int, newest: automations.StoredAutomation | None
+) -> automations.StoredAutomation:
+    """The newest version, when it is still `based_on`; Conflict when the automation was deleted or given a new
+    version since."""
     if newest is None:
         raise Conflict(f"Automation '{endpoint_name}' was deleted after version {based_on} ran")
     if newest.version != based_on:
@@ -49,3 +55,4 @@ def check_unchanged(endpoint_name: str, based_on: int, newest: automations.Store
             f"Automation '{endpoint_name}' has changed since the task ran version {based_on}:"
             f" its newest version is {newest.version}, which this would overwrite"
         )
+    return newest

@@ -291,4 +291,5 @@ def outcome_of(result: RunResult) -> Outcome:
         steps_count=len(result.steps),
         llm_usage=result.llm_usage,
         healed=result.healed,
+        cached_automation=result.cached_automation,
     )
