@@ -258,7 +258,8 @@ export async function render(root, taskId) {
     healedSection.hidden = healedSteps(task).length === 0;
     fill(fixed, fixedVersion(task, saved, save));
     fixedSection.hidden = !task.cached_automation_url;
-    const title = healedSteps(task).length > 0 ? "Fixed version" : "Cached version";
+    const kind = cachedKind(task);
+    const title = kind[0].toUpperCase() + kind.slice(1);
     fixedSection.setAttribute("aria-label", title);
     fill(fixedSection.querySelector("h2"), title);
     cancel.hidden = !active;
