@@ -560,6 +560,10 @@ def test_run_save_cached_writes_an_automation_that_replays_without_a_model(
     name, other = f"Ada {uuid.uuid4().hex[:8]}", f"Grace {uuid.uuid4().hex[:8]}"
     nodes = [by_model("input_text", "Type the full name"), SUBMIT, read_text('locator("#field-full_name")', "shown")]
     automation = write_automation(tmp_path / "flow.json", site, nodes, {"name": [name]})
+    seed = pyotp.random_base32()
+    data = json.loads(automation.read_text())
+    data["parameters"]["secure_parameters"] = {"code": [{"totp": {"totp_secret": seed}}]}
+    automation.write_text(json.dumps(data))
     chat_server.script = picks_full_name(name)
     model = {"REBROWSE_LLM_BASE_URL": chat_server.base_url, "REBROWSE_LLM_MODEL": "test-model"}
 
@@ -578,6 +582,11 @@ def test_run_save_cached_writes_an_automation_that_replays_without_a_model(
         "input_text": "{name[0]}",
     }
     assert submission_with(site, "full_name", name)
+    # The user's file gets the automation's own secret back; the run's directory never holds it.
+    assert json.loads(cached.read_text())["parameters"]["secure_parameters"] == {
+        "code": [{"totp": {"totp_secret": seed}}]
+    }
+    assert all(seed not in path.read_text(errors="replace") for path in (tmp_path / "one").rglob("*") if path.is_file())
     assert replayed.returncode == 0, replayed.stderr
     result = json.loads(replayed.stdout)
     assert result["llm_usage"]["calls"] == 0

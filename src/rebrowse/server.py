@@ -14,6 +14,7 @@ from typing import Any
 import procrastinate
 import uvicorn
 
+from rebrowse.automation.sealed import redacted
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts
 from rebrowse.store.database import Connection, Database, migrate
@@ -194,6 +195,6 @@ async def register_demo(rt: Runtime, site_url: str) -> str:
     async with rt.db.transaction() as conn:
         admin = await accounts.admin_account_id(conn)
         current = await automations.get_automation(conn, admin, name)
-        if current is None or current.definition != automations.redacted(definition):
+        if current is None or current.definition != redacted(definition):
             await automations.put_automation(conn, rt.sealer, admin, name, definition, "the bundled demo")
     return name

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from rebrowse.automation.sealed import redacted
 from rebrowse.secrets.redaction import MASK
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts, automations, tasks
@@ -89,7 +90,7 @@ async def test_the_cached_automation_is_offered_served_and_saved_as_the_next_ver
 
     # Secure values read "[sealed]", as GET /api/v1/automations/{name} shows them.
     served = (await acme.client.get(url)).json()
-    assert served == automations.redacted(cached_definition())
+    assert served == redacted(cached_definition())
     assert served["parameters"]["secure_parameters"] == {"password": [{"totp": {"totp_secret": "[sealed]"}}]}
 
     saved = await acme.client.post(f"/api/v1/tasks/{task_id}/cached_automation/save")

@@ -11,8 +11,9 @@ import pytest
 from playwright.async_api import Page, expect
 
 from rebrowse import lifecycle
+from rebrowse.automation.sealed import redacted
 from rebrowse.settings import ServerSettings
-from rebrowse.store import automations, tasks
+from rebrowse.store import tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from tests.api.conftest import Account, submit_ok
@@ -60,7 +61,7 @@ async def test_the_fixed_version_of_a_healed_run_is_viewed_and_saved_as_the_next
     await expect(view).to_have_attribute("href", f"/api/v1/tasks/{task_id}/cached_automation")
     # The link opens with the session's cookie: the automation JSON, secure values still sealed.
     shown = await (await dashboard.request.get(f"{served.url}/api/v1/tasks/{task_id}/cached_automation")).json()
-    assert shown == automations.redacted(cached_definition())
+    assert shown == redacted(cached_definition())
 
     await offer.get_by_role("button", name="Save as version 2").click()
     await expect(offer.get_by_role("link", name="login v2")).to_have_attribute("href", "/automations/login")

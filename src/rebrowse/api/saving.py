@@ -11,6 +11,7 @@ from rebrowse.api.errors import Conflict
 from rebrowse.api.schemas import AutomationSaved
 from rebrowse.api.views import automation_saved
 from rebrowse.automation.loading import load_automation
+from rebrowse.automation.sealed import secure_parameters, with_secure
 from rebrowse.store import automations
 
 
@@ -33,7 +34,7 @@ async def save_version(
         previous = await automations.get_automation(conn, account_id, endpoint_name)
         if based_on is not None:
             previous = check_unchanged(endpoint_name, based_on, previous)
-            definition = automations.with_secure(definition, automations.secure_parameters(previous.definition))
+            definition = with_secure(definition, secure_parameters(previous.definition))
         stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
         definition = automations.keep_sealed(definition, stored_before)
         automation = load_automation(definition, allow_python_scripts=services.settings.engine.allow_python_scripts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import sys
 import time
 from collections.abc import Coroutine
@@ -19,6 +18,7 @@ from rich.markup import escape
 from rebrowse.automation.loading import check_run_parameters, load_automation_file, summarize
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.automation.sealed import with_secure
 from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import find_chrome, launch_chromium
 from rebrowse.cli.common import EXIT_FAILED, err, fail, invalid_input_exits, out, read_settings
@@ -286,7 +286,7 @@ def run(
     else:
         print_summary(result)
     if save_cached is not None:
-        write_cached(result, save_cached)
+        write_cached(result, automation, save_cached)
     raise exit_for(result)
 
 
@@ -296,8 +296,9 @@ def check_writable(target: Path) -> None:
         raise fail(f"--save-cached {target}: not a file in an existing directory")
 
 
-def write_cached(result: RunResult, target: Path) -> None:
-    """Copy the run's cached automation to `target`, or say on stderr why there is none."""
+def write_cached(result: RunResult, automation: Automation, target: Path) -> None:
+    """Write the run's cached automation to `target` with the automation's own secure parameters (the run's copy
+    has them sealed), or say on stderr why there is none."""
     if result.status != "success":
         err.print(f"[yellow]--save-cached[/]: the run {result.status}: nothing written to {escape(str(target))}")
     elif result.cached_automation is None:
@@ -306,8 +307,10 @@ def write_cached(result: RunResult, target: Path) -> None:
             f"agentic_task): nothing written to {escape(str(target))}"
         )
     else:
+        cached = json.loads(Path(result.cached_automation).read_text())
+        secure = automation.model_dump(mode="json", exclude_unset=True)["parameters"].get("secure_parameters", {})
         try:
-            shutil.copyfile(result.cached_automation, target)
+            target.write_text(json.dumps(with_secure(cached, secure), indent=2) + "\n")
         except OSError as exc:
             raise fail(f"--save-cached {target}: {exc.strerror or exc}", EXIT_FAILED) from None
         err.print(f"[green]cached automation[/] written to {escape(str(target))}: it replays without a model")

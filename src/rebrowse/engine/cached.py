@@ -17,6 +17,7 @@ from typing import Any
 
 from rebrowse.automation.parameters import ParameterValue
 from rebrowse.automation.schema import Automation
+from rebrowse.automation.sealed import redacted
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.state import RunState, Step
 
@@ -143,9 +144,9 @@ def render_path(path: Path_) -> str:
 
 
 def save_cached(state: RunState, automation: Automation, notes: list[str]) -> str | None:
-    """Write the run's cached automation to its directory (secrets redacted); its path, or None if nothing was
-    learned."""
-    definition = automation.model_dump(mode="json", exclude_unset=True)
+    """Write the run's cached automation to its directory, its secure parameters sealed (a TOTP seed or a vault
+    reference is no value the redactor knows); its path, or None if nothing was learned."""
+    definition = redacted(automation.model_dump(mode="json", exclude_unset=True))
     cached = cached_automation(definition, state.steps, notes)
     if cached is None:
         return None

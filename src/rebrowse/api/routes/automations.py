@@ -20,6 +20,7 @@ from rebrowse.api.schemas import (
     PutAutomationRequest,
 )
 from rebrowse.api.views import automation_info, automation_saved
+from rebrowse.automation.sealed import redacted
 from rebrowse.store import automations
 
 router = APIRouter(prefix="/api/v1/automations", tags=["automations"], responses=ERRORS)
@@ -56,7 +57,7 @@ async def get_automation(endpoint_name: EndpointName, services: ServicesDep, cal
     saved = automation_saved(stored, services.automations.load(caller.account.id, stored))
     return AutomationDetail(
         **saved.model_dump(),
-        automation=automations.redacted(stored.definition),
+        automation=redacted(stored.definition),
         versions=[
             AutomationVersion(version=v.version, description=v.description, created_at=v.created_at) for v in versions
         ],

@@ -35,8 +35,9 @@ from rebrowse.api.schemas import (
 )
 from rebrowse.api.submission import cancel
 from rebrowse.api.views import task_detail, task_summary
+from rebrowse.automation.sealed import redacted
 from rebrowse.settings import ServerSettings
-from rebrowse.store import automations, callbacks, tasks
+from rebrowse.store import callbacks, tasks
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
 TaskIdQuery = Annotated[str, Query(max_length=100)]
@@ -169,7 +170,7 @@ async def get_cached_automation(task_id: str, services: ServicesDep, caller: Cal
     healed): replaying it asks no model. Secure parameters' values read "[sealed]"."""
     task = await find_task(services, caller.account.id, task_id)
     definition = await asyncio.to_thread(artifacts.cached_automation, services.settings, task)
-    return automations.redacted(definition)
+    return redacted(definition)
 
 
 @router.post(
