@@ -54,7 +54,7 @@ async def first_task_id(db: Database, account_id: uuid.UUID) -> str:
     return str(found[0].id)
 
 
-async def test_submit_then_status(api: Api) -> None:
+async def test_submit_then_status(api: Api, db: Database) -> None:
     async with rebrowse.AsyncClient(api.url, api.key) as client:
         task_id = await client.submit(
             "lookup",
@@ -64,8 +64,12 @@ async def test_submit_then_status(api: Api) -> None:
             callback_url="https://hooks.example.com/cb",
             callback_api_key="k",
             timeout_minutes=2,
+            healing=False,
         )
         task = await client.status(task_id)
+    async with db.connection() as conn:
+        stored = await tasks.get_task(conn, uuid.UUID(task_id))
+    assert stored is not None and stored.healing is False
     assert task.task_id == task_id and task.endpoint_name == "lookup" and task.status == "queued"
     assert task.input_parameters == {"email": ["ada@example.com"], "query": ["a", "b"]}
     assert task.unique_parameter_names == ["email"] and task.priority == -3

@@ -33,6 +33,7 @@ class SubmitOptions(TypedDict, total=False):
     callback_api_key: str | None
     callback_include_screenshot: bool | None
     timeout_minutes: float | None
+    healing: bool | None
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def submit(
     callback_api_key: str | None = None,
     callback_include_screenshot: bool | None = None,
     timeout_minutes: float | None = None,
+    healing: bool | None = None,
 ) -> Call:
     body: dict[str, Any] = {"endpoint_name": endpoint, "input_parameters": as_lists(params)}
     optional = {
@@ -90,6 +92,7 @@ def submit(
         "task_callback_api_key": callback_api_key,
         "callback_include_screenshot": callback_include_screenshot,
         "max_timeout_in_minutes": timeout_minutes,
+        "healing": healing,
     }
     body.update({name: value for name, value in optional.items() if value is not None})
     return Call("POST", "/api/v1/inference", json=body)

@@ -62,8 +62,10 @@ class AsyncClient:
         callback_api_key: str | None = None,
         callback_include_screenshot: bool | None = None,
         timeout_minutes: float | None = None,
+        healing: bool | None = None,
     ) -> str:
-        """Queue a run of the automation `endpoint`; returns its task id."""
+        """Queue a run of the automation `endpoint`; returns its task id. `healing`: whether a step whose command
+        fails may fall back to the model (None: the server's REBROWSE_HEALING)."""
         call = _calls.submit(
             endpoint,
             params,
@@ -74,6 +76,7 @@ class AsyncClient:
             callback_api_key=callback_api_key,
             callback_include_screenshot=callback_include_screenshot,
             timeout_minutes=timeout_minutes,
+            healing=healing,
         )
         return _calls.task_id_of(await self._send(call))
 
