@@ -12,9 +12,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pyotp
 import pytest
 
+from rebrowse.automation.json_schema import automation_json_schema
 from rebrowse.cli.replay import print_summary
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.run import RunResult
@@ -615,3 +617,40 @@ def test_run_save_cached_to_a_directory_is_refused_before_the_run(site: SiteServ
     assert done.returncode == 2
     assert "--save-cached" in done.stderr and "not a file in an existing directory" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rebrowse schema and rebrowse new
+
+
+def test_schema_prints_or_writes_the_json_schema_of_the_format(tmp_path: Path) -> None:
+    printed = rebrowse("schema", cwd=tmp_path)
+    written = rebrowse("schema", "-o", "automation.schema.json", cwd=tmp_path)
+
+    assert printed.returncode == written.returncode == 0, printed.stderr + written.stderr
+    assert json.loads(printed.stdout) == automation_json_schema()
+    assert (tmp_path / "automation.schema.json").read_text() == printed.stdout
+
+
+def test_new_writes_a_valid_starting_file_with_its_schema_beside_it(tmp_path: Path) -> None:
+    done = rebrowse("new", "-o", "flow.json", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    started = json.loads((tmp_path / "flow.json").read_text())
+    assert started["$schema"] == "automation.schema.json"
+    assert json.loads((tmp_path / "automation.schema.json").read_text()) == automation_json_schema()
+    jsonschema.Draft202012Validator(automation_json_schema()).validate(started)
+    validated = rebrowse("validate", "flow.json", cwd=tmp_path)
+    assert validated.returncode == 0 and validated.stdout.startswith("valid\n"), validated.stderr
+    assert json.loads(rebrowse("new", cwd=tmp_path).stdout) == started
+
+
+def test_new_never_overwrites_a_file(tmp_path: Path) -> None:
+    (tmp_path / "flow.json").write_text("mine")
+
+    done = rebrowse("new", "-o", "flow.json", cwd=tmp_path)
+
+    assert done.returncode == 2
+    assert "flow.json already exists" in done.stderr
+    assert (tmp_path / "flow.json").read_text() == "mine"
+    assert not (tmp_path / "automation.schema.json").exists()

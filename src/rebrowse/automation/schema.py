@@ -220,6 +220,14 @@ def walk_nodes(nodes: Iterable[Node]) -> Iterator[Node]:
 class Automation(StrictModel):
     """A recorded workflow: where it starts, its parameters and its nodes."""
 
+    # Only for editors (`"$schema": "automation.schema.json"` completes and checks the file); never used or saved.
+    schema_url: str | None = Field(
+        default=None,
+        alias="$schema",
+        exclude=True,
+        title="JSON Schema",
+        description="The JSON Schema an editor checks this file with.",
+    )
     url: str
     parameters: Parameters
     nodes: list[Node]
