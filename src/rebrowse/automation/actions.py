@@ -98,10 +98,15 @@ class TargetedAction(StrictModel):
     needs_target: ClassVar[bool] = True
 
     command: str | None = None
-    xpath: str | None = None  # never used to locate (as in Optexity): without a command, the model finds the element
-    prompt_instructions: str = ""  # the goal the model finds the element (and a missing value) by
-    skip_command: bool = False  # the model finds the element; the command is kept for reference only
-    skip_prompt: bool = False  # never ask the model: the step needs a command (and its value)
+    """A Playwright locator call on the page, e.g. `get_by_role("button", name="Sign in")`."""
+    xpath: str | None = None
+    """Never used to locate (as in Optexity): without a command, the model finds the element."""
+    prompt_instructions: str = ""
+    """The goal the model finds the element (and a missing value) by."""
+    skip_command: bool = False
+    """The model finds the element; the command is kept for reference only."""
+    skip_prompt: bool = False
+    """Never ask the model: the step needs a command (and its value)."""
     assert_locator_presence: bool = False
     # Computer-vision and recorder fields: accepted so recordings load, never acted on (as in Optexity).
     coordinates: tuple[int, int] | tuple[str, str] | None = None
@@ -135,11 +140,12 @@ class DownloadingAction(TargetedAction):
     """An element action that may start a download the step waits for and saves."""
 
     expect_download: bool = False
-    # None: the browser's suggested name (Optexity makes up a UUID here, then prefers the browser's name).
+    """The action starts a download: the step waits for it and saves it with the run."""
     download_filename: str | None = None
+    """The saved file's name; null: the browser's suggested name (Optexity makes up a UUID, then prefers it)."""
     download_metadata: dict[str, Any] | None = None
-    # None: the deployment's download timeout.
     download_timeout_seconds: float | None = Field(default=None, gt=0)
+    """How long to wait for the download; null: the deployment's download timeout."""
 
 
 class ClickElementAction(DownloadingAction):
@@ -156,7 +162,9 @@ class InputTextAction(TargetedAction):
     """Fill or type text into an element."""
 
     input_text: str | None = None
+    """The text; null: the model supplies it, guided by `prompt_instructions`."""
     fill_or_type: Literal["fill", "type", "key_press"] = "fill"
+    """`fill` sets the value at once; `type` and `key_press` press one key per character."""
     press_enter: bool = False
     is_slider: bool = False
     click_before_input: bool = True
@@ -166,6 +174,7 @@ class SelectOptionAction(DownloadingAction):
     """Select options of a `<select>` by value or label, optionally expecting a download."""
 
     select_values: list[str] | None = None
+    """The options' values or labels; null: the model picks them, guided by `prompt_instructions`."""
 
 
 class CheckAction(TargetedAction):
@@ -270,8 +279,8 @@ class KeyPressAction(TargetedAction):
 class DownloadUrlAsPdfAction(StrictModel):
     """Save the bytes at `url` (default: the current page's URL) as a download."""
 
-    # None: a name taken from the URL or response (Optexity makes up a UUID).
     download_filename: str | None = None
+    """The saved file's name; null: a name taken from the URL or response (Optexity makes up a UUID)."""
     url: str | None = None
 
 
@@ -329,6 +338,7 @@ class InteractionAction(OneOf):
     )
 
     max_tries: int = Field(default=10, ge=0)
+    """With `max_timeout_seconds_per_try`, how long the element may take to become actionable (tries x seconds)."""
     max_timeout_seconds_per_try: float = Field(default=1.0, gt=0)
     verify_before_step: bool = True
     click_element: ClickElementAction | None = None
@@ -401,11 +411,11 @@ class LocatorExtraction(StrictModel):
     """The inner text of the first element a locator command finds."""
 
     command: str
-    # None: `node{k}_output`, filled in by Automation's validator.
     output_variable_name: str | None = None
+    """The variable the text is stored in; null: `node{k}_output`, k counting every node in document order."""
     extraction_format: dict[str, Any]
-    # When given, the model reads the value from the page if the locator finds no text.
     extraction_instructions: str | None = None
+    """When given, the model reads the value from the page if the locator finds no text."""
     llm_provider: str | None = None
     llm_model_name: str | None = None
 
@@ -550,7 +560,9 @@ class ExtractionAction(OneOf):
     )
 
     unique_identifier: str | None = None
+    """The name of this extraction's entry in the run's output data."""
     allow_none: bool = False
+    """Whether a null (nothing found) may be stored instead of failing the step."""
     llm: LlmExtraction | None = None
     locator: LocatorExtraction | None = None
     network_call: NetworkCallExtraction | None = None

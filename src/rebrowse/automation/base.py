@@ -6,6 +6,9 @@ from pydantic import BaseModel, ConfigDict
 
 
 class StrictModel(BaseModel):
-    """A model that rejects keys it does not declare (Optexity ignores them, which hides typos)."""
+    """A model that rejects keys it does not declare (Optexity ignores them, which hides typos).
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    A string under a field is its description: the JSON Schema and docs/automation-format.md show it.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)

@@ -68,8 +68,11 @@ class Parameters(StrictModel):
     """The parameters an automation declares; every value is a list and `{name[i]}` picks element i."""
 
     input_parameters: dict[str, list[ParameterValue]] = Field(default_factory=dict)
+    """Values a run may replace (`-p name=value`, the request's `input_parameters`); these are the defaults."""
     secure_parameters: dict[str, list[SecureParameter]] = Field(default_factory=dict)
+    """Secrets, as references to where each value is kept; never logged or shown."""
     generated_parameters: dict[str, list[ParameterValue | None]] = Field(default_factory=dict)
+    """Variables the automation's steps fill in, declared with their starting values."""
 
     @model_validator(mode="after")
     def _names_are_identifiers(self) -> Self:

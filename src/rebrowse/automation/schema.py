@@ -65,10 +65,17 @@ class ActionNode(OneOf):
     dynamic_form_mapping_action: DynamicFormMappingAction | None = None
     # None means "not given": the defaults depend on the action kind (see the methods below).
     before_sleep_time: float | None = Field(default=None, ge=0)
+    """A pause before the action, in seconds; null: none, except a wait (at most 3 s) for the page to settle
+    before an extraction or a form mapping."""
     end_sleep_time: float | None = Field(default=None, ge=0, le=30)
+    """The longest wait for the page's load event after the action; null: 5 s, 0 after extractions, form
+    mappings and assertions."""
     expect_new_tab: bool = False
+    """The interaction opens a tab: the step waits for it (10 s at most) and continues in it."""
     max_new_tab_wait_time: float = Field(default=0.0, ge=0, le=30)
+    """Ignored, as in Optexity: 10 with `expect_new_tab`, else 0."""
     expect_navigation: bool = False
+    """Not supported by rebrowse yet."""
     localized_axtree_string: str | None = None
 
     @model_validator(mode="after")
@@ -113,13 +120,18 @@ class ForLoopNode(StrictModel):
 
     type: Literal["for_loop_node"] = "for_loop_node"
     variable_name: str | None = None
+    """The list variable(s) to loop over, comma-separated (`ids, dates`): the first sets the number of turns."""
     locator: str | None = None
+    """Loop over the elements this locator matches instead: `{locator[index]}` is the element of this turn."""
     index_variable_name: str = "index"
+    """The variable holding the turn's number, from 0."""
     locator_timeout: float = Field(default=5.0, ge=0)
     max_iterations: int | None = Field(default=None, gt=0)
     nodes: list[Node]
     reset_nodes: list[Node] = Field(default_factory=list)
+    """Nodes run between two turns (not after the last), e.g. to go back to the list."""
     on_error_in_loop: Literal["raise", "continue", "break"] = "raise"
+    """What a failed turn does: fail the run, go on with the next turn, or stop the loop."""
 
     @field_validator("variable_name", "locator")
     @classmethod
@@ -150,6 +162,7 @@ class IfElseNode(StrictModel):
 
     type: Literal["if_else_node"] = "if_else_node"
     condition: Expression
+    """An expression on the variables, e.g. `rows[0] > 0`: evaluated safely, never as Python code."""
     if_nodes: list[Node]
     else_nodes: list[Node] = Field(default_factory=list)
 
@@ -160,8 +173,8 @@ class AssertLocatorNode(StrictModel):
     type: Literal["assert_locator_node"] = "assert_locator_node"
     locator: str
     assertion: Literal["to_be_visible", "to_be_hidden"]
-    # None: `node{k}_output`, filled in by Automation's validator.
     output_variable_name: str | None = None
+    """The variable the result is stored in; null: `node{k}_output`, k counting every node in document order."""
     timeout: float = Field(default=5.0, ge=0)
 
 
@@ -220,18 +233,14 @@ def walk_nodes(nodes: Iterable[Node]) -> Iterator[Node]:
 class Automation(StrictModel):
     """A recorded workflow: where it starts, its parameters and its nodes."""
 
-    # Only for editors (`"$schema": "automation.schema.json"` completes and checks the file); never used or saved.
-    schema_url: str | None = Field(
-        default=None,
-        alias="$schema",
-        exclude=True,
-        title="JSON Schema",
-        description="The JSON Schema an editor checks this file with.",
-    )
+    schema_url: str | None = Field(default=None, alias="$schema", exclude=True, title="JSON Schema")
+    """For editors only: the JSON Schema this file is checked with as you type; ignored when loading."""
     url: str
+    """The page the run starts on."""
     parameters: Parameters
     nodes: list[Node]
     post_processing_nodes: list[Node] = Field(default_factory=list)
+    """Nodes run after `nodes`, on the same page."""
     browser_channel: Literal["chromium", "chrome", "cloakbrowser", "browser-use", "rdp"] = "chromium"
     backend: Literal["browser-use", "computer-vision"] = "browser-use"
     os_emulation: Literal["windows", "linux"] | None = None
@@ -239,6 +248,7 @@ class Automation(StrictModel):
     # Optexity answers every JavaScript dialog either way (this only picks which of its clients does): so does rebrowse.
     enable_browser_alerts: bool = False
     max_retries: int = Field(default=0, ge=0)
+    """Extra attempts after a failed one, each in a fresh browser context."""
     expected_downloads: int = Field(default=0, ge=0)
     remove_empty_nodes_in_axtree: bool = True
     reuse_page_if_already_on_url: bool = False
