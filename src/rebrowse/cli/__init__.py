@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from rebrowse.cli import remote, replay, server
+from rebrowse.cli import authoring, remote, replay, server
 
 PRIVATE_UMASK = 0o077
 
@@ -23,6 +23,7 @@ def files_are_private() -> None:
 app.command()(replay.validate)
 app.command()(replay.run)
 app.command()(replay.demo)
+app.command(name="import")(authoring.import_)
 app.command()(server.serve)
 app.command()(server.api)
 app.command()(server.worker)
