@@ -43,6 +43,8 @@ async def test_sync_codegen_script_replays_with_new_parameter_values(
         "region": ["eu-west"],
         "attachment": ["notes.txt"],
     }
+    # The expected text holds a parameter: the assertion follows its value.
+    assert data["nodes"][-2]["locator"] == 'locator("#field-full_name").filter(has_text="{full_name[0]}")'
     (tmp_path / "memo.txt").write_text("a memo for the form\n")
     inputs = {"full_name": ["Grace Hopper"], "region": ["ap-south"], "attachment": ["memo.txt"]}
 
@@ -110,6 +112,8 @@ def test_untranslatable_lines_are_all_named_and_the_script_never_runs() -> None:
         ('page.get_by_role("button").drag_to(page.locator("#x"))', 3, "drag_to() is not an element action"),
         ('page.evaluate("1")', 3, "page.evaluate() has no automation node"),
         ('page.get_by_role("button").nth(x).click()', 3, "invalid locator command"),
+        ('page.get_by_label("Notes").fill("{name}")', 3, "{name...} would be read as a placeholder"),
+        ('page.get_by_text("{name[0]}").click()', 3, "{name...} would be read as a placeholder"),
         ('with page.expect_download() as d:\n        page.get_by_label("Notes").fill("x")', 4, "only from a click"),
     ],
 )
@@ -128,7 +132,8 @@ def test_a_parameter_whose_literal_is_never_typed_is_an_error() -> None:
     with pytest.raises(ScriptUntranslatable) as caught:
         imported("login_form_sync.py", Parameter("city", "Paris"))
 
-    assert caught.value.errors == ["--param city=Paris: the literal is not typed, selected or uploaded anywhere"]
+    (error,) = caught.value.errors
+    assert error == "--param city=Paris: the literal is not typed, selected, uploaded or expected anywhere"
 
 
 def test_cli_writes_the_automation_and_the_run_line(tmp_path: Path) -> None:
@@ -137,7 +142,7 @@ def test_cli_writes_the_automation_and_the_run_line(tmp_path: Path) -> None:
     done = rebrowse("import", SCRIPTS / "login_form_sync.py", "-o", target, "--param", "user=ada", cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"wrote {target} (18 nodes)", f"run it: rebrowse run {target} -p user=ada"]
+    assert done.stdout.splitlines() == [f"wrote {target} (20 nodes)", f"run it: rebrowse run {target} -p user=ada"]
     assert json.loads(target.read_text())["parameters"]["input_parameters"] == {"user": ["ada"]}
     assert rebrowse("validate", target, cwd=tmp_path).returncode == 0
 

@@ -18,7 +18,9 @@ def import_(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the automation JSON here")] = None,
     param: Annotated[
         list[str],
-        typer.Option("--param", help="name=literal: the literal, where typed, selected or uploaded, becomes {name[0]}"),
+        typer.Option(
+            "--param", help="name=literal: the literal, where typed, selected, uploaded or expected, becomes {name[0]}"
+        ),
     ] = [],  # noqa: B006
 ) -> None:
     """Translate a Playwright script (never running it) into an automation; every untranslatable line is an error."""

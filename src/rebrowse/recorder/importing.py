@@ -17,6 +17,7 @@ from typing import Any
 
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.locator import parse_locator
+from rebrowse.automation.placeholders import references
 from rebrowse.errors import AutomationInvalid, LocatorInvalid, RebrowseError
 
 # Modules a codegen script imports for its set-up; importing anything else means the script does more than drive
@@ -48,7 +49,7 @@ class Untranslatable(Exception):
 
 @dataclass(frozen=True)
 class Parameter:
-    """`--param name=literal`: the literal, wherever it is typed, selected or uploaded, becomes `{name[0]}`."""
+    """`--param name=literal`: the literal, wherever typed, selected, uploaded or expected, becomes `{name[0]}`."""
 
     name: str
     literal: str
@@ -60,7 +61,7 @@ def import_script(source: str, script_name: str, parameters: list[Parameter]) ->
         tree = ast.parse(source, filename=script_name)
     except SyntaxError as exc:
         raise ScriptUntranslatable([f"{script_name} line {exc.lineno}: not valid Python ({exc.msg})"]) from None
-    translator = _Translator(source)
+    translator = _Translator(source, parameters=parameters)
     translator.module(tree)
     errors = [
         f"{script_name} line {getattr(node, 'lineno', 0)}: {translator.describe(node)} cannot be translated ({why})"
@@ -68,7 +69,7 @@ def import_script(source: str, script_name: str, parameters: list[Parameter]) ->
     ]
     if translator.url is None and not errors:
         errors.append(f"{script_name}: no page.goto(...) found (an automation starts at a URL)")
-    inputs, param_errors = apply_parameters(translator.nodes, parameters)
+    inputs, param_errors = apply_parameters(translator.nodes, parameters, translator.parameters_used)
     errors.extend(param_errors)
     if errors:
         raise ScriptUntranslatable(errors)
@@ -110,28 +111,35 @@ def typed_values(nodes: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], 
                 yield action[kind], key
 
 
+def longest_first(parameters: list[Parameter]) -> list[Parameter]:
+    """The order to replace literals in: a literal that contains another is replaced whole."""
+    return sorted(parameters, key=lambda p: len(p.literal), reverse=True)
+
+
+def placeholder(parameter: Parameter) -> str:
+    return f"{{{parameter.name}[0]}}"
+
+
 def apply_parameters(
-    nodes: list[dict[str, Any]], parameters: list[Parameter]
+    nodes: list[dict[str, Any]], parameters: list[Parameter], used: set[str]
 ) -> tuple[dict[str, list[str]], list[str]]:
-    """Replace each literal by its placeholder in typed values; the input parameters and the errors."""
+    """Replace each literal by its placeholder in typed values; the input parameters and the errors (`used`: the
+    names already placed in expectations)."""
     inputs: dict[str, list[str]] = {}
     errors: list[str] = []
-    # Longest first: a literal that contains another is replaced whole.
-    for parameter in sorted(parameters, key=lambda p: len(p.literal), reverse=True):
+    for parameter in longest_first(parameters):
         if parameter.name in inputs:
             errors.append(f"--param {parameter.name} is given twice")
             continue
-        found = False
-        placeholder = f"{{{parameter.name}[0]}}"
+        found = parameter.name in used
         for payload, key in typed_values(nodes):
             values = payload[key] if isinstance(payload[key], list) else [payload[key]]
-            replaced = [value.replace(parameter.literal, placeholder) for value in values]
+            replaced = [value.replace(parameter.literal, placeholder(parameter)) for value in values]
             found = found or replaced != values
             payload[key] = replaced if isinstance(payload[key], list) else replaced[0]
         if not found:
-            errors.append(
-                f"--param {parameter.name}={parameter.literal}: the literal is not typed, selected or uploaded anywhere"
-            )
+            where = "typed, selected, uploaded or expected"
+            errors.append(f"--param {parameter.name}={parameter.literal}: the literal is not {where} anywhere")
         inputs[parameter.name] = [parameter.literal]
     return inputs, errors
 
@@ -162,8 +170,16 @@ def method_call(node: ast.expr) -> tuple[ast.expr, str, ast.Call] | None:
 def text(node: ast.expr) -> str:
     """A string literal's value; anything computed at run time has no place in an automation."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        refuse_placeholders(node, node.value)
         return node.value
     raise Untranslatable(node, "only a string literal can be used here")
+
+
+def refuse_placeholders(node: ast.AST, value: str) -> None:
+    """A literal the engine would read as a placeholder (`{name}`) would not be replayed as the script typed it."""
+    found = references(value)
+    if found:
+        raise Untranslatable(node, f"{{{found[0].name}...}} would be read as a placeholder of the automation")
 
 
 def texts(node: ast.expr) -> list[str]:
@@ -276,6 +292,8 @@ class _Translator:
     popups: set[str] = field(default_factory=set)
     all_closed: bool = False
     expectations: int = 0
+    parameters: list[Parameter] = field(default_factory=list)
+    parameters_used: set[str] = field(default_factory=set)  # the --param names an expect() text took
 
     def describe(self, node: ast.AST) -> str:
         segment = ast.get_source_segment(self.source, node) or ast.unparse(node)
@@ -474,6 +492,7 @@ class _Translator:
         if segment is None or not segment.startswith(prefix) or "\n" in segment:
             segment = ast.unparse(locator)
         command = segment.removeprefix(prefix)
+        refuse_placeholders(locator, command)
         try:
             parse_locator(command)
         except LocatorInvalid as exc:
@@ -519,6 +538,19 @@ class _Translator:
         self.tabs.remove(page)
         self.current = self.tabs[-1]  # as the engine continues in the last remaining tab
 
+    def text_filter(self, expected: str, pattern: str) -> str:
+        """The filter narrowing a locator to the text an expect() asks for: case-sensitive as expect's, unless a
+        parameter makes the text known only at run time (then Playwright's has_text: any case, a substring)."""
+        with_placeholders = expected
+        for parameter in longest_first(self.parameters):
+            if parameter.literal in with_placeholders:
+                with_placeholders = with_placeholders.replace(parameter.literal, placeholder(parameter))
+                self.parameters_used.add(parameter.name)
+        if with_placeholders != expected:
+            return f".filter(has_text={json.dumps(with_placeholders)})"
+        regex = pattern.format(re.escape(expected))
+        return f".filter(has_text=re.compile({json.dumps(regex)}))"
+
     def expectation(self, expect: ast.Call, matcher: str, call: ast.Call) -> None:
         """`expect(locator).matcher(...)`: an assert_locator_node, and a fail_state when it does not hold."""
         if len(expect.args) != 1 or expect.keywords or matcher not in MATCHERS:
@@ -531,10 +563,7 @@ class _Translator:
         options = only_keywords(call, frozenset({"timeout"}), 0 if pattern is None else 1)
         command = self.command(page, target)
         if pattern is not None:
-            # A text assertion is the visibility of the locator narrowed to that text, case-sensitive as expect's.
-            regex = pattern.format(re.escape(text(call.args[0])))
-            command = f"{command}.filter(has_text=re.compile({json.dumps(regex)}))"
-            parse_locator(command)
+            command += self.text_filter(text(call.args[0]), pattern)
         self.use_tab(page, call)
         self.expectations += 1
         name = f"expectation_{self.expectations}"

@@ -23,6 +23,7 @@ def run(playwright: Playwright) -> None:
     page.get_by_label("Notes").press_sequentially("Analytical Engine")
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#status")).to_contain_text("submitted")
+    expect(page.locator("#field-full_name")).to_have_text("Ada Lovelace")
 
     # ---------------------
     context.close()
