@@ -1,0 +1,1 @@
+"""Authoring automations: importing Playwright scripts (and, later, recording) into `automation/` models."""
