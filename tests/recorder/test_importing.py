@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +47,14 @@ async def test_sync_codegen_script_replays_with_new_parameter_values(
     # The expected text holds a parameter: the assertion follows its value.
     assert data["nodes"][-2]["locator"] == 'locator("#field-full_name").filter(has_text="{full_name[0]}")'
     (tmp_path / "memo.txt").write_text("a memo for the form\n")
-    inputs = {"full_name": ["Grace Hopper"], "region": ["ap-south"], "attachment": ["memo.txt"]}
+    # A name no other test sends: the fixture site keeps every submission of the session.
+    name = f"Grace Hopper {uuid.uuid4().hex[:8]}"
+    inputs = {"full_name": [name], "region": ["ap-south"], "attachment": ["memo.txt"]}
 
     result = await replay(data, inputs=inputs, upload_dirs=(tmp_path,))
 
     assert result.status == "success", result.error
-    sent = submission(site, "full_name", "Grace Hopper")
+    sent = submission(site, "full_name", name)
     assert sent["fields"]["region"] == "ap-south"
     assert sent["fields"]["newsletter"] == "yes"
     assert sent["fields"]["notes"] == "Analytical Engine"
