@@ -1,4 +1,5 @@
-"""Loading an automation: every schema problem with its JSON path, then the features rebrowse lacks."""
+"""Loading an automation: every schema problem with its JSON path, then the features rebrowse lacks, the locator
+commands that cannot run and the placeholders that name nothing (see references)."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ import re
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from rebrowse.automation.locator import LocatorChain, Substitute, parse_locator
 from rebrowse.automation.placeholders import PlaceholderRef
@@ -46,6 +47,8 @@ async def explain(step: Step, command: str, locator: Locator, error: PlaywrightE
     if many:
         listed = " ".join(candidate_lines(text))
         return f"{many.group(1)} elements match {target}: {listed} (make the command match one of them)"
+    if not isinstance(error, PlaywrightTimeoutError):
+        return waited  # not a wait for the element (the page closed, a navigation failed): Playwright's words
     try:
         count = await locator.count()
     except PlaywrightError:
