@@ -394,7 +394,8 @@ UNREADABLE_FORMAT = {"extraction_format": {"a": "money"}, "extraction_instructio
 def test_unsupported_features_are_rejected(node: dict[str, Any], path: str, message: str) -> None:
     expected = FieldError(f"nodes[0].{path}" if path else "nodes[0]", message)
     assert problems(document(node)) == [expected]
-    nested = document({"condition": "x", "if_nodes": [{"variable_name": "ids", "nodes": [], "reset_nodes": [node]}]})
+    loop = {"variable_name": "ids", "nodes": [], "reset_nodes": [node]}
+    nested = document({"condition": "x", "if_nodes": [loop]}, parameters={"input_parameters": {"ids": ["1"]}})
     assert problems(nested) == [
         FieldError(expected.path.replace("nodes[0]", "nodes[0].if_nodes[0].reset_nodes[0]"), message)
     ]
@@ -520,3 +521,172 @@ def test_input_values_must_be_lists(login: Automation) -> None:
     with pytest.raises(AutomationInvalid) as exc:
         check_run_parameters(login, {"email": "a@example.test"}, {})
     assert exc.value.errors == [FieldError("input_parameters.email", "must be a list of values")]
+
+
+# --- locator commands and placeholders, checked at load -------------------------------------------------
+
+REPO = Path(__file__).parents[2]
+REPO_AUTOMATIONS = [
+    *EXAMPLES,
+    REPO / "src/rebrowse/demo/automation.json",
+    *sorted((REPO / "bench/flows").glob("*.json")),
+]
+
+
+@pytest.mark.parametrize("path", REPO_AUTOMATIONS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_automation_of_the_repository_loads(path: Path) -> None:
+    assert load_automation_file(path).nodes
+
+
+def typing_into(text: str, command: str = 'get_by_label("Name")') -> dict[str, Any]:
+    return interaction(input_text={"command": command, "input_text": text})
+
+
+def setting(name: str, value: str = "x") -> dict[str, Any]:
+    return {"type": "action_node", "misc_action": {"set_variable": {"name": name, "value": value}}}
+
+
+def with_inputs(*nodes: Any, **inputs: list[str]) -> dict[str, Any]:
+    return document(*nodes, parameters={"input_parameters": inputs})
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ('get_by_role("button", name="Go"', 'the locator command is not a valid expression: `get_by_role("button"'),
+        ('locator("#go").evaluate("document.cookie")', "`evaluate()` is not an allowed locator method"),
+        ("__import__('os').system('id')", "`__import__()` is not an allowed locator method"),
+    ],
+)
+def test_a_command_that_cannot_run_is_refused_with_how_to_fix_it(command: str, reason: str) -> None:
+    (problem,) = problems(document(interaction(click_element={"command": command})))
+    assert problem.path == "nodes[0].interaction_action.click_element.command"
+    assert reason in problem.message
+    assert 'write a chain of Playwright locator calls on the page, e.g. get_by_role("button"' in problem.message
+    assert "get_by_label" in problem.message  # the whitelist is listed
+
+
+def test_every_field_holding_a_command_is_parsed() -> None:
+    bad = 'locator("#x").click()'
+    data = document(
+        extraction(locator={"command": bad, "output_variable_name": "v", "extraction_format": {"v": "str"}}),
+        {"type": "action_node", "misc_action": {"count_locator": {"locator": bad, "name": "n"}}},
+        {"type": "assert_locator_node", "locator": bad, "assertion": "to_be_visible"},
+        {"type": "for_loop_node", "locator": bad, "nodes": [interaction(hover={"command": bad})]},
+        interaction(check={"command": bad, "skip_command": True}),  # kept for reference only: never run
+    )
+    assert [problem.path for problem in problems(data)] == [
+        "nodes[0].extraction_action.locator.command",
+        "nodes[1].misc_action.count_locator.locator",
+        "nodes[2].locator",
+        "nodes[3].locator",
+        "nodes[3].nodes[0].interaction_action.hover.command",
+    ]
+
+
+def test_a_placeholder_naming_nothing_is_refused_with_the_nearest_name() -> None:
+    data = with_inputs(
+        typing_into("{usr_name[0]}"), interaction(go_to_url={"url": "https://x.test/{nobody[0]}"}), user_name=["a"]
+    )
+    assert problems(data) == [
+        FieldError(
+            "nodes[0].interaction_action.input_text.input_text",
+            "placeholder {usr_name[0]} names `usr_name`, which is no declared parameter nor a variable an earlier "
+            "step writes (did you mean `user_name`?)",
+        ),
+        FieldError(
+            "nodes[1].interaction_action.go_to_url.url",
+            "placeholder {nobody[0]} names `nobody`, which is no declared parameter nor a variable an earlier step "
+            "writes: declare it in parameters.input_parameters (or secure_parameters, generated_parameters)",
+        ),
+    ]
+
+
+def test_a_placeholder_in_a_command_must_name_a_parameter() -> None:
+    data = document(interaction(click_element={"command": 'get_by_text("Hi {who[0]}").nth({pick[0]})'}))
+    assert [problem.message.split(",")[0] for problem in problems(data)] == [
+        "placeholder {pick[0]} names `pick`",
+        "placeholder {who[0]} names `who`",
+    ]
+
+
+def test_parameters_and_variables_of_earlier_steps_may_be_named() -> None:
+    data = document(
+        extraction(locator={"command": 'locator("#price")', "extraction_format": {"price": "str"}}),  # node1_output
+        extraction(api_call={"url": "https://api.test/{node1_output[0]}"}),  # api_result
+        typing_into("{api_result.body.id} {secret[0]} {made[0]}"),
+        {"type": "action_node", "interaction_action": {"download_file": {"file_url": "https://x.test/{who[0]}"}}},
+        interaction(upload_file={"command": 'locator("#file")', "file_path": "{downloaded_file_path[0]}"}),
+        {"type": "action_node", "misc_action": {"count_locator": {"locator": 'locator("li")', "name": "count"}}},
+        {"condition": "count[0] > 0", "if_nodes": [setting("price")], "else_nodes": [typing_into("{count[0]}")]},
+        parameters={
+            "input_parameters": {"who": ["a"]},
+            "secure_parameters": {"secret": [{"totp": {"totp_secret": "JBSWY3DPEHPK3PXP"}}]},
+            "generated_parameters": {"made": [None]},
+        },
+    )
+    assert load_automation(data).nodes
+
+
+def test_a_variable_a_later_step_writes_is_refused() -> None:
+    data = document(typing_into("{total[0]}"), setting("total"))
+    assert problems(data) == [
+        FieldError(
+            "nodes[0].interaction_action.input_text.input_text",
+            "placeholder {total[0]} names `total`, which only a later step writes (nodes[1]): move that step before "
+            "this one",
+        )
+    ]
+    # Post-processing runs after the nodes: it may name their variables, they may not name its.
+    assert load_automation(document(setting("total"), post_processing_nodes=[typing_into("{total[0]}")]))
+    late = document(typing_into("{total[0]}"), post_processing_nodes=[setting("total")])
+    assert "only a later step writes (post_processing_nodes[0])" in problems(late)[0].message
+
+
+def test_loop_bindings_and_variables_written_in_the_loop() -> None:
+    body = [
+        typing_into("{ids[row]} is {index_of(ids)} of {names[row]}", command='locator("li").nth({row})'),
+        {"condition": "True", "if_nodes": [typing_into("{previous[0]}")]},  # written by an earlier iteration
+        setting("previous"),
+    ]
+    loop = {"type": "for_loop_node", "variable_name": "ids, names", "index_variable_name": "row", "nodes": body}
+    in_row = interaction(click_element={"command": '{locator[row]}.get_by_role("button")'})
+    rows = {"type": "for_loop_node", "locator": 'locator("tr")', "index_variable_name": "row", "nodes": [in_row]}
+    assert load_automation(with_inputs(loop, rows, ids=["1"], names=["a"])).nodes
+    # Outside its loop, a loop's index is an unknown name.
+    (problem,) = problems(
+        with_inputs(loop, typing_into("x", command='locator("li").nth({row})'), ids=["1"], names=["a"])
+    )
+    assert problem.path == "nodes[1].interaction_action.input_text.command"
+    assert problem.message.startswith("placeholder {row} names `row`")
+
+
+def test_problems_inside_nested_nodes_have_their_paths() -> None:
+    inner = {"type": "for_loop_node", "variable_name": "idz", "nodes": [typing_into("{ids[index]}{other[0]}")]}
+    data = with_inputs({"condition": "True", "if_nodes": [setting("a")], "else_nodes": [inner]}, ids=["1"])
+    assert [(problem.path, problem.message.split(",")[0]) for problem in problems(data)] == [
+        ("nodes[0].else_nodes[0].variable_name", "the loop runs over `idz`"),
+        (
+            "nodes[0].else_nodes[0].nodes[0].interaction_action.input_text.input_text",
+            "placeholder {other[0]} names `other`",
+        ),
+    ]
+
+
+def test_names_known_only_at_run_time_are_accepted() -> None:
+    # A variable whose name is itself a placeholder, a script that writes variables: every later name may exist.
+    dynamic = with_inputs(setting("{key[0]}"), typing_into("{anything[0]}"), key=["k"])
+    assert load_automation(dynamic).nodes
+    script = {"type": "action_node", "python_script_action": {"execution_code": "async def code_fn(page): pass"}}
+    assert load_automation(document(script, typing_into("{anything[0]}")), allow_python_scripts=True).nodes
+
+
+def test_braces_that_are_text_are_left_alone() -> None:
+    data = document(
+        typing_into("{not_a_placeholder} {}"),  # a bare name is left as written when nothing binds it
+        interaction(click_element={"command": 'get_by_text("{literal}")', "prompt_instructions": "the {x} button"}),
+        extraction(
+            api_call={"url": "https://api.test/", "body": '{"query": "{viewer{login}}"}', "poll_condition": "True"}
+        ),
+    )
+    assert load_automation(data).nodes

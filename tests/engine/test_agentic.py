@@ -190,7 +190,8 @@ async def test_the_agent_fills_a_two_step_form_and_leaves_nodes_that_replay_with
     assert PASSWORD not in files_text(result) and PASSWORD not in json.dumps(result.to_json(), default=str)
 
     # The nodes the agent left behind are an ordinary automation: it replays with no model at all.
-    cached = automation("agentic_form.html", [*steps["nodes"], READ_STATUS], parameters={"secure_parameters": SECURE})
+    parameters = {"input_parameters": {"name": ["Ada"]}, "secure_parameters": SECURE}
+    cached = automation("agentic_form.html", [*steps["nodes"], READ_STATUS], parameters=parameters)
     secrets = SecretResolver(onepassword=FakeOnePassword({REFERENCE: PASSWORD}))
     again = await replay(cached, inputs={"name": ["Ada"]}, secrets=secrets, out_dir=tmp_path / "again")
     assert status_after(again) == status_after(result)

@@ -341,7 +341,9 @@ async def test_default_output_names_inside_a_loop(replay: Replay) -> None:
 
 
 async def test_locator_loop_with_an_invalid_locator_names_the_loop(replay: Replay) -> None:
-    result = await replay(automation("table.html", [loop([remember("x", "y")], locator='locator("#rows tr").click()')]))
+    result = await replay(
+        automation("table.html", [loop([remember("x", "y")], locator='locator("#rows tr").click()')]), unchecked=True
+    )
     assert result.status == "failed"
     assert result.error is not None
     assert result.error.startswith('nodes[0] (for_loop on locator("#rows tr").click()): ')
@@ -349,7 +351,7 @@ async def test_locator_loop_with_an_invalid_locator_names_the_loop(replay: Repla
 
 
 async def test_loop_over_a_missing_variable_fails(replay: Replay) -> None:
-    result = await replay(automation("table.html", [loop([remember("x", "y")], variable_name="ghost")]))
+    result = await replay(automation("table.html", [loop([remember("x", "y")], variable_name="ghost")]), unchecked=True)
     assert result.status == "failed"
     assert result.error == "nodes[0]: loop variable 'ghost' is not an input or generated variable"
 

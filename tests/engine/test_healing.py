@@ -46,6 +46,13 @@ def never_called(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse
     raise AssertionError("the model was asked although the step must not heal")
 
 
+def old_button_failure(result: RunResult) -> str:
+    """Why the old command's click fails on healing.html (at the URL its step started on)."""
+    url = step_of(result, "click_element").url
+    closest = 'get_by_role("button", name="Place order")'
+    return f"no element matches {OLD_BUTTON} on {url}; closest by role and name: {closest} ({TIMEOUT})"
+
+
 def steps_file(result: RunResult) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (Path(result.out_dir) / "steps.jsonl").read_text().splitlines()]
 
@@ -61,13 +68,14 @@ async def test_a_failed_command_with_a_goal_heals_through_the_model_and_says_so(
 
     assert status_after(result) == "ordered s for"
     record = step_of(result, "click_element")
-    healed = {"failed_command": OLD_BUTTON, "error": TIMEOUT, "command": NEW_BUTTON}
+    healed = {"failed_command": OLD_BUTTON, "error": old_button_failure(result), "command": NEW_BUTTON}
     assert record.healed == healed
     assert record.learned == {"command": NEW_BUTTON}
     assert record.locator == NEW_BUTTON
+    failure = old_button_failure(result)
     assert (
         record.detail
-        == f'healed: the command {OLD_BUTTON} failed ({TIMEOUT}); chosen by the model: button "Place order"'
+        == f'healed: the command {OLD_BUTTON} failed ({failure}); chosen by the model: button "Place order"'
     )
     assert result.healed == [{"path": "nodes[0]", **healed}]
     assert steps_file(result)[0]["healed"] == healed
@@ -125,7 +133,7 @@ async def test_a_healed_click_through_an_openai_compatible_provider(replay: Repl
 
     assert status_after(result) == "ordered s for"
     assert result.healed == [
-        {"path": "nodes[0]", "failed_command": OLD_BUTTON, "error": TIMEOUT, "command": NEW_BUTTON}
+        {"path": "nodes[0]", "failed_command": OLD_BUTTON, "error": old_button_failure(result), "command": NEW_BUTTON}
     ]
     assert len(chat_server.requests) == 1 and result.llm_usage["calls"] == 1
 
@@ -193,7 +201,9 @@ async def test_without_a_model_the_step_fails_with_the_commands_error_and_the_se
 
     assert result.status == "failed"
     assert result.error is not None
-    assert result.error.index(f"the command {OLD_BUTTON} failed ({TIMEOUT})") < result.error.index(MODEL_SETTING)
+    assert result.error.index(f"the command {OLD_BUTTON} failed ({old_button_failure(result)})") < result.error.index(
+        MODEL_SETTING
+    )
     assert result.healed == [] and step_of(result, "click_element").outcome == "failed"
 
 
@@ -204,7 +214,7 @@ async def test_the_model_finding_nothing_fails_with_both_errors(replay: Replay) 
 
     assert result.status == "failed"
     assert result.error is not None
-    assert f"the command {OLD_BUTTON} failed ({TIMEOUT})" in result.error
+    assert f"the command {OLD_BUTTON} failed ({old_button_failure(result)})" in result.error
     assert "the model found no element" in result.error and "the button Checkout" in result.error
     assert result.healed == [] and len(picker.prompts) == 1
 

@@ -21,7 +21,7 @@ from tests.callbacks.conftest import running_sender, serving_receiver
 from tests.llm_server import ChatServer, chat_server
 from tests.waiting import eventually
 from tests.worker.conftest import Tenant, Workers, worker_settings
-from tests.worker.test_healing_e2e import HEALED, NEW_BUTTON, model_settings, ordering_automation, pick_the_button
+from tests.worker.test_healing_e2e import NEW_BUTTON, healed, model_settings, ordering_automation, pick_the_button
 
 __all__ = ["chat_server"]
 
@@ -63,7 +63,7 @@ async def test_a_healed_runs_fixed_version_is_saved_and_replays_without_a_model(
         done = await tenant.wait_terminal(task.id, timeout_s=120)
         await eventually(lambda: len(receiver.received) >= 1, timeout_s=30, what="the callback")
     assert done.status == "success", done.error
-    assert done.healed == [HEALED] and len(chat_server.requests) == 1
+    assert done.healed == [healed(site)] and len(chat_server.requests) == 1
 
     url = f"{api_settings.base_url}/api/v1/tasks/{task.id}/cached_automation"
     assert (await api.get(f"/api/v1/tasks/{task.id}")).json()["cached_automation_url"] == url

@@ -18,12 +18,18 @@ __all__ = ["chat_server"]
 
 OLD_BUTTON = 'locator("#place-order")'  # healing.html was redesigned: this finds nothing
 NEW_BUTTON = 'get_by_role("button", name="Place order", exact=True)'
-HEALED = {
-    "path": "nodes[0]",
-    "failed_command": OLD_BUTTON,
-    "error": "Locator.click: Timeout 500ms exceeded.",
-    "command": NEW_BUTTON,
-}
+
+
+def healed(site: SiteServer) -> dict[str, str]:
+    """What the task's record and callback say of the healed step: the old command's failure in words."""
+    closest = 'get_by_role("button", name="Place order")'
+    error = f"no element matches {OLD_BUTTON} on {site.url}/healing.html; closest by role and name: {closest}"
+    return {
+        "path": "nodes[0]",
+        "failed_command": OLD_BUTTON,
+        "error": f"{error} (Locator.click: Timeout 500ms exceeded.)",
+        "command": NEW_BUTTON,
+    }
 
 
 def ordering_automation(site: SiteServer) -> dict[str, Any]:
@@ -66,8 +72,8 @@ async def test_a_healed_task_says_so_in_its_record_and_its_callback(
 
     assert done.status == "success", done.error
     assert done.output_data is not None and "ordered s for" in str(done.output_data)
-    assert done.healed == [HEALED]
-    assert receiver.received[0].payload["healed"] == [HEALED]
+    assert done.healed == [healed(site)]
+    assert receiver.received[0].payload["healed"] == [healed(site)]
     assert len(chat_server.requests) == 1
 
 
@@ -81,5 +87,5 @@ async def test_a_task_submitted_with_healing_off_fails_without_asking_the_model(
     done = await tenant.wait_terminal(task.id, timeout_s=120)
 
     assert done.status == "failed"
-    assert done.error is not None and "Timeout 500ms exceeded" in done.error
+    assert done.error is not None and done.error.endswith(healed(site)["error"])
     assert done.healed == [] and chat_server.requests == []

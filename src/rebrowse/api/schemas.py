@@ -20,8 +20,8 @@ from pydantic import (
     field_validator,
 )
 
-from rebrowse.automation.loading import join_key
 from rebrowse.automation.parameters import SecureParameter
+from rebrowse.automation.references import join_key
 from rebrowse.store.accounts import Role
 from rebrowse.store.tasks import TaskStatus
 

@@ -1,4 +1,5 @@
-"""Loading an automation: every schema problem with its JSON path, then the features rebrowse lacks."""
+"""Loading an automation: every schema problem with its JSON path, then the features rebrowse lacks, the locator
+commands that cannot run and the placeholders that name nothing (see references)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from rebrowse.automation.actions import (
 from rebrowse.automation.base import StrictModel
 from rebrowse.automation.formats import format_problems
 from rebrowse.automation.parameters import Parameters, SecureParameter
+from rebrowse.automation.references import join_key, reference_problems, walk_models
 from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
 from rebrowse.errors import AutomationInvalid, FieldError
 
@@ -82,7 +84,10 @@ def load_automation(data: object, *, allow_python_scripts: bool = False) -> Auto
         automation = Automation.model_validate(data)
     except ValidationError as exc:
         raise AutomationInvalid(field_errors(exc, data)) from None
-    problems = unsupported_features(automation, allow_python_scripts=allow_python_scripts)
+    problems = [
+        *unsupported_features(automation, allow_python_scripts=allow_python_scripts),
+        *reference_problems(automation),
+    ]
     if problems:
         raise AutomationInvalid(problems)
     return automation
@@ -167,10 +172,6 @@ def automation_field_names() -> list[frozenset[str]]:
     ]
 
 
-def join_key(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
 def error_message(detail: ErrorDetails) -> str:
     """A short message for one pydantic error."""
     if detail["type"] == "extra_forbidden":
@@ -214,20 +215,6 @@ def asks_model(model: BaseModel) -> bool:
     return (isinstance(model, InputTextAction) and model.input_text is None) or (
         isinstance(model, SelectOptionAction) and model.select_values is None
     )
-
-
-def walk_models(value: object, path: str) -> Iterator[tuple[str, BaseModel]]:
-    """Every model inside `value` (itself included) with its JSON path."""
-    if isinstance(value, BaseModel):
-        yield path, value
-        for name in type(value).model_fields:
-            yield from walk_models(getattr(value, name), join_key(path, name))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk_models(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk_models(item, join_key(path, str(key)))
 
 
 def model_problems(model: BaseModel, path: str, allow_python_scripts: bool) -> Iterator[FieldError]:

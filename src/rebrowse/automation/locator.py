@@ -128,6 +128,9 @@ _PROPERTIES: dict[str, dict[_Kind, _Kind]] = {
     "owner": {_Kind.FRAME_LOCATOR: _Kind.LOCATOR},
 }
 
+# Every step a command may hold, for messages that say what is allowed.
+ALLOWED_STEPS = (*_METHODS, *_PROPERTIES)
+
 # Only the flags Playwright can carry over to a JavaScript RegExp.
 _REGEX_FLAGS: dict[str, re.RegexFlag] = {
     "IGNORECASE": re.IGNORECASE,

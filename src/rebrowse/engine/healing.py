@@ -20,6 +20,7 @@ from playwright.async_api import Locator
 
 from rebrowse.automation.actions import InteractionAction, TargetedAction
 from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.element_errors import explain
 from rebrowse.engine.extraction import first_line
 from rebrowse.engine.state import Step
 from rebrowse.engine.targeting import ElementAnswer, command_of, pick
@@ -48,15 +49,17 @@ async def perform(
         locator, _ = await pick(step, action, ElementAnswer)
         return await do(locator, timeout_ms)
     started = time.monotonic()
+    located = step.locate(command)
     try:
-        return await do(step.locate(command), timeout_ms)
+        return await do(located, timeout_ms)
     except PlaywrightError as exc:
+        failure = await explain(step, command, located, exc)
         if not may_heal(step, action):
-            raise
+            raise StepFailed(failure) from None
         # The step's time is what it gives its element; the model's element, seen on the page just now, gets
         # what is left of it, and at least one try's time.
         left_ms = timeout_ms - (time.monotonic() - started) * 1000
-        return await heal(step, action, do, exc, max(left_ms, wrapper.max_timeout_seconds_per_try * 1000))
+        return await heal(step, action, do, failure, max(left_ms, wrapper.max_timeout_seconds_per_try * 1000))
 
 
 def may_heal(step: Step, action: TargetedAction) -> bool:
@@ -69,10 +72,11 @@ def may_heal(step: Step, action: TargetedAction) -> bool:
     )
 
 
-async def heal(step: Step, action: TargetedAction, do: Do[T], failure: PlaywrightError, timeout_ms: float) -> T:
-    """Do the action on the element the model picks instead of the failed command's, and record the healing."""
+async def heal(step: Step, action: TargetedAction, do: Do[T], failure: str, timeout_ms: float) -> T:
+    """Do the action on the element the model picks instead of the failed command's (`failure` says why that
+    one failed), and record the healing."""
     failed = step.record.locator or ""  # the command as step.locate recorded it: secrets masked
-    error = step.state.secrets.redactor.redact_text(first_line(failure))
+    error = step.state.secrets.redactor.redact_text(failure)
     what_failed = f"the command {failed} failed ({error})"
     try:
         locator, _ = await pick(step, action, ElementAnswer)
