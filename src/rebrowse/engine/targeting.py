@@ -99,29 +99,29 @@ def command_of(action: TargetedAction) -> str | None:
 async def target_and_text(step: Step, action: InputTextAction) -> tuple[Locator | None, str]:
     """For an input that gives no text: the model's text, and the element the model picks with it when no command
     locates the element (None: the command's element, which healing.perform acts on)."""
-    command = command_of(action)
-    if command is not None:
-        step.locate(command)  # records the command, which tells the model which element the text is for
-        locator, text = None, (await ask_about_page(step, action, TextAnswer, step.record.locator))[0].text
-    else:
-        locator, answer = await pick(step, action, ElementTextAnswer)
-        text = answer.text
-    learn(step, text=text)
-    return locator, text
+    locator, answer = await answer_for(step, action, TextAnswer, ElementTextAnswer)
+    learn(step, text=answer.text)
+    return locator, answer.text
 
 
 async def target_and_options(step: Step, action: SelectOptionAction) -> tuple[Locator | None, list[str]]:
     """For a select that gives no values: the model's options (still to be matched against the element's own), and
     the element the model picks with them when no command locates it (None: the command's element)."""
+    locator, answer = await answer_for(step, action, OptionsAnswer, ElementOptionsAnswer)
+    learn(step, values=answer.values)
+    return locator, answer.values
+
+
+async def answer_for(
+    step: Step, action: TargetedAction, given: type[A], picked: type[E]
+) -> tuple[Locator | None, A] | tuple[Locator, E]:
+    """What the model gives for the step: `given` about the command's element (None), else `picked` with the
+    element it picks."""
     command = command_of(action)
-    if command is not None:
-        step.locate(command)
-        locator, values = None, (await ask_about_page(step, action, OptionsAnswer, step.record.locator))[0].values
-    else:
-        locator, answer = await pick(step, action, ElementOptionsAnswer)
-        values = answer.values
-    learn(step, values=values)
-    return locator, values
+    if command is None:
+        return await pick(step, action, picked)
+    step.locate(command)  # records the command, which tells the model which element the answer is for
+    return None, (await ask_about_page(step, action, given, step.record.locator))[0]
 
 
 async def pick(step: Step, action: TargetedAction, output_type: type[E]) -> tuple[Locator, E]:
