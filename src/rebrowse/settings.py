@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.engine.options import ScreenshotMode
@@ -61,6 +62,15 @@ class ServerSettings:
     database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
     data_dir: Path = Path(".rebrowse")
     artifacts_dir: Path | None = None  # default: data_dir/artifacts (must be shared by API and workers)
+    # REBROWSE_ARTIFACTS_URL=s3://bucket/prefix: artifacts in S3-compatible object storage instead of artifacts_dir
+    artifacts_bucket: str | None = None
+    artifacts_prefix: str = ""
+    # REBROWSE_ARTIFACTS_PRESIGNED: the API redirects downloads and screenshots to a presigned URL of the object
+    # (valid REBROWSE_ARTIFACTS_PRESIGNED_TTL seconds) instead of streaming it
+    artifacts_presigned: bool = False
+    artifacts_presigned_ttl_s: float = 300.0
+    # REBROWSE_ARTIFACTS_RETENTION_DAYS: the files of tasks that ended longer ago are deleted; None: kept
+    artifacts_retention_s: float | None = None
     secret_key: bytes | None = None  # seals secrets at rest; default: kept in data_dir/secret.key
     host: str = "127.0.0.1"
     port: int = 8000
@@ -108,6 +118,9 @@ class ServerSettings:
             "database_url": env.get("DATABASE_URL") or None,
             "data_dir": Path(env.get("REBROWSE_DATA_DIR", ".rebrowse")),
             "artifacts_dir": Path(env["REBROWSE_ARTIFACTS_DIR"]) if env.get("REBROWSE_ARTIFACTS_DIR") else None,
+            **artifacts_location(env.get("REBROWSE_ARTIFACTS_URL")),
+            "artifacts_presigned": flag_from_env(env, "REBROWSE_ARTIFACTS_PRESIGNED"),
+            "artifacts_retention_s": retention_from_env(env.get("REBROWSE_ARTIFACTS_RETENTION_DAYS")),
             "secret_key": key.encode() if key else None,
             "public_url": env.get("REBROWSE_PUBLIC_URL") or None,
             "admin_api_key": env.get("REBROWSE_API_KEY") or None,
@@ -123,6 +136,7 @@ class ServerSettings:
                 stalled_after_s="REBROWSE_STALLED_AFTER",
                 stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
                 callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
+                artifacts_presigned_ttl_s="REBROWSE_ARTIFACTS_PRESIGNED_TTL",
             ),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
@@ -146,6 +160,32 @@ def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
             if found[field_name] <= 0:
                 raise ValueError(f"{variable} must be more than 0")
     return found
+
+
+def artifacts_location(url: str | None) -> dict[str, str]:
+    """artifacts_bucket and artifacts_prefix from REBROWSE_ARTIFACTS_URL (s3://bucket/prefix); none when unset."""
+    if not url:
+        return {}
+    parsed = urlsplit(url)
+    if parsed.scheme != "s3" or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ValueError("REBROWSE_ARTIFACTS_URL must be s3://bucket or s3://bucket/prefix")
+    prefix = parsed.path.strip("/")
+    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
+        raise ValueError("REBROWSE_ARTIFACTS_URL: the prefix may not hold empty, '.' or '..' parts")
+    return {"artifacts_bucket": parsed.netloc, "artifacts_prefix": prefix}
+
+
+def retention_from_env(days: str | None) -> float | None:
+    """REBROWSE_ARTIFACTS_RETENTION_DAYS in seconds; None when unset; ValueError when it is not a positive number."""
+    if not days:
+        return None
+    try:
+        value = float(days)
+    except ValueError:
+        raise ValueError("REBROWSE_ARTIFACTS_RETENTION_DAYS must be a number of days") from None
+    if value <= 0:
+        raise ValueError("REBROWSE_ARTIFACTS_RETENTION_DAYS must be more than 0")
+    return value * 86400
 
 
 def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from rebrowse.api.batching import TaskWriter
 from rebrowse.api.errors import NotFound
+from rebrowse.artifacts.store import ArtifactStore, artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
 from rebrowse.settings import ServerSettings
@@ -59,8 +60,10 @@ class Services:
     sealer: Sealer
     automations: AutomationCache = field(init=False)
     task_writer: TaskWriter = field(init=False)
+    artifacts: ArtifactStore = field(init=False)
 
     def __post_init__(self) -> None:
+        self.artifacts = artifact_store(self.settings)
         self.automations = AutomationCache(allow_python_scripts=self.settings.engine.allow_python_scripts)
         self.task_writer = TaskWriter(self.db)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import UTC, datetime
 
-from rebrowse.callbacks.payload import build_payload, read_screenshot
+from rebrowse.callbacks.payload import build_payload
 from rebrowse.store import callbacks
 from rebrowse.store.database import Connection, Database
 from rebrowse.store.tasks import Task
@@ -17,8 +18,11 @@ async def notify(conn: Connection) -> None:
     await conn.execute(f"NOTIFY {CHANNEL}")
 
 
-async def enqueue(conn: Connection, task: Task, *, public_url: str) -> callbacks.CallbackEvent | None:
-    """Queue the finished task's callback (None when it has no callback URL)."""
+async def enqueue(
+    conn: Connection, task: Task, *, public_url: str, final_screenshot: bytes | None = None
+) -> callbacks.CallbackEvent | None:
+    """Queue the finished task's callback (None when it has no callback URL); the worker that ran the task hands
+    over the final screenshot's bytes (the API's hosts may not share its files)."""
     if not task.callback_url:
         return None
     event_id = uuid.uuid4()
@@ -29,7 +33,11 @@ async def enqueue(conn: Connection, task: Task, *, public_url: str) -> callbacks
         created_at=created_at,
         public_url=public_url,
         # A screenshot may show what was typed into the page: its bytes travel only when asked for.
-        final_screenshot=await read_screenshot(task.final_screenshot) if task.callback_include_screenshot else None,
+        final_screenshot=(
+            base64.b64encode(final_screenshot).decode()
+            if final_screenshot is not None and task.callback_include_screenshot
+            else None
+        ),
     )
     event = await callbacks.insert_event(
         conn,

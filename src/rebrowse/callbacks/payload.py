@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import uuid
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -38,17 +35,6 @@ def downloads_fields(task: Task, public_url: str) -> dict[str, list[dict[str, An
             {**entry, "metadata": row.get("metadata")} for entry, row in zip(listed, rows, strict=True)
         ]
     return fields
-
-
-async def read_screenshot(path: str | None) -> str | None:
-    """The screenshot file as base64, or None when there is none."""
-    if not path:
-        return None
-    try:
-        data = await asyncio.to_thread(Path(path).read_bytes)
-    except FileNotFoundError:
-        return None
-    return base64.b64encode(data).decode()
 
 
 def build_payload(

@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rebrowse.artifacts.layout import DOWNLOADS, SCREENSHOTS, STEPS, make_private_directory
 from rebrowse.secrets.redaction import Redactor
 
 UNSAFE_FILENAME = re.compile(r"[^\w.\- ]+")
 MAX_FILENAME = 150
-PRIVATE_DIRECTORY = 0o700  # what a run leaves behind (pages, downloads, screenshots) is the worker's alone
 
 
 @dataclass
@@ -62,13 +62,6 @@ def redact_record(record: StepRecord, redactor: Redactor) -> None:
             setattr(record, item.name, redactor.redact(value))
 
 
-def make_private_directory(directory: Path) -> None:
-    """Create the directory (and its parents) if needed, and make it the owner's alone: whatever is written below
-    it, with whatever mode (Playwright's screenshots and downloads follow the umask), no other user reaches it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    directory.chmod(PRIVATE_DIRECTORY)
-
-
 def safe_filename(name: str, fallback: str = "download") -> str:
     """A file name that cannot escape its directory or upset a file system."""
     cleaned = UNSAFE_FILENAME.sub("_", Path(name).name).strip(" .")
@@ -81,11 +74,11 @@ class ArtifactWriter:
     def __init__(self, out_dir: Path, redactor: Redactor) -> None:
         self.out_dir = out_dir
         self.redactor = redactor
-        self.downloads_dir = out_dir / "downloads"
-        self.screenshots_dir = out_dir / "screenshots"
+        self.downloads_dir = out_dir / DOWNLOADS
+        self.screenshots_dir = out_dir / SCREENSHOTS
         for directory in (out_dir, self.downloads_dir, self.screenshots_dir):
             make_private_directory(directory)
-        self._steps_file = out_dir / "steps.jsonl"
+        self._steps_file = out_dir / STEPS
         self._steps_file.write_text("")
 
     def write_json(self, name: str, data: object) -> Path:

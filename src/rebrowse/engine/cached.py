@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rebrowse.artifacts.layout import CACHED_AUTOMATION
 from rebrowse.automation.parameters import ParameterValue
 from rebrowse.automation.schema import Automation
 from rebrowse.automation.sealed import redacted
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.state import RunState, Step
 
-CACHED_FILE = "cached_automation.json"
 SEGMENT = re.compile(r"(\w+)\[(\d+)\]")
 # Node fields that belong to where a spliced agentic step starts or ends, not to each of its actions.
 FIRST_ONLY = ("before_sleep_time",)
@@ -150,5 +150,5 @@ def save_cached(state: RunState, automation: Automation, notes: list[str]) -> st
     cached = cached_automation(definition, state.steps, notes)
     if cached is None:
         return None
-    path: Path = state.writer.write_json(CACHED_FILE, cached)
+    path: Path = state.writer.write_json(CACHED_AUTOMATION, cached)
     return str(path)

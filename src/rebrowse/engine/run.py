@@ -14,6 +14,7 @@ from typing import Any, Literal
 from playwright.async_api import Browser, BrowserContext, Dialog
 from playwright.async_api import Error as PlaywrightError
 
+from rebrowse.artifacts.layout import FINAL_SCREENSHOT, RESULT
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.egress import EgressDenied, EgressProxy
@@ -255,7 +256,7 @@ def outputs_without_images(output_data: list[dict[str, Any]]) -> list[dict[str, 
 
 async def take_final_screenshot(state: RunState) -> str | None:
     """A full-page screenshot of where the run ended; None when the page can no longer be captured."""
-    path = state.writer.out_dir / "final_screenshot.png"
+    path = state.writer.out_dir / FINAL_SCREENSHOT
     try:
         await state.page.screenshot(
             path=path, full_page=True, timeout=SCREENSHOT_TIMEOUT_MS, mask=state.screenshot_mask()
@@ -279,7 +280,7 @@ async def close_context(state: RunState, *, discard_downloads: bool) -> None:
 def write_result(writer: ArtifactWriter, result: RunResult) -> None:
     """Write the run's result files."""
     data = result.to_json()
-    writer.write_json("result.json", {k: v for k, v in data.items() if k != "steps"})
+    writer.write_json(RESULT, {k: v for k, v in data.items() if k != "steps"})
     writer.write_json("output_data.json", data["output_data"])
     writer.write_json("for_loop_status.json", data["for_loop_status"])
     writer.write_json("downloads.json", data["downloads"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -362,6 +363,17 @@ async def list_jobs_of_ended_tasks(conn: Connection, job_name: str, older_than_s
             " AND (t.id IS NULL OR (t.status IN ('success', 'failed', 'killed', 'cancelled')"
             "  AND t.completed_at < now() - make_interval(secs => %s)))",
             (job_name, older_than_s),
+        )
+    ).fetchall()
+    return [row["id"] for row in rows]
+
+
+async def ended_before(conn: Connection, task_ids: Sequence[uuid.UUID], older_than_s: float) -> list[uuid.UUID]:
+    """Those of `task_ids` whose task ended more than `older_than_s` ago (the artifact collector's to delete)."""
+    rows = await (
+        await conn.execute(
+            "SELECT id FROM tasks WHERE id = ANY(%s) AND completed_at < now() - make_interval(secs => %s)",
+            (list(task_ids), older_than_s),
         )
     ).fetchall()
     return [row["id"] for row in rows]

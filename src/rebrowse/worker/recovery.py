@@ -5,7 +5,8 @@ Every worker runs these passes; a PostgreSQL advisory lock lets one worker at a 
 * frees the jobs that still hold a serialization lock although their task ended (a lost acknowledgement);
 * recovers tasks a live worker holds without a live job, or past every attempt's time limit;
 * defers again the queued tasks that have no job (the API stopped between storing and deferring);
-* fails the queued tasks pinned to a worker gone for `stalled_after_s` (no other worker may run them).
+* fails the queued tasks pinned to a worker gone for `stalled_after_s` (no other worker may run them);
+* on a full sweep, deletes the artifacts of tasks that ended longer ago than the retention (when one is set).
 A lost attempt counts: the task is retried while the automation's max_retries allow, else it fails clearly.
 
 Each worker also notes, pass after pass, that it is alive (tasks are pinned only to a live worker), and looks
@@ -29,6 +30,8 @@ from procrastinate.exceptions import ConnectorException
 from procrastinate.jobs import Job, Status
 
 from rebrowse import lifecycle
+from rebrowse.artifacts.collect import collect_expired
+from rebrowse.artifacts.store import artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid
@@ -72,6 +75,7 @@ class Recovery:
         self._settings = settings
         self._state = state
         self._abandoned_since: dict[uuid.UUID, float] = {}  # jobs seen taken here but not processed, by task
+        self._artifacts = artifact_store(settings)
 
     async def run(self, stop: asyncio.Event, options: RecoveryOptions) -> None:
         """Pass after pass until `stop` is set; a failed pass is logged and the next one tries again."""
@@ -110,6 +114,8 @@ class Recovery:
                 await self._recover_taken(options.settle_s)
                 await self._defer_unqueued(options.settle_s, check_jobs=full)
                 await self._fail_pinned_to_gone()
+                if full and self._settings.artifacts_retention_s is not None:
+                    await collect_expired(self._db, self._artifacts, self._settings.artifacts_retention_s)
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (RECOVERY_LOCK,))
         return True

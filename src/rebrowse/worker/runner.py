@@ -17,12 +17,14 @@ from procrastinate.job_context import AbortReason
 from pydantic import ValidationError
 
 from rebrowse import lifecycle
+from rebrowse.artifacts.layout import FINAL_SCREENSHOT, stored_name
+from rebrowse.artifacts.store import artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.launch import find_chrome
 from rebrowse.browser.windows import ScreenArea
-from rebrowse.engine.artifacts import StepRecord, make_private_directory
+from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
@@ -65,7 +67,7 @@ class TaskRunner:
         self._settings = settings
         self._slots = slots
         self._state = state
-        make_private_directory(settings.artifacts)
+        self._artifacts = artifact_store(settings)
         token = settings.engine.onepassword_token
         # One 1Password client per worker: it authenticates once and serves every task.
         self._onepassword = OnePasswordResolver(token) if token else None
@@ -162,9 +164,24 @@ class TaskRunner:
                     raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
                 finally:
                     self._state.end(task.id)
-                await self._finish(task.id, outcome_of(result))
+                    # Before the task ends: once it has, the API serves its files from the store.
+                    screenshot = await self._keep_artifacts(task)
+                await self._finish(task.id, outcome_of(result), screenshot=screenshot)
             finally:
                 await self._unpublish(slot)
+
+    async def _keep_artifacts(self, task: Task) -> bytes | None:
+        """Store what the run wrote (however it ended), and return the final screenshot when the task's callback
+        carries it; a store that cannot be reached costs the files, not the task's outcome."""
+        working = self._artifacts.working_dir(task.id)
+        screenshot = None
+        if task.callback_include_screenshot and (working / FINAL_SCREENSHOT).is_file():
+            screenshot = await asyncio.to_thread((working / FINAL_SCREENSHOT).read_bytes)
+        try:
+            await self._artifacts.keep(task.id)
+        except Exception as exc:
+            logger.warning("task %s: its artifacts could not be stored: %s", task.id, exc)
+        return screenshot
 
     async def _report_restarts(self) -> None:
         """Add the slots' browser restarts to the durable counter /metrics reads; kept for later if that fails."""
@@ -225,7 +242,7 @@ class TaskRunner:
     def _run_options(self, task: Task, *, window: ScreenArea | None) -> RunOptions:
         engine = self._settings.engine
         return RunOptions(
-            out_dir=self._settings.artifacts / str(task.id),
+            out_dir=self._artifacts.working_dir(task.id),
             timeout_minutes=task.max_timeout_in_minutes,
             screenshots=engine.screenshots,
             trace=engine.trace,
@@ -238,8 +255,10 @@ class TaskRunner:
             task_id=str(task.id),
         )
 
-    async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:
-        await lifecycle.complete_task(self._db, self._sealer, task_id, outcome, public_url=self._settings.base_url)
+    async def _finish(self, task_id: uuid.UUID, outcome: Outcome, *, screenshot: bytes | None = None) -> None:
+        await lifecycle.complete_task(
+            self._db, self._sealer, task_id, outcome, public_url=self._settings.base_url, final_screenshot=screenshot
+        )
         logger.info("task ended: %s", outcome.status, extra=without_none(status=outcome.status, error=outcome.error))
 
     async def _give_back(self, task_id: uuid.UUID) -> None:
@@ -280,16 +299,17 @@ def without_none(**fields: Any) -> dict[str, Any]:
 
 
 def outcome_of(result: RunResult) -> Outcome:
-    """The task's outcome from the engine's result (downloads without their paths on disk)."""
+    """The task's outcome from the engine's result: files by their names in the task's artifacts, not their paths
+    on the worker."""
     return Outcome(
         status=result.status,
         error=result.error,
         output_data=result.output_data,
         for_loop_status=result.for_loop_status,
         downloads=[{"filename": d.filename, "size": d.size, "metadata": d.metadata} for d in result.downloads],
-        final_screenshot=result.final_screenshot,
+        final_screenshot=stored_name(result.final_screenshot) if result.final_screenshot else None,
         steps_count=len(result.steps),
         llm_usage=result.llm_usage,
         healed=result.healed,
-        cached_automation=result.cached_automation,
+        cached_automation=stored_name(result.cached_automation) if result.cached_automation else None,
     )

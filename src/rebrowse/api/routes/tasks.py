@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
+import base64
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from rebrowse.api import artifacts
 from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import ServicesDep, find_task
-from rebrowse.api.errors import BadRequest, NotFound
+from rebrowse.api.errors import BadRequest
 from rebrowse.api.saving import save_version
 from rebrowse.api.schemas import (
     ERRORS,
@@ -41,7 +40,6 @@ from rebrowse.store import callbacks, tasks
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], responses=ERRORS)
 TaskIdQuery = Annotated[str, Query(max_length=100)]
-NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 def file_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
@@ -115,37 +113,34 @@ async def get_downloads(task_id: TaskIdQuery, services: ServicesDep, caller: Cal
 @router.get(
     "/tasks/{task_id}/downloads/{filename}",
     operation_id="get_download_file",
-    response_class=FileResponse,
+    response_class=Response,
     responses=file_responses("application/octet-stream"),
 )
-async def download_file(task_id: str, filename: str, services: ServicesDep, caller: CallerDep) -> FileResponse:
-    """One file the task downloaded."""
+async def download_file(task_id: str, filename: str, services: ServicesDep, caller: CallerDep) -> Response:
+    """One file the task downloaded (a 307 to a short-lived URL of the object store when it is set to presign)."""
     task = await find_task(services, caller.account.id, task_id)
-    path = artifacts.download_file(services.settings, task, filename)
-    return FileResponse(path, filename=filename, headers=NO_SNIFF)
+    return await artifacts.download_file(services.artifacts, task, filename)
 
 
 @router.get("/final_screenshot", operation_id="get_final_screenshot")
 async def final_screenshot(task_id: TaskIdQuery, services: ServicesDep, caller: CallerDep) -> TaskScreenshot:
     """The page when the task ended, as base64 PNG (null when there is none)."""
     task = await find_task(services, caller.account.id, task_id)
-    encoded = await artifacts.screenshot_base64(services.settings, task)
+    data = await artifacts.screenshot_bytes(services.artifacts, task)
+    encoded = base64.b64encode(data).decode() if data is not None else None
     return TaskScreenshot(task_id=task.id, status=task.status, final_screenshot=encoded)
 
 
 @router.get(
     "/tasks/{task_id}/screenshot",
     operation_id="get_screenshot_file",
-    response_class=FileResponse,
+    response_class=Response,
     responses=file_responses("image/png"),
 )
-async def screenshot_file(task_id: str, services: ServicesDep, caller: CallerDep) -> FileResponse:
-    """The page when the task ended, as a PNG file."""
+async def screenshot_file(task_id: str, services: ServicesDep, caller: CallerDep) -> Response:
+    """The page when the task ended, as a PNG file (or a 307 to a short-lived URL of the object store)."""
     task = await find_task(services, caller.account.id, task_id)
-    path = artifacts.screenshot_file(services.settings, task)
-    if path is None:
-        raise NotFound(f"Task {task.id} has no final screenshot")
-    return FileResponse(path, media_type="image/png", headers=NO_SNIFF)
+    return await artifacts.screenshot_file(services.artifacts, task)
 
 
 @router.post(
@@ -169,7 +164,7 @@ async def get_cached_automation(task_id: str, services: ServicesDep, caller: Cal
     """The automation the task's run wrote with the model's steps made deterministic (the fixed version when it
     healed): replaying it asks no model. Secure parameters' values read "[sealed]"."""
     task = await find_task(services, caller.account.id, task_id)
-    definition = await asyncio.to_thread(artifacts.cached_automation, services.settings, task)
+    definition = await artifacts.cached_automation(services.artifacts, task)
     return redacted(definition)
 
 
@@ -186,7 +181,7 @@ async def save_cached_automation(task_id: str, services: ServicesDep, caller: Ca
     """Store the task's cached automation as the next version of the automation it ran (409 when that version is
     no longer the newest); the stored secure parameters' values are kept."""
     task = await find_task(services, caller.account.id, task_id)
-    definition = await asyncio.to_thread(artifacts.cached_automation, services.settings, task)
+    definition = await artifacts.cached_automation(services.artifacts, task)
     description = f"{'fixed' if task.healed else 'cached'} version of task {task.id}"
     return await save_version(
         services, caller.account.id, task.endpoint_name, definition, description, based_on=task.automation_version
@@ -240,22 +235,6 @@ class TaskSteps(BaseModel):
     steps: list[StepBody]
 
 
-def step_records(settings: ServerSettings, task: tasks.Task) -> list[dict[str, Any]]:
-    """The task's step records, oldest first (none before its run starts); a line cut short by a crash is skipped."""
-    path = artifacts.task_dir(settings, task) / "steps.jsonl"
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
-
 def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]) -> StepBody:
     """A step record as the API shows it: its start as a date, its screenshot as a URL."""
     shot, started = record.get("screenshot"), record.get("started_at")
@@ -273,7 +252,7 @@ def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]
 async def list_task_steps(task_id: str, services: ServicesDep, caller: CallerDep) -> TaskSteps:
     """Each step the task ran (every attempt): node path, action, locator, timing, outcome and screenshot."""
     task = await find_task(services, caller.account.id, task_id)
-    records = await asyncio.to_thread(step_records, services.settings, task)
+    records = await artifacts.step_records(services.artifacts, task)
     return TaskSteps(
         task_id=task.id, status=task.status, steps=[step_body(services.settings, task, r) for r in records]
     )
@@ -282,15 +261,12 @@ async def list_task_steps(task_id: str, services: ServicesDep, caller: CallerDep
 @router.get(
     "/tasks/{task_id}/steps/screenshots/{filename}",
     operation_id="get_step_screenshot_file",
-    response_class=FileResponse,
+    response_class=Response,
     responses=file_responses("image/png"),
 )
-async def step_screenshot_file(task_id: str, filename: str, services: ServicesDep, caller: CallerDep) -> FileResponse:
+async def step_screenshot_file(task_id: str, filename: str, services: ServicesDep, caller: CallerDep) -> Response:
     """The screenshot of one step; only files the task's step records name are served."""
     task = await find_task(services, caller.account.id, task_id)
-    records = await asyncio.to_thread(step_records, services.settings, task)
-    if filename in {Path(r["screenshot"]).name for r in records if isinstance(r.get("screenshot"), str)}:
-        directory = artifacts.task_dir(services.settings, task) / "screenshots"
-        if (found := artifacts.inside(directory / filename, directory)) is not None:
-            return FileResponse(found, media_type="image/png", headers=NO_SNIFF)
-    raise NotFound(f"Task {task.id} has no step screenshot named {filename[:200]!r}")
+    records = await artifacts.step_records(services.artifacts, task)
+    recorded = {Path(r["screenshot"]).name for r in records if isinstance(r.get("screenshot"), str)}
+    return await artifacts.step_screenshot_file(services.artifacts, task, filename, recorded)
