@@ -46,10 +46,17 @@ async def start(db: Database, task_id: str) -> None:
 
 
 async def finish(
-    db: Database, sealer: Sealer, settings: ServerSettings, task_id: str, outcome: tasks.Outcome
+    db: Database,
+    sealer: Sealer,
+    settings: ServerSettings,
+    task_id: str,
+    outcome: tasks.Outcome,
+    final_screenshot: bytes | None = None,
 ) -> tasks.Task:
-    """What a worker does when the run ends."""
-    finished = await lifecycle.complete_task(db, sealer, uuid.UUID(task_id), outcome, public_url=settings.base_url)
+    """What a worker does when the run ends (it hands over the final screenshot's bytes for the callback)."""
+    finished = await lifecycle.complete_task(
+        db, sealer, uuid.UUID(task_id), outcome, public_url=settings.base_url, final_screenshot=final_screenshot
+    )
     assert finished is not None
     return finished
 
@@ -65,7 +72,7 @@ def write_artifacts(settings: ServerSettings, task_id: str) -> tasks.Outcome:
         output_data=[{"unique_identifier": "results", "json_data": {"rows": 2}}],
         for_loop_status=[[{"index": 0, "status": "success"}]],
         downloads=[{"filename": "report 1.csv", "size": 8, "metadata": {"kind": "report"}}],
-        final_screenshot=str(out_dir / "final_screenshot.png"),
+        final_screenshot="final_screenshot.png",
         steps_count=4,
         llm_usage=USAGE,
     )
@@ -359,7 +366,7 @@ async def test_a_callback_links_the_final_screenshot_and_carries_its_bytes_only_
     hook = {"task_callback_url": "https://hooks.example.com/done"}
     task_id = await submit_ok(acme, **hook, **({"callback_include_screenshot": True} if include else {}))
     await start(db, task_id)
-    await finish(db, sealer, settings, task_id, write_artifacts(settings, task_id))
+    await finish(db, sealer, settings, task_id, write_artifacts(settings, task_id), final_screenshot=PNG)
 
     payload = await callback_payload(db, acme, task_id)
 

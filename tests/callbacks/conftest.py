@@ -122,12 +122,24 @@ async def submitted_task(
 
 
 async def finished_task(
-    db: Database, sealer: Sealer, callback_url: str | None, outcome: tasks.Outcome | None = None, **kwargs: Any
+    db: Database,
+    sealer: Sealer,
+    callback_url: str | None,
+    outcome: tasks.Outcome | None = None,
+    *,
+    final_screenshot: bytes | None = None,
+    **kwargs: Any,
 ) -> tasks.Task:
-    """A task ended through the lifecycle (its callback event queued)."""
+    """A task ended through the lifecycle (its callback event queued), with the final screenshot's bytes a worker
+    would hand over."""
     task = await submitted_task(db, sealer, callback_url, **kwargs)
     done = await lifecycle.complete_task(
-        db, sealer, task.id, outcome or tasks.Outcome("success", output_data=[{"n": 1}]), public_url=PUBLIC_URL
+        db,
+        sealer,
+        task.id,
+        outcome or tasks.Outcome("success", output_data=[{"n": 1}]),
+        public_url=PUBLIC_URL,
+        final_screenshot=final_screenshot,
     )
     assert done is not None
     return done

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,14 +25,10 @@ async def events_of(db: Database, task: tasks.Task) -> list[callbacks.EventHisto
         return await callbacks.list_for_task(conn, task.account_id, task.id)
 
 
-def final_screenshot(tmp_path: Path) -> Path:
-    screenshot = tmp_path / "final.png"
-    screenshot.write_bytes(b"\x89PNG fake image bytes")
-    return screenshot
+SCREENSHOT = b"\x89PNG fake image bytes"
 
 
-async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, sealer: Sealer, tmp_path: Path) -> None:
-    screenshot = final_screenshot(tmp_path)
+async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, sealer: Sealer) -> None:
     outcome = tasks.Outcome(
         "success",
         output_data=[{"unique_identifier": "row", "json_data": {"price": 3}}],
@@ -41,12 +36,12 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
             {"filename": "report 1.pdf", "size": 10, "metadata": {"kind": "report"}},
             {"filename": "b.csv", "size": 3, "metadata": None},
         ],
-        final_screenshot=str(screenshot),
+        final_screenshot="final_screenshot.png",
         llm_usage={"calls": 3, "failed_calls": 1, "input_tokens": 1500, "output_tokens": 90, "requests": 4},
         healed=[HEALED],
-        cached_automation=str(tmp_path / "cached_automation.json"),
+        cached_automation="cached_automation.json",
     )
-    task = await finished_task(db, sealer, HOOK, outcome)
+    task = await finished_task(db, sealer, HOOK, outcome, final_screenshot=SCREENSHOT)
     [history] = await events_of(db, task)
     event = history.event
     assert event.state == "pending" and event.url == HOOK and history.attempts == []
@@ -85,15 +80,16 @@ async def test_payload_has_the_optexity_fields_and_event_identity(db: Database, 
 
 @pytest.mark.parametrize("include", [False, True])
 async def test_a_receiver_gets_the_screenshots_link_and_its_bytes_only_when_the_submission_asked(
-    db: Database, sealer: Sealer, tmp_path: Path, receiver: Receiver, include: bool
+    db: Database, sealer: Sealer, receiver: Receiver, include: bool
 ) -> None:
-    screenshot = final_screenshot(tmp_path)
-    outcome = tasks.Outcome("success", final_screenshot=str(screenshot))
+    outcome = tasks.Outcome("success", final_screenshot="final_screenshot.png")
     async with running_sender(db, sealer):
-        task = await finished_task(db, sealer, receiver.url, outcome, callback_include_screenshot=include)
+        task = await finished_task(
+            db, sealer, receiver.url, outcome, final_screenshot=SCREENSHOT, callback_include_screenshot=include
+        )
         await eventually(lambda: len(receiver.received) >= 1, timeout_s=30, what="the callback")
     payload = receiver.received[0].payload
-    assert payload["final_screenshot"] == (base64.b64encode(screenshot.read_bytes()).decode() if include else None)
+    assert payload["final_screenshot"] == (base64.b64encode(SCREENSHOT).decode() if include else None)
     assert payload["final_screenshot_url"] == f"{PUBLIC_URL}/api/v1/tasks/{task.id}/screenshot"
 
 
@@ -102,7 +98,7 @@ async def test_without_metadata_or_screenshot_those_fields_are_plain(db: Databas
         "failed",
         error="node 2: element not found",
         downloads=[{"filename": "a.txt", "size": 1, "metadata": None}],
-        final_screenshot="/nonexistent/final.png",
+        final_screenshot="final_screenshot.png",  # the worker handed over no bytes (it had none)
     )
     task = await finished_task(db, sealer, HOOK, outcome)
     [history] = await events_of(db, task)
