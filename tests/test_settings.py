@@ -1,4 +1,4 @@
-"""Server settings from the environment: live view and the VNC addresses."""
+"""Server settings from the environment: live view, the VNC addresses and where artifacts are stored."""
 
 from __future__ import annotations
 
@@ -32,3 +32,35 @@ def test_a_bad_screen_size_is_named() -> None:
     with pytest.raises(ValueError, match="REBROWSE_SCREEN must be WIDTHxHEIGHT"):
         ServerSettings.from_env({"REBROWSE_SCREEN": "big"})
     assert ServerSettings.from_env({"REBROWSE_SCREEN": "1280x720"}).screen == (1280, 720)
+
+
+def test_artifacts_go_to_object_storage_when_a_url_says_so() -> None:
+    local = ServerSettings.from_env({})
+    assert (local.artifacts_bucket, local.artifacts_presigned, local.artifacts_retention_s) == (None, False, None)
+    s3 = ServerSettings.from_env(
+        {
+            "REBROWSE_ARTIFACTS_URL": "s3://team-artifacts/prod/rebrowse/",
+            "REBROWSE_ARTIFACTS_PRESIGNED": "true",
+            "REBROWSE_ARTIFACTS_PRESIGNED_TTL": "60",
+            "REBROWSE_ARTIFACTS_RETENTION_DAYS": "30",
+        }
+    )
+    assert (s3.artifacts_bucket, s3.artifacts_prefix) == ("team-artifacts", "prod/rebrowse")
+    assert (s3.artifacts_presigned, s3.artifacts_presigned_ttl_s, s3.artifacts_retention_s) == (True, 60.0, 30 * 86400)
+    assert ServerSettings.from_env({"REBROWSE_ARTIFACTS_URL": "s3://bucket"}).artifacts_prefix == ""
+
+
+@pytest.mark.parametrize(
+    ("variables", "named"),
+    [
+        ({"REBROWSE_ARTIFACTS_URL": "https://bucket/prefix"}, "REBROWSE_ARTIFACTS_URL must be s3://"),
+        ({"REBROWSE_ARTIFACTS_URL": "s3:///prefix"}, "REBROWSE_ARTIFACTS_URL must be s3://"),
+        ({"REBROWSE_ARTIFACTS_URL": "s3://bucket/a/../b"}, "REBROWSE_ARTIFACTS_URL: the prefix"),
+        ({"REBROWSE_ARTIFACTS_PRESIGNED": "maybe"}, "REBROWSE_ARTIFACTS_PRESIGNED must be one of"),
+        ({"REBROWSE_ARTIFACTS_PRESIGNED_TTL": "0"}, "REBROWSE_ARTIFACTS_PRESIGNED_TTL must be more than 0"),
+        ({"REBROWSE_ARTIFACTS_RETENTION_DAYS": "a week"}, "REBROWSE_ARTIFACTS_RETENTION_DAYS must be a number"),
+    ],
+)
+def test_a_bad_artifacts_setting_is_named(variables: dict[str, str], named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        ServerSettings.from_env(variables)

@@ -170,7 +170,7 @@ def artifacts_location(url: str | None) -> dict[str, str]:
     if parsed.scheme != "s3" or not parsed.netloc or parsed.query or parsed.fragment:
         raise ValueError("REBROWSE_ARTIFACTS_URL must be s3://bucket or s3://bucket/prefix")
     prefix = parsed.path.strip("/")
-    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
         raise ValueError("REBROWSE_ARTIFACTS_URL: the prefix may not hold empty, '.' or '..' parts")
     return {"artifacts_bucket": parsed.netloc, "artifacts_prefix": prefix}
 

@@ -125,7 +125,7 @@ async def test_s3_presigned_url_gives_the_bytes(tmp_path: Path, s3_server: S3Ser
     write_run(store, task_id)
     await store.keep(task_id)
     found = await store.find(task_id, "final_screenshot.png")
-    assert found is not None and found.url is not None and "Signature" in found.url
+    assert found is not None and found.url is not None and "X-Amz-Signature" in found.url
     async with httpx.AsyncClient() as client:
         assert (await client.get(found.url)).content == PNG
     assert await store.find(task_id, "nothing.png") is None

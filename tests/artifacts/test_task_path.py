@@ -148,7 +148,7 @@ async def fetched(client: httpx.AsyncClient, path: str, *, presigned: bool) -> h
         return response
     assert response.status_code == 307, response.text
     location = response.headers["location"]
-    assert not location.startswith(str(client.base_url)) and "Signature" in location
+    assert not location.startswith(str(client.base_url)) and "X-Amz-Signature" in location
     async with httpx.AsyncClient() as anyone:
         return await anyone.get(location)
 

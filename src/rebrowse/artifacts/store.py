@@ -267,8 +267,10 @@ def artifact_store(settings: ServerSettings) -> ArtifactStore:
     import boto3  # only servers that store in S3 need it
     from botocore.config import Config
 
-    # Endpoints other than AWS's (MinIO, R2, moto) are addressed by path: their buckets are no DNS names.
-    config = Config(s3={"addressing_style": "path"}) if settings.engine.aws_endpoint_url else None
+    # Endpoints other than AWS's (MinIO, R2, moto) are addressed by path: their buckets are no DNS names. Presigned
+    # URLs use Signature Version 4, the only one every AWS region and R2 accept.
+    addressing = "path" if settings.engine.aws_endpoint_url else "auto"
+    config = Config(signature_version="s3v4", s3={"addressing_style": addressing})
     client = boto3.session.Session().client("s3", endpoint_url=settings.engine.aws_endpoint_url, config=config)
     return S3ArtifactStore(
         client,
