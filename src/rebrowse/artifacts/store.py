@@ -269,8 +269,8 @@ def artifact_store(settings: ServerSettings) -> ArtifactStore:
 
     # Endpoints other than AWS's (MinIO, R2, moto) are addressed by path: their buckets are no DNS names. Presigned
     # URLs use Signature Version 4, the only one every AWS region and R2 accept.
-    addressing = "path" if settings.engine.aws_endpoint_url else "auto"
-    config = Config(signature_version="s3v4", s3={"addressing_style": addressing})
+    path_style = Config(s3={"addressing_style": "path"}) if settings.engine.aws_endpoint_url else Config()
+    config = Config(signature_version="s3v4").merge(path_style)
     client = boto3.session.Session().client("s3", endpoint_url=settings.engine.aws_endpoint_url, config=config)
     return S3ArtifactStore(
         client,

@@ -43,7 +43,10 @@ TaskIdQuery = Annotated[str, Query(max_length=100)]
 
 
 def file_responses(media_type: str) -> dict[int | str, dict[str, Any]]:
-    return {200: {"content": {media_type: {}}, "description": "The file"}}
+    return {
+        200: {"content": {media_type: {}}, "description": "The file"},
+        307: {"description": "The file's short-lived presigned URL in object storage (REBROWSE_ARTIFACTS_PRESIGNED)"},
+    }
 
 
 @router.get("/task_status", operation_id="get_task_status")
