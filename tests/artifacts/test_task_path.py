@@ -30,6 +30,7 @@ from rebrowse.worker.recovery import Recovery
 from rebrowse.worker.state import WorkerState
 from tests.artifacts.conftest import S3Server
 from tests.serving import serve_app
+from tests.waiting import eventually
 from tests.worker.conftest import FAST_RECOVERY, worker_settings
 
 PREFIX = "rebrowse-tests"
@@ -200,3 +201,25 @@ async def test_a_task_s_files_go_through_object_storage(
         assert await recovery.run_pass(FAST_RECOVERY, full=True)
     assert s3_server.client().list_objects_v2(Bucket=bucket, Prefix=f"{PREFIX}/{task_id}/").get("KeyCount") == 0
     assert (await api.get(f"/api/v1/tasks/{task_id}/screenshot")).status_code == 404
+
+
+@pytest.mark.parametrize("deployment", [False], indirect=True, ids=["streamed"])
+async def test_a_running_task_s_steps_are_in_the_store_before_it_ends(deployment: Deployment, site: SiteServer) -> None:
+    api = deployment.api
+    name = f"slow-{uuid.uuid4().hex[:8]}"
+    definition = automation(site)
+    definition["nodes"].append({"type": "action_node", "sleep_action": {"sleep_time": 60}})
+    assert (await api.put(f"/api/v1/automations/{name}", json={"automation": definition})).status_code == 200
+    submitted = await api.post("/api/v1/inference", json={"endpoint_name": name})
+    task_id = submitted.json()["task_id"]
+
+    async def first_step_listed() -> bool:
+        body = (await api.get(f"/api/v1/tasks/{task_id}/steps")).json()
+        return bool(body["steps"]) and body["status"] == "running"
+
+    await eventually(first_step_listed, timeout_s=60, what="the first step, listed while the task runs")
+    steps = (await api.get(f"/api/v1/tasks/{task_id}/steps")).json()["steps"]
+    thumbnail = await api.get(httpx.URL(steps[0]["screenshot"]).path)
+    assert thumbnail.status_code == 200 and thumbnail.content.startswith(PNG_SIGNATURE)
+    assert (await api.post(f"/api/v1/tasks/{task_id}/cancel")).status_code == 200
+    assert (await finished(api, task_id))["status"] == "cancelled"

@@ -13,7 +13,7 @@ import mimetypes
 import shutil
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,11 @@ class ArtifactStore(ABC):
     @abstractmethod
     async def keep(self, task_id: uuid.UUID) -> None:
         """Make what the run wrote into its working directory the task's stored artifacts."""
+
+    @abstractmethod
+    async def publish(self, task_id: uuid.UUID, names: Sequence[str]) -> None:
+        """While the run goes on, make these files of its working directory readable already (the step records
+        and their screenshots, for a live timeline); names missing or not valid are skipped."""
 
     @abstractmethod
     async def find(self, task_id: uuid.UUID, name: str) -> StoredFile | None:
@@ -102,6 +107,9 @@ class LocalArtifactStore(ArtifactStore):
 
     async def keep(self, task_id: uuid.UUID) -> None:
         """Nothing to do: the run wrote straight into the stored directory."""
+
+    async def publish(self, task_id: uuid.UUID, names: Sequence[str]) -> None:
+        """Nothing to do: the files are read where the run writes them."""
 
     def _path(self, task_id: uuid.UUID, name: str) -> Path | None:
         """The file when `name` is valid and resolves (symbolic links followed) to a file inside the task's folder."""
@@ -162,6 +170,14 @@ class S3ArtifactStore(ArtifactStore):
         for name, path in files_below(directory):
             await asyncio.to_thread(self._upload, self._task_prefix(task_id) + name, path)
         await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
+
+    async def publish(self, task_id: uuid.UUID, names: Sequence[str]) -> None:
+        directory = self.scratch / str(task_id)
+        for name in names:
+            checked = valid_name(name)
+            path = directory / checked if checked is not None else None
+            if path is not None and path.is_file() and not path.is_symlink():
+                await asyncio.to_thread(self._upload, self._task_prefix(task_id) + name, path)
 
     def _upload(self, key: str, path: Path) -> None:
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -40,6 +40,7 @@ from rebrowse.store import automations, tasks
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task
+from rebrowse.worker.live_steps import LiveSteps
 from rebrowse.worker.slots import Slot, SlotPool
 from rebrowse.worker.state import WorkerState
 
@@ -140,6 +141,7 @@ class TaskRunner:
             contexts = await slot.for_task()
             # Before the task is marked running, so the stream endpoint always finds where to watch it.
             await self._publish(slot, task.id)
+            live = LiveSteps(self._artifacts, task.id)
             try:
                 self._state.begin(task.id, time_budget_s(task, automation))
                 try:
@@ -150,7 +152,7 @@ class TaskRunner:
                         inputs=task.input_parameters,
                         secure=secure,
                         secrets=secrets,
-                        listener=lambda record: step_ended(record, usage),
+                        listener=lambda record: step_ended(record, usage, live),
                         on_attempt=on_attempt,
                         egress=slot.egress,
                     )
@@ -164,6 +166,7 @@ class TaskRunner:
                     raise RebrowseError(secrets.redactor.redact_text(str(exc))) from None
                 finally:
                     self._state.end(task.id)
+                    await live.close()
                     # Before the task ends: once it has, the API serves its files from the store.
                     screenshot = await self._keep_artifacts(task)
                 await self._finish(task.id, outcome_of(result), screenshot=screenshot)
@@ -274,9 +277,10 @@ def time_budget_s(task: Task, automation: Automation) -> float:
     return (automation.max_retries + 1) * task.max_timeout_in_minutes * 60 + OVERDUE_MARGIN_S
 
 
-def step_ended(record: StepRecord, usage: LlmUsage) -> None:
-    """Log the step and count its model calls (what a cancelled run cost: it returns no result)."""
+def step_ended(record: StepRecord, usage: LlmUsage, live: LiveSteps) -> None:
+    """Log the step, count its model calls (what a cancelled run cost: it returns no result) and publish it."""
     log_step(record)
+    live.step_ended(record)
     for call in record.llm_calls:
         usage.add(LlmCall(**call))
 
