@@ -32,3 +32,12 @@ def test_a_bad_screen_size_is_named() -> None:
     with pytest.raises(ValueError, match="REBROWSE_SCREEN must be WIDTHxHEIGHT"):
         ServerSettings.from_env({"REBROWSE_SCREEN": "big"})
     assert ServerSettings.from_env({"REBROWSE_SCREEN": "1280x720"}).screen == (1280, 720)
+
+
+def test_cors_origins_are_origins() -> None:
+    settings = ServerSettings.from_env({"REBROWSE_CORS_ORIGINS": "https://app.example.com/, http://127.0.0.1:3000"})
+    assert settings.cors_origins == ("https://app.example.com", "http://127.0.0.1:3000")
+    assert ServerSettings.from_env({}).cors_origins == ()
+    for bad in ("app.example.com", "https://app.example.com/dashboard", "ftp://files.example.com"):
+        with pytest.raises(ValueError, match=r"REBROWSE_CORS_ORIGINS: .* is not an origin"):
+            ServerSettings.from_env({"REBROWSE_CORS_ORIGINS": bad})

@@ -8,6 +8,7 @@ from typing import Any
 
 import procrastinate
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -49,6 +50,16 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
     add_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if settings.cors_origins:
+        # Keys travel in a header, never in cookies: the dashboard's session cookie stays same-origin.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["x-api-key", "content-type"],
+            expose_headers=["content-disposition", "retry-after"],
+            allow_credentials=False,
+        )
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
 
