@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from rebrowse.cli import app as cli
+from rebrowse.store.embedded import embedded_running
 from tests.serving import ADMIN_KEY, STOP_DEADLINE_S, Served, serve
 
 
@@ -94,3 +98,19 @@ def test_sigterm_stops_everything(served: Served) -> None:
     assert ADMIN_KEY not in output  # a key the operator chose is not echoed
     leftovers = subprocess.run(["pgrep", "-f", str(served.data_dir)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("command", ["worker", "inference"])
+def test_a_worker_refuses_a_database_of_its_own(command: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "", "REBROWSE_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(cli, [command], env=env)
+    assert result.exit_code == 2
+    assert "needs the database the API uses: set DATABASE_URL" in result.output
+    assert not (tmp_path / "postgres").exists()  # nothing was started
+
+
+def test_a_running_serve_in_the_data_dir_is_a_database_to_share(tmp_path: Path) -> None:
+    assert not embedded_running(tmp_path)
+    (tmp_path / "postgres").mkdir()
+    (tmp_path / "postgres" / "postmaster.pid").write_text(f"{os.getpid()}\n/data\n")
+    assert embedded_running(tmp_path)

@@ -32,6 +32,7 @@ from rebrowse.server import (
 )
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import migrate as apply_migrations
+from rebrowse.store.embedded import embedded_running
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
@@ -49,6 +50,16 @@ LogLevelOption = Annotated[
 def server_settings(**overrides: Any) -> ServerSettings:
     with invalid_input_exits("settings"):
         return ServerSettings.from_env(**overrides)
+
+
+def require_shared_database(settings: ServerSettings, command: str) -> None:
+    """A worker must use the API's database: with one of its own, nobody would see, run or recover its tasks."""
+    if settings.database_url is None and not embedded_running(settings.data_dir):
+        raise fail(
+            f"rebrowse {command} needs the database the API uses: set DATABASE_URL to the API's PostgreSQL, or start"
+            f" it beside a running `rebrowse serve` with the same REBROWSE_DATA_DIR (none runs in {settings.data_dir})",
+            2,
+        )
 
 
 def run_service(settings: ServerSettings, body: Callable[[Runtime, asyncio.Event], Awaitable[None]]) -> None:
@@ -174,6 +185,7 @@ def worker(
     settings = server_settings(
         slots=slots, data_dir=data_dir, worker_name=name, log_format=log_format, log_level=log_level
     )
+    require_shared_database(settings, "worker")
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         logger.info("worker started", extra={"slots": settings.slots})
@@ -219,6 +231,7 @@ def inference(
     from rebrowse.worker.child_api import ChildSettings, run_child_process
 
     settings = server_settings(slots=slots, log_format=log_format, log_level=log_level)
+    require_shared_database(settings, "inference")
     with invalid_input_exits("settings"):
         child = ChildSettings.from_env()
 
