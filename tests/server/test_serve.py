@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from rebrowse.cli import app as cli
 from rebrowse.store.embedded import embedded_running
 from tests.serving import ADMIN_KEY, STOP_DEADLINE_S, Served, serve
+from tests.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +43,33 @@ def test_the_demo_automation_runs_from_the_cli(served: Served) -> None:
     result = json.loads(run.stdout[run.stdout.index("{") :])
     assert result["status"] == "success"
     assert {"record_title": "Invoice 1042 - Acme Robotics"} in [o["json_data"] for o in result["output_data"]]
-    status = served.cli("status", task_id)
+    status = served.cli("status", task_id, "--json")
     assert json.loads(status.stdout)["status"] == "success"
-    table = served.cli("tasks", "--status", "success")
-    assert task_id[:8] in table.stdout
+    readable = served.cli("status", task_id)
+    assert "status: success" in readable.stdout and "Invoice 1042 - Acme Robotics" in readable.stdout
+    table = served.cli("tasks", "--status", "success", env={"COLUMNS": "60"})
+    assert task_id in table.stdout  # whole, even on a narrow terminal
+    listed = served.cli("tasks", "--json")
+    assert task_id in [t["task_id"] for t in json.loads(listed.stdout)]
+
+
+def test_cancel_and_version_from_the_cli(served: Served) -> None:
+    version = served.cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("rebrowse ")
+    queued = served.cli("submit", "demo_portal_search", "-p", "query=cancelled-from-cli")
+    task_id = queued.stdout.strip()
+    cancelled = served.cli("cancel", task_id)
+    assert cancelled.returncode == 0 and task_id in cancelled.stdout, cancelled.stderr
+    with served.client() as client:
+        until(lambda: client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled", what="the cancel")
+    again = served.cli("cancel", "00000000-0000-0000-0000-000000000000")
+    assert again.returncode == 2 and "not found" in again.stderr.lower()
+
+
+def test_an_unreachable_api_is_named(served: Served) -> None:
+    missed = served.cli("tasks", env={"REBROWSE_URL": "http://127.0.0.1:9"})
+    assert missed.returncode == 1
+    assert "cannot reach the API at http://127.0.0.1:9" in missed.stderr and "Traceback" not in missed.stderr
 
 
 def test_automations_and_keys_from_the_cli(served: Served, tmp_path: Path) -> None:
@@ -56,6 +80,12 @@ def test_automations_and_keys_from_the_cli(served: Served, tmp_path: Path) -> No
     assert "noop version 1" in pushed.stdout
     shown = served.cli("automations", "show", "noop")
     assert json.loads(shown.stdout)["description"] == "does nothing"
+    listed = served.cli("automations", "list", "--json")
+    assert "noop" in [a["endpoint_name"] for a in json.loads(listed.stdout)]
+    assert served.cli("automations", "delete", "noop").returncode == 0
+    assert "noop" not in served.cli("automations", "list").stdout
+    missing = served.cli("automations", "delete", "noop")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"url": "about:blank", "parameters": {}, "nodes": [], "max_retrys": 1}))
     refused = served.cli("automations", "push", "bad", str(bad))
