@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from rebrowse.cli import app as cli
+from rebrowse.cli.server import demo_portal
 from rebrowse.store.embedded import embedded_running
 from tests.serving import ADMIN_KEY, STOP_DEADLINE_S, Served, serve
 from tests.waiting import until
@@ -144,3 +147,26 @@ def test_a_running_serve_in_the_data_dir_is_a_database_to_share(tmp_path: Path) 
     (tmp_path / "postgres").mkdir()
     (tmp_path / "postgres" / "postmaster.pid").write_text(f"{os.getpid()}\n/data\n")
     assert embedded_running(tmp_path)
+
+
+def test_serve_on_a_busy_port_says_so_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DATABASE_URL": "", "REBROWSE_DATA_DIR": str(tmp_path)}
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)], env=env)
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.output and "--port" in result.output
+    assert "API key" not in result.output and not (tmp_path / "postgres").exists()
+
+
+def test_the_demo_portal_keeps_its_port_across_restarts(tmp_path: Path) -> None:
+    with demo_portal(tmp_path) as first:
+        port = urlsplit(first.url).port
+    with demo_portal(tmp_path) as second:
+        assert urlsplit(second.url).port == port
+        with demo_portal(tmp_path) as third:  # the remembered port is busy: another one, remembered next
+            other = urlsplit(third.url).port
+            assert other != port
+    assert (tmp_path / "demo-portal-port").read_text() == str(other)
