@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rebrowse.cli import app as cli
-from rebrowse.cli.server import demo_portal
+from rebrowse.cli.server import demo_portal, server_settings
 from rebrowse.store.embedded import embedded_running
 from tests.serving import ADMIN_KEY, STOP_DEADLINE_S, Served, serve
 from tests.waiting import until
@@ -170,3 +171,17 @@ def test_the_demo_portal_keeps_its_port_across_restarts(tmp_path: Path) -> None:
             other = urlsplit(third.url).port
             assert other != port
     assert (tmp_path / "demo-portal-port").read_text() == str(other)
+
+
+def test_logs_are_text_on_a_terminal_unless_asked_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("REBROWSE_LOG_FORMAT", raising=False)
+    assert server_settings().log_format == "json"  # pytest's stderr is no terminal
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert server_settings().log_format == "text"
+    assert server_settings(log_format="json").log_format == "json"
+    monkeypatch.setenv("REBROWSE_LOG_FORMAT", "json")
+    assert server_settings().log_format == "json"
