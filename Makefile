@@ -5,11 +5,12 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_PACKAGES := chromium xvfb x11vnc
+PORT ?= 8000
 
 .PHONY: serve demo test lint typecheck unit bench reliability setup system
 
 serve: setup
-	$(BIN)/rebrowse serve --demo
+	$(BIN)/rebrowse serve --demo --port $(PORT)
 
 test: setup lint typecheck unit
 

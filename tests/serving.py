@@ -34,8 +34,10 @@ class Served:
     process: subprocess.Popen[str]
     env: dict[str, str]
 
-    def cli(self, *args: str, key: str = ADMIN_KEY) -> subprocess.CompletedProcess[str]:
-        env = {**self.env, "REBROWSE_URL": self.url, "REBROWSE_API_KEY": key}
+    def cli(
+        self, *args: str, key: str = ADMIN_KEY, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**self.env, "REBROWSE_URL": self.url, "REBROWSE_API_KEY": key, **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "rebrowse.cli", *args], env=env, capture_output=True, text=True, timeout=120
         )

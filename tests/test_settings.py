@@ -64,3 +64,12 @@ def test_artifacts_go_to_object_storage_when_a_url_says_so() -> None:
 def test_a_bad_artifacts_setting_is_named(variables: dict[str, str], named: str) -> None:
     with pytest.raises(ValueError, match=named):
         ServerSettings.from_env(variables)
+
+
+def test_cors_origins_are_origins() -> None:
+    settings = ServerSettings.from_env({"REBROWSE_CORS_ORIGINS": "https://app.example.com/, http://127.0.0.1:3000"})
+    assert settings.cors_origins == ("https://app.example.com", "http://127.0.0.1:3000")
+    assert ServerSettings.from_env({}).cors_origins == ()
+    for bad in ("app.example.com", "https://app.example.com/dashboard", "ftp://files.example.com"):
+        with pytest.raises(ValueError, match=r"REBROWSE_CORS_ORIGINS: .* is not an origin"):
+            ServerSettings.from_env({"REBROWSE_CORS_ORIGINS": bad})

@@ -25,6 +25,15 @@ async def eventually(
         await asyncio.sleep(POLL_S)
 
 
+def until(check: Callable[[], bool], *, timeout_s: float = 30.0, what: str = "condition") -> None:
+    """`eventually` for synchronous tests."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(POLL_S * 5)
+
+
 def free_port() -> int:
     """A port nothing listens on (bound then released)."""
     with socket.socket() as sock:

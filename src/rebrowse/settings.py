@@ -96,6 +96,9 @@ class ServerSettings:
     heartbeat_interval_s: float = 5.0
     stalled_after_s: float = 20.0  # a worker silent this long is presumed dead and its tasks recovered
     metrics_token: str | None = None  # REBROWSE_METRICS_TOKEN: bearer token of /metrics; unset: loopback only
+    # REBROWSE_CORS_ORIGINS: origins (scheme://host[:port], or *) whose pages may call the API with a key and load
+    # the noVNC client; none by default
+    cors_origins: tuple[str, ...] = ()
     log_format: LogFormat = "json"  # REBROWSE_LOG_FORMAT or --log-format: json lines, or text for people
     log_level: LogLevel = "info"  # REBROWSE_LOG_LEVEL or --log-level: of rebrowse's own loggers
     engine: Settings = field(default_factory=Settings)
@@ -129,6 +132,7 @@ class ServerSettings:
             "callback_allow_hosts": allow_hosts_from_env(env, "REBROWSE_CALLBACK_ALLOW_HOSTS"),
             "browser_allow_hosts": browser_allow,
             "browser_deny_private": browser_deny_private,
+            "cors_origins": origins_from_env(env, "REBROWSE_CORS_ORIGINS"),
             "engine": Settings.from_env(env),
             **seconds_from_env(
                 env,
@@ -186,6 +190,18 @@ def retention_from_env(days: str | None) -> float | None:
     if value <= 0:
         raise ValueError("REBROWSE_ARTIFACTS_RETENTION_DAYS must be more than 0")
     return value * 86400
+
+
+def origins_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:
+    """The comma-separated web origins in `variable`; ValueError naming it when one is not an origin."""
+    origins = tuple(o.strip().rstrip("/") for o in env.get(variable, "").split(",") if o.strip())
+    for origin in origins:
+        if origin == "*":
+            continue
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise ValueError(f"{variable}: {origin!r} is not an origin such as https://app.example.com or *")
+    return origins
 
 
 def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:

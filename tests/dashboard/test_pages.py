@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from playwright.async_api import Dialog, Page, expect
+from playwright.async_api import Dialog, Page, Route, expect
 
 from rebrowse.demo.site import SiteServer, download_bytes
 from tests.dashboard.conftest import Receiver, Served
@@ -354,3 +354,23 @@ async def test_a_new_key_is_shown_once_and_revoking_the_session_key_signs_out(da
     await dashboard.get_by_role("button", name=re.compile(f"^Revoke key {key_name}")).click()
     await expect(dashboard).to_have_url(re.compile(r"/sign-in\?next=%2Fkeys$"))
     assert served.api.get("/api/v1/keys").json()["keys"][-1]["revoked_at"] is not None
+
+
+async def test_the_api_docs_render_offline_from_the_assets_in_the_package(dashboard: Page, served: Served) -> None:
+    elsewhere: list[str] = []
+
+    async def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(served.url):
+            await route.continue_()
+        else:
+            elsewhere.append(f"{route.request.resource_type} {route.request.url}")
+            await route.abort()
+
+    await dashboard.route("**/*", only_the_server)
+    await dashboard.goto(f"{served.url}/docs")
+    await expect(dashboard.locator(".opblock-summary-path", has_text="/api/v1/inference").first).to_be_visible()
+    await dashboard.goto(f"{served.url}/redoc")
+    await expect(dashboard.get_by_role("heading", name="rebrowse", exact=False).first).to_be_visible()
+    await expect(dashboard.get_by_text("/api/v1/inference").first).to_be_attached()
+    # ReDoc's footer asks its CDN for a logo and hides it when unreachable: nothing else leaves the server.
+    assert [request for request in elsewhere if not request.startswith("image ")] == []

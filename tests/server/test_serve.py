@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from rebrowse.cli import app as cli
+from rebrowse.cli.server import demo_portal, server_settings
+from rebrowse.store.embedded import embedded_running
 from tests.serving import ADMIN_KEY, STOP_DEADLINE_S, Served, serve
+from tests.waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +47,33 @@ def test_the_demo_automation_runs_from_the_cli(served: Served) -> None:
     result = json.loads(run.stdout[run.stdout.index("{") :])
     assert result["status"] == "success"
     assert {"record_title": "Invoice 1042 - Acme Robotics"} in [o["json_data"] for o in result["output_data"]]
-    status = served.cli("status", task_id)
+    status = served.cli("status", task_id, "--json")
     assert json.loads(status.stdout)["status"] == "success"
-    table = served.cli("tasks", "--status", "success")
-    assert task_id[:8] in table.stdout
+    readable = served.cli("status", task_id)
+    assert "status: success" in readable.stdout and "Invoice 1042 - Acme Robotics" in readable.stdout
+    table = served.cli("tasks", "--status", "success", env={"COLUMNS": "60"})
+    assert task_id in table.stdout  # whole, even on a narrow terminal
+    listed = served.cli("tasks", "--json")
+    assert task_id in [t["task_id"] for t in json.loads(listed.stdout)]
+
+
+def test_cancel_and_version_from_the_cli(served: Served) -> None:
+    version = served.cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("rebrowse ")
+    queued = served.cli("submit", "demo_portal_search", "-p", "query=cancelled-from-cli")
+    task_id = queued.stdout.strip()
+    cancelled = served.cli("cancel", task_id)
+    assert cancelled.returncode == 0 and task_id in cancelled.stdout, cancelled.stderr
+    with served.client() as client:
+        until(lambda: client.get(f"/api/v1/tasks/{task_id}").json()["status"] == "cancelled", what="the cancel")
+    again = served.cli("cancel", "00000000-0000-0000-0000-000000000000")
+    assert again.returncode == 2 and "not found" in again.stderr.lower()
+
+
+def test_an_unreachable_api_is_named(served: Served) -> None:
+    missed = served.cli("tasks", env={"REBROWSE_URL": "http://127.0.0.1:9"})
+    assert missed.returncode == 1
+    assert "cannot reach the API at http://127.0.0.1:9" in missed.stderr and "Traceback" not in missed.stderr
 
 
 def test_automations_and_keys_from_the_cli(served: Served, tmp_path: Path) -> None:
@@ -52,6 +84,12 @@ def test_automations_and_keys_from_the_cli(served: Served, tmp_path: Path) -> No
     assert "noop version 1" in pushed.stdout
     shown = served.cli("automations", "show", "noop")
     assert json.loads(shown.stdout)["description"] == "does nothing"
+    listed = served.cli("automations", "list", "--json")
+    assert "noop" in [a["endpoint_name"] for a in json.loads(listed.stdout)]
+    assert served.cli("automations", "delete", "noop").returncode == 0
+    assert "noop" not in served.cli("automations", "list").stdout
+    missing = served.cli("automations", "delete", "noop")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"url": "about:blank", "parameters": {}, "nodes": [], "max_retrys": 1}))
     refused = served.cli("automations", "push", "bad", str(bad))
@@ -94,3 +132,56 @@ def test_sigterm_stops_everything(served: Served) -> None:
     assert ADMIN_KEY not in output  # a key the operator chose is not echoed
     leftovers = subprocess.run(["pgrep", "-f", str(served.data_dir)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("command", ["worker", "inference"])
+def test_a_worker_refuses_a_database_of_its_own(command: str, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "", "REBROWSE_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(cli, [command], env=env)
+    assert result.exit_code == 2
+    assert "needs the database the API uses: set DATABASE_URL" in result.output
+    assert not (tmp_path / "postgres").exists()  # nothing was started
+
+
+def test_a_running_serve_in_the_data_dir_is_a_database_to_share(tmp_path: Path) -> None:
+    assert not embedded_running(tmp_path)
+    (tmp_path / "postgres").mkdir()
+    (tmp_path / "postgres" / "postmaster.pid").write_text(f"{os.getpid()}\n/data\n")
+    assert embedded_running(tmp_path)
+
+
+def test_serve_on_a_busy_port_says_so_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DATABASE_URL": "", "REBROWSE_DATA_DIR": str(tmp_path)}
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)], env=env)
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.output and "--port" in result.output
+    assert "API key" not in result.output and not (tmp_path / "postgres").exists()
+
+
+def test_the_demo_portal_keeps_its_port_across_restarts(tmp_path: Path) -> None:
+    with demo_portal(tmp_path) as first:
+        port = urlsplit(first.url).port
+    with demo_portal(tmp_path) as second:
+        assert urlsplit(second.url).port == port
+        with demo_portal(tmp_path) as third:  # the remembered port is busy: another one, remembered next
+            other = urlsplit(third.url).port
+            assert other != port
+    assert (tmp_path / "demo-portal-port").read_text() == str(other)
+
+
+def test_logs_are_text_on_a_terminal_unless_asked_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("REBROWSE_LOG_FORMAT", raising=False)
+    assert server_settings().log_format == "json"  # pytest's stderr is no terminal
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert server_settings().log_format == "text"
+    assert server_settings(log_format="json").log_format == "json"
+    monkeypatch.setenv("REBROWSE_LOG_FORMAT", "json")
+    assert server_settings().log_format == "json"

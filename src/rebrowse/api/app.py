@@ -8,6 +8,9 @@ from typing import Any
 
 import procrastinate
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from rebrowse import __version__
@@ -35,6 +38,8 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         # Nothing in rebrowse sets up OpenTelemetry; switched off, FastAPI no longer asks for its providers on
         # every request (a few percent of a request's time).
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
     app.state.live_view_connections = LiveViewConnections()
@@ -42,10 +47,46 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         app.include_router(module.router)
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    add_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if settings.cors_origins:
+        # Keys travel in a header, never in cookies: the dashboard's session cookie stays same-origin.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["x-api-key", "content-type"],
+            expose_headers=["content-disposition", "retry-after"],
+            allow_credentials=False,
+        )
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def add_api_docs(app: FastAPI) -> None:
+    """/docs and /redoc from the assets shipped in the package (scripts/update-api-docs): they work offline."""
+    assets = "/static/apidocs"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="rebrowse API",
+            swagger_js_url=f"{assets}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/swagger-ui/favicon-32x32.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="rebrowse API",
+            redoc_js_url=f"{assets}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,
+        )
 
 
 def without_fastapi_422(build: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:

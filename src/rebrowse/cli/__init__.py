@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import typer
 
+from rebrowse import __version__
 from rebrowse.cli import authoring, remote, replay, server
 
 PRIVATE_UMASK = 0o077
@@ -13,8 +15,18 @@ PRIVATE_UMASK = 0o077
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Replay recorded browser automations.")
 
 
+def print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"rebrowse {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def files_are_private() -> None:
+def files_are_private(
+    version: Annotated[
+        bool, typer.Option("--version", callback=print_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
     # Every file rebrowse and its Chromium write (artifacts, downloads, screenshots, traces, keys) is the user's
     # alone: other users of the machine must not read what a task saw.
     os.umask(PRIVATE_UMASK)
@@ -35,4 +47,5 @@ app.add_typer(remote.keys_app, name="keys")
 app.add_typer(remote.automations_app, name="automations")
 app.command()(remote.submit)
 app.command()(remote.status)
+app.command()(remote.cancel)
 app.command()(remote.tasks)

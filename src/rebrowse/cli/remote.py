@@ -27,11 +27,16 @@ automations_app = typer.Typer(no_args_is_help=True, help="Store and inspect name
 
 Url = Annotated[str | None, typer.Option("--url", envvar="REBROWSE_URL", help="The API (default 127.0.0.1:8000)")]
 Key = Annotated[str | None, typer.Option("--api-key", envvar="REBROWSE_API_KEY", help="Your API key")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table")]
+
+
+ID_COLUMNS = frozenset({"id", "task"})
 
 
 @contextmanager
 def api_client(url: str | None, key: str | None) -> Iterator[Client]:
     """A client; API errors and an unreachable server become one line on stderr and exit 1 (2 for bad input)."""
+    client: Client | None = None
     try:
         with Client(url, key) as client:
             yield client
@@ -39,7 +44,8 @@ def api_client(url: str | None, key: str | None) -> Iterator[Client]:
         lines = [exc.message, *(f"  {e}" for e in exc.errors)]
         raise fail("\n".join(lines), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
     except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the API: {exc}", EXIT_FAILED) from None
+        where = f" at {client.base_url}" if client is not None else ""
+        raise fail(f"cannot reach the API{where}: {exc} (set REBROWSE_URL or --url)", EXIT_FAILED) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -47,7 +53,8 @@ def api_client(url: str | None, key: str | None) -> Iterator[Client]:
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     grid = Table(title=title)
     for column in columns:
-        grid.add_column(column)
+        # Ids are copied into other commands: never shortened with an ellipsis, whatever the terminal's width.
+        grid.add_column(column, no_wrap=column in ID_COLUMNS, min_width=36 if column in ID_COLUMNS else None)
     for row in rows:
         grid.add_row(*(escape("" if v is None else str(v)) for v in row))
     out.print(grid)
@@ -126,10 +133,13 @@ def automations_push(
 
 
 @automations_app.command("list")
-def automations_list(url: Url = None, api_key: Key = None) -> None:
+def automations_list(as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
     """Your automations, newest version of each."""
     with api_client(url, api_key) as client:
         found = client.request("GET", "/api/v1/automations")["automations"]
+    if as_json:
+        out.print_json(data=found)
+        return
     rows = [[a["endpoint_name"], a["version"], a["description"], a["created_at"]] for a in found]
     table("automations", ["name", "version", "description", "updated"], rows)
 
@@ -139,6 +149,14 @@ def automations_show(name: str, url: Url = None, api_key: Key = None) -> None:
     """The newest version of an automation, as JSON."""
     with api_client(url, api_key) as client:
         out.print_json(data=client.request("GET", f"/api/v1/automations/{name}"))
+
+
+@automations_app.command("delete")
+def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
+    """Delete the automation NAME with all its versions (its tasks stay)."""
+    with api_client(url, api_key) as client:
+        client.request("DELETE", f"/api/v1/automations/{name}")
+    out.print(f"deleted {escape(name)}")
 
 
 def submit(
@@ -167,16 +185,34 @@ def submit(
         raise typer.Exit(EXIT_FAILED)
 
 
-def status(task_id: str, url: Url = None, api_key: Key = None) -> None:
+def status(task_id: str, as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
     """A task's status, timestamps, error and outputs."""
     with api_client(url, api_key) as client:
-        out.print_json(data=client.request("GET", f"/api/v1/tasks/{task_id}"))
+        task = client.request("GET", f"/api/v1/tasks/{task_id}")
+    if as_json:
+        out.print_json(data=task)
+        return
+    summary = {"task": task["task_id"], "automation": task["endpoint_name"], "status": task["status"]}
+    summary |= {k: task[k] for k in ("created_at", "started_at", "completed_at", "error") if task.get(k)}
+    for name, value in summary.items():
+        out.print(f"[bold]{name}[/]: {escape(str(value))}", highlight=False)
+    if task.get("output_data"):
+        out.print("[bold]outputs[/]:")
+        out.print_json(data=task["output_data"])
+
+
+def cancel(task_id: str, url: Url = None, api_key: Key = None) -> None:
+    """Cancel a task: a waiting one at once, a running one within seconds."""
+    with api_client(url, api_key) as client:
+        cancelled = client.cancel(task_id)
+    out.print(f"{escape(task_id)}: {escape(cancelled.message)}", highlight=False)
 
 
 def tasks(
     status: Annotated[str | None, typer.Option(help="Only tasks with this status")] = None,
     endpoint: Annotated[str | None, typer.Option(help="Only tasks of this automation")] = None,
     limit: Annotated[int, typer.Option(help="How many")] = 20,
+    as_json: AsJson = False,
     url: Url = None,
     api_key: Key = None,
 ) -> None:
@@ -188,6 +224,9 @@ def tasks(
     }
     with api_client(url, api_key) as client:
         page = client.request("GET", "/api/v1/tasks", params=query)
+    if as_json:
+        out.print_json(data=page["tasks"])
+        return
     rows = [
         [t["task_id"], t["endpoint_name"], t["status"], t["created_at"], t["completed_at"], t["error"]]
         for t in page["tasks"]

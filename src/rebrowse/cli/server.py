@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import socket
+import sys
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,6 +36,7 @@ from rebrowse.server import (
 )
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import migrate as apply_migrations
+from rebrowse.store.embedded import embedded_running
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
@@ -39,16 +44,43 @@ DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded Pos
 Slots = Annotated[int | None, typer.Option(help="Tasks run at once, in one shared Chromium (default 1)")]
 logger = logging.getLogger("rebrowse.cli")
 LogFormatOption = Annotated[
-    LogFormat | None, typer.Option(help="Logs on stderr: one JSON object per line, or text (default json)")
+    LogFormat | None,
+    typer.Option(help="Logs on stderr: one JSON object per line, or text (default: text on a terminal, else json)"),
 ]
+DEMO_PORT_FILE = "demo-portal-port"  # in the data directory: the demo portal keeps its address across restarts
 LogLevelOption = Annotated[
     LogLevel | None, typer.Option(help="Least severe of rebrowse's log records shown (default info)")
 ]
 
 
 def server_settings(**overrides: Any) -> ServerSettings:
+    if overrides.get("log_format") is None and not os.environ.get("REBROWSE_LOG_FORMAT") and sys.stderr.isatty():
+        overrides["log_format"] = "text"  # a person reads a terminal; collectors read JSON
     with invalid_input_exits("settings"):
         return ServerSettings.from_env(**overrides)
+
+
+def require_free_port(settings: ServerSettings) -> None:
+    """Say a busy port before anything starts (and before a key is printed for a server that will not run)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError:
+            raise fail(
+                f"port {settings.port} on {settings.host} is in use (another rebrowse serve?): stop it, or choose"
+                " another port with --port (make serve PORT=8001)",
+                1,
+            ) from None
+
+
+def require_shared_database(settings: ServerSettings, command: str) -> None:
+    """A worker must use the API's database: with one of its own, nobody would see, run or recover its tasks."""
+    if settings.database_url is None and not embedded_running(settings.data_dir):
+        raise fail(
+            f"rebrowse {command} needs the database the API uses: set DATABASE_URL to the API's PostgreSQL, or start"
+            f" it beside a running `rebrowse serve` with the same REBROWSE_DATA_DIR (none runs in {settings.data_dir})",
+            2,
+        )
 
 
 def run_service(settings: ServerSettings, body: Callable[[Runtime, asyncio.Event], Awaitable[None]]) -> None:
@@ -90,6 +122,9 @@ def announce(rt: Runtime, key: str | None, endpoint: str | None) -> None:
     out.print(f"database: {'embedded PostgreSQL in ' + str(rt.settings.data_dir) if rt.embedded else 'DATABASE_URL'}")
     if key:
         out.print(f"[bold]API key[/] (shown once, only its hash is stored): {escape(key)}", highlight=False)
+    out.print(
+        f"for the CLI: export REBROWSE_URL={url} REBROWSE_API_KEY={key or '<your key>'}", highlight=False, markup=False
+    )
     if endpoint:
         body = f'{{"endpoint_name": "{endpoint}", "input_parameters": {{"query": ["invoice"]}}}}'
         shown_key = key or "$REBROWSE_API_KEY"
@@ -117,15 +152,39 @@ def serve(
     settings = server_settings(
         host=host, port=port, data_dir=data_dir, slots=slots, log_format=log_format, log_level=log_level
     )
+    require_free_port(settings)
     if not demo:
         run_service(settings, serve_body(None))
         return
-    with SiteServer(DEMO_SITE) as site:
+    with demo_portal(settings.data_dir) as site:
         # The egress policy denies tasks this machine's addresses: the demo portal is allowed, nothing else of it.
         portal = urlsplit(site.url).netloc
         run_service(
             replace(settings, browser_allow_hosts=(*settings.browser_allow_hosts, portal)), serve_body(site.url)
         )
+
+
+@contextmanager
+def demo_portal(data_dir: Path) -> Iterator[SiteServer]:
+    """The demo portal, on the port it had last time when that is free: automations written against it keep
+    working after a restart."""
+    remembered = data_dir / DEMO_PORT_FILE
+    try:
+        port = int(remembered.read_text())
+    except (OSError, ValueError):
+        port = 0
+    site = SiteServer(DEMO_SITE, port=port)
+    try:
+        site.start()
+    except OSError:
+        site = SiteServer(DEMO_SITE)
+        site.start()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        remembered.write_text(str(urlsplit(site.url).port))
+        yield site
+    finally:
+        site.stop()
 
 
 def serve_body(demo_site: str | None) -> Callable[[Runtime, asyncio.Event], Awaitable[None]]:
@@ -153,6 +212,7 @@ def api(
 ) -> None:
     """The HTTP API and the callback sender (run any number of them against one DATABASE_URL)."""
     settings = server_settings(host=host, port=port, data_dir=data_dir, log_format=log_format, log_level=log_level)
+    require_free_port(settings)
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         announce(rt, await ensure_admin_key(rt), None)
@@ -174,6 +234,7 @@ def worker(
     settings = server_settings(
         slots=slots, data_dir=data_dir, worker_name=name, log_format=log_format, log_level=log_level
     )
+    require_shared_database(settings, "worker")
 
     async def body(rt: Runtime, stop: asyncio.Event) -> None:
         logger.info("worker started", extra={"slots": settings.slots})
@@ -219,6 +280,7 @@ def inference(
     from rebrowse.worker.child_api import ChildSettings, run_child_process
 
     settings = server_settings(slots=slots, log_format=log_format, log_level=log_level)
+    require_shared_database(settings, "inference")
     with invalid_input_exits("settings"):
         child = ChildSettings.from_env()
 

@@ -35,6 +35,11 @@ class AsyncClient:
     ) -> None:
         self._http = httpx.AsyncClient(**_calls.client_options(base_url, api_key, timeout), transport=transport)
 
+    @property
+    def base_url(self) -> str:
+        """The API this client talks to."""
+        return str(self._http.base_url).rstrip("/")
+
     async def __aenter__(self) -> AsyncClient:
         return self
 

@@ -34,6 +34,11 @@ class Client:
     ) -> None:
         self._http = httpx.Client(**_calls.client_options(base_url, api_key, timeout), transport=transport)
 
+    @property
+    def base_url(self) -> str:
+        """The API this client talks to."""
+        return str(self._http.base_url).rstrip("/")
+
     def __enter__(self) -> Client:
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +21,21 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     pg_dir.mkdir(parents=True, exist_ok=True)
     server: EmbeddedPostgres = get_server(pg_dir, cleanup_mode="stop")
     return server
+
+
+def embedded_running(data_dir: Path) -> bool:
+    """Whether a `rebrowse serve` keeps its embedded PostgreSQL running in data_dir (a worker there can share it)."""
+    try:
+        pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
 
 
 def with_database(url: str, name: str) -> str:
