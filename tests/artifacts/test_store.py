@@ -1,5 +1,5 @@
 """The ArtifactStore contract, the same for the local directory and S3 (moto's server): a run's working directory
-becomes the task's files, read back by validated names only, listed, and deleted."""
+becomes the task's files, read back by validated names only, listed, and deleted (by the garbage collector too)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rebrowse.artifacts.collect import collect_expired
 from rebrowse.artifacts.layout import UnsafeName, artifact_name, checked_name, stored_name
 from rebrowse.artifacts.store import ArtifactStore, S3ArtifactStore, artifact_store
 from rebrowse.settings import ServerSettings, Settings
+from rebrowse.store.database import Database
+from rebrowse.store.sealing import Sealer
 from tests.artifacts.conftest import S3Server
+from tests.callbacks.conftest import finished_task, submitted_task
 
 PNG = b"\x89PNG\r\n\x1a\n not really an image"
 UNSAFE = ["..", ".", "../other/steps.jsonl", "/etc/passwd", "a/b/c", "downloads/../steps.jsonl", "x\x00", "", "a\\b"]
@@ -142,3 +146,19 @@ def test_layout_names() -> None:
     # Rows written before the store recorded the worker's absolute path: its last part is the name.
     assert stored_name("/var/lib/rebrowse/artifacts/x/final_screenshot.png") == "final_screenshot.png"
     assert stored_name("cached_automation.json") == "cached_automation.json"
+
+
+async def test_the_collector_deletes_only_the_files_of_tasks_ended_long_enough_ago(
+    store: ArtifactStore, db: Database, sealer: Sealer
+) -> None:
+    ended = await finished_task(db, sealer, None)
+    running = await submitted_task(db, sealer, None)
+    unknown = uuid.uuid4()  # files of another deployment sharing the bucket, or of a task this database never had
+    for task_id in (ended.id, running.id, unknown):
+        write_run(store, task_id)
+        await store.keep(task_id)
+    assert await collect_expired(db, store, retention_s=3600) == 0
+    assert await collect_expired(db, store, retention_s=0.001) == 1
+    assert await store.read(ended.id, "final_screenshot.png") is None
+    assert await store.read(running.id, "final_screenshot.png") == PNG
+    assert await store.read(unknown, "final_screenshot.png") == PNG
