@@ -205,7 +205,11 @@ class TaskRunner:
         except SealingError:
             raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
         try:
-            automation = load_automation(definition, allow_python_scripts=self._settings.engine.allow_python_scripts)
+            automation = load_automation(
+                definition,
+                allow_python_scripts=self._settings.engine.allow_python_scripts,
+                captcha_by_person=self._settings.engine.captcha_by_person,
+            )
         except AutomationInvalid as exc:
             raise TaskUnrunnable(f"automation {task.endpoint_name} cannot run here: {exc}") from None
         # Attempts lost with a worker count against the automation's retries.
