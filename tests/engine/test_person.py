@@ -38,7 +38,7 @@ async def test_the_step_waits_for_the_person_and_the_run_goes_on_in_the_same_pag
     gate = LocalGate()
     nodes = [person_step(60, "Tick the box for {who[0]}"), read_text('locator("#status")', "status")]
     data = automation("check.html", nodes, parameters={"input_parameters": {"who": ["ada"]}})
-    run = asyncio.create_task(replay(data, person=gate))
+    run: asyncio.Future[RunResult] = asyncio.ensure_future(replay(data, person=gate))
     message = await act_as_person(browser, gate)
     result: RunResult = await asyncio.wait_for(run, WAIT_S)
     assert result.status == "success", result.error
@@ -69,7 +69,7 @@ async def test_a_captcha_becomes_a_wait_for_a_person_where_allowed(replay: Repla
     gate = LocalGate()
     captcha = action("captcha_action", {"locator": "locator('#subscribe')"})
     data = automation("check.html", [captcha, read_text('locator("#status")', "status")])
-    run = asyncio.create_task(replay(data, person=gate, captcha_by_person=True))
+    run: asyncio.Future[RunResult] = asyncio.ensure_future(replay(data, person=gate, captcha_by_person=True))
     message = await act_as_person(browser, gate)
     result: RunResult = await asyncio.wait_for(run, WAIT_S)
     assert result.status == "success", result.error

@@ -38,6 +38,7 @@ from rebrowse.store import automations, tasks
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task
+from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool
 from rebrowse.worker.state import WorkerState
 
@@ -240,6 +241,7 @@ class TaskRunner:
             healing=engine.healing if task.healing is None else task.healing,
             chrome=find_chrome(engine.chrome),
             task_id=str(task.id),
+            person=DatabaseGate(self._db, task.id, public_url=self._settings.base_url),
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome) -> None:
