@@ -315,11 +315,12 @@ def test_client_messages_are_cut_whole_and_input_is_dropped_unless_allowed() -> 
     cut = struct.pack(">B3xI", 6, 5) + b"hello"
     encodings = struct.pack(">BxHii", 2, 2, 0, -223)
     update = struct.pack(">BBHHHH", 3, 1, 0, 0, 10, 10)
-    stream = key + pointer + cut + encodings + update
+    extended_cut = struct.pack(">B3xi", 6, -8) + bytes(8)  # noVNC's Extended Clipboard capabilities
+    stream = key + pointer + cut + encodings + update + extended_cut
     messages = rfb.ClientMessages()
     # Fed one byte at a time, the messages still come out whole.
     cut_up = [m for i in range(len(stream)) for m in messages.feed(stream[i : i + 1])]
-    assert cut_up == [key, pointer, cut, encodings, update]
+    assert cut_up == [key, pointer, cut, encodings, update, extended_cut]
     assert rfb.without_input(cut_up, allow_input=False) == encodings + update
     assert rfb.without_input(cut_up, allow_input=True) == stream
     with pytest.raises(rfb.RfbError, match="unexpected client message 99"):

@@ -109,7 +109,9 @@ def client_message_size(data: bytes | bytearray) -> int | None:
     if kind == CLIENT_CUT_TEXT:
         if len(data) < 8:
             return None
-        (length,) = struct.unpack(">4xI", data[:8])
+        # A negative length is the Extended Clipboard pseudo-encoding's: that many bytes follow (noVNC sends its caps).
+        (length,) = struct.unpack(">4xi", data[:8])
+        length = abs(length)
         if length > MAX_CUT_TEXT:
             raise RfbError(f"clipboard text of {length} bytes is too long")
         return 8 + int(length)
