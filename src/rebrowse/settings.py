@@ -34,6 +34,9 @@ class Settings:
     llm: LlmConfig = field(default_factory=LlmConfig)
     # REBROWSE_HEALING (on unless 0/false/no/off): an element step whose command fails falls back to the model
     healing: bool = True
+    # REBROWSE_CAPTCHA_BY_PERSON: a captcha_action waits for a person to solve it (else automations with one are
+    # refused at load: no model ever solves a captcha)
+    captcha_by_person: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +55,7 @@ class Settings:
             onepassword_token=env.get("OP_SERVICE_ACCOUNT_TOKEN") or None,
             llm=LlmConfig.from_env(env),
             healing=env.get("REBROWSE_HEALING", "on").lower() not in FALSE_WORDS,
+            captcha_by_person=env.get("REBROWSE_CAPTCHA_BY_PERSON", "").lower() in TRUE_WORDS,
         )
 
 

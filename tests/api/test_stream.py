@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,7 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from rebrowse.api.routes.stream import NO_LIVE_VIEW, NOT_RUNNING
+from rebrowse.api.routes.stream import NO_LIVE_VIEW, NOT_INTERACTIVE, NOT_RUNNING
 from rebrowse.browser.display import LiveDisplay, live_view_available
 from rebrowse.live import registry, rfb, tokens
 from rebrowse.live.registry import VncAddress
@@ -91,8 +92,8 @@ async def watched_task(acme: Account, db: Database, sealer: Sealer) -> AsyncIter
         yield await running_task(db, acme, VncAddress("127.0.0.1", display.vnc_ports[0])), page
 
 
-async def stream_of(acme: Account, task_id: uuid.UUID) -> str:
-    response = await acme.client.get(f"/api/v1/tasks/{task_id}/stream")
+async def stream_of(acme: Account, task_id: uuid.UUID, *, control: bool = False) -> str:
+    response = await acme.client.get(f"/api/v1/tasks/{task_id}/stream", params={"control": control})
     assert response.status_code == 200, response.text
     stream_url: str = response.json()["stream_url"]
     return stream_url
@@ -244,3 +245,85 @@ async def test_a_valid_token_for_an_ended_task_gets_a_clean_close(
     async with connect(url, subprotocols=[BINARY]) as connection:
         assert await close_code(connection) == 1000
         assert connection.close_reason == NOT_RUNNING
+
+
+async def wait_for_person(db: Database, task_id: uuid.UUID) -> None:
+    now = datetime.now(UTC)
+    waiting = tasks.Waiting(message="Sign in", node="nodes[0]", since=now, deadline=now + timedelta(minutes=5))
+    async with db.connection() as conn:
+        assert await tasks.begin_wait(conn, task_id, waiting) is not None
+
+
+async def end_wait(db: Database, task_id: uuid.UUID) -> None:
+    async with db.connection() as conn:
+        assert await tasks.end_wait(conn, task_id)
+
+
+async def send_input(stream_url: str) -> None:
+    """Connect, see the page, click the middle of the screen once and type "a"; return once the server has
+    handled them (it handles a client's messages in order, so the update asked for after them comes after)."""
+    async with connect(stream_url, subprotocols=[BINARY]) as connection:
+        stream = rfb.WebSocketStream(connection)
+        framebuffer = await rfb.handshake(stream)
+        await page_shown(stream, framebuffer)
+        for buttons in (1, 0):
+            await stream.write(struct.pack(">BBHH", POINTER_EVENT, buttons, WIDTH // 2, HEIGHT // 2))
+        for down in (1, 0):
+            await stream.write(struct.pack(">BBxxI", KEY_EVENT, down, ord("a")))
+        await rfb.request_update(stream, framebuffer)
+        await rfb.read_update(stream, framebuffer)
+
+
+@live_view
+@pytest.mark.usefixtures("login")
+async def test_a_control_token_drives_the_browser_only_while_the_task_waits_for_a_person(
+    acme: Account, db: Database, sealer: Sealer, served: str
+) -> None:
+    async with watched_task(acme, db, sealer) as (task_id, page):
+        refused = await acme.client.get(f"/api/v1/tasks/{task_id}/stream", params={"control": True})
+        assert (refused.status_code, refused.json()["detail"]) == (409, NOT_INTERACTIVE)
+        await wait_for_person(db, task_id)
+
+        await send_input(on_server(await stream_of(acme, task_id), served))  # a view token, while it waits
+        assert await page.evaluate("window.inputs") == 0
+
+        await send_input(on_server(await stream_of(acme, task_id, control=True), served))
+
+        async def typed() -> bool:
+            return bool(await page.evaluate("window.inputs") == 3)  # mousedown, click, keydown
+
+        await eventually(typed, what="the control viewer's click and key in the page")
+
+        late = on_server(await stream_of(acme, task_id, control=True), served)
+        await end_wait(db, task_id)  # the person is done before this control viewer connects
+        await send_input(late)
+        assert await page.evaluate("window.inputs") == 3
+
+
+@pytest.mark.usefixtures("login")
+async def test_a_control_stream_is_404_for_another_account(acme: Account, other: Account, db: Database) -> None:
+    task_id = await running_task(db, acme, VncAddress("127.0.0.1", free_port()))
+    await wait_for_person(db, task_id)
+    response = await other.client.get(f"/api/v1/tasks/{task_id}/stream", params={"control": True})
+    assert response.status_code == 404
+    assert (await acme.client.get(f"/api/v1/tasks/{task_id}/stream", params={"control": True})).status_code == 200
+
+
+def test_client_messages_are_cut_whole_and_input_is_dropped_unless_allowed() -> None:
+    key = struct.pack(">BBxxI", KEY_EVENT, 1, ord("a"))
+    pointer = struct.pack(">BBHH", POINTER_EVENT, 1, 10, 20)
+    cut = struct.pack(">B3xI", 6, 5) + b"hello"
+    encodings = struct.pack(">BxHii", 2, 2, 0, -223)
+    update = struct.pack(">BBHHHH", 3, 1, 0, 0, 10, 10)
+    extended_cut = struct.pack(">B3xi", 6, -8) + bytes(8)  # noVNC's Extended Clipboard capabilities
+    stream = key + pointer + cut + encodings + update + extended_cut
+    messages = rfb.ClientMessages()
+    # Fed one byte at a time, the messages still come out whole.
+    cut_up = [m for i in range(len(stream)) for m in messages.feed(stream[i : i + 1])]
+    assert cut_up == [key, pointer, cut, encodings, update, extended_cut]
+    assert rfb.without_input(cut_up, allow_input=False) == encodings + update
+    assert rfb.without_input(cut_up, allow_input=True) == stream
+    with pytest.raises(rfb.RfbError, match="unexpected client message 99"):
+        rfb.ClientMessages().feed(b"\x63rest")
+    with pytest.raises(rfb.RfbError, match="too long"):
+        rfb.ClientMessages().feed(struct.pack(">B3xI", 6, rfb.MAX_CUT_TEXT + 1))

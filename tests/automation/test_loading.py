@@ -325,12 +325,8 @@ UNREADABLE_FORMAT = {"extraction_format": {"a": "money"}, "extraction_instructio
         (
             {"type": "action_node", "captcha_action": {"locator": "locator('#captcha')"}},
             "captcha_action",
-            "captcha_action is not supported yet (it needs a vision LLM)",
-        ),
-        (
-            {"type": "action_node", "human_in_loop_action": {"max_wait_time": 60}},
-            "human_in_loop_action",
-            "human_in_loop_action is not supported yet",
+            "captcha_action is never solved by a model in rebrowse: set REBROWSE_CAPTCHA_BY_PERSON=1 to have a"
+            " person solve it (the task waits for a person at this step)",
         ),
         (
             {"type": "action_node", "powershell_action": {"commands": ["dir"]}},
@@ -690,3 +686,18 @@ def test_braces_that_are_text_are_left_alone() -> None:
         ),
     )
     assert load_automation(data).nodes
+
+
+def test_human_in_loop_loads_with_its_message() -> None:
+    node = {"type": "action_node", "human_in_loop_action": {"max_wait_time": 60, "message": "Approve {who[0]}"}}
+    loaded = load_automation(document(node, parameters={"input_parameters": {"who": ["ada"]}}))
+    action = loaded.nodes[0]
+    assert isinstance(action, ActionNode) and action.human_in_loop_action is not None
+    assert (action.human_in_loop_action.max_wait_time, action.human_in_loop_action.message) == (60, "Approve {who[0]}")
+
+
+def test_a_captcha_loads_only_where_a_person_may_solve_it() -> None:
+    captcha = {"type": "action_node", "captcha_action": {"locator": "locator('#captcha')"}}
+    assert [e.path for e in problems(document(captcha))] == ["nodes[0].captcha_action"]
+    loaded = load_automation(document(captcha), captcha_by_person=True)
+    assert isinstance(loaded.nodes[0], ActionNode) and loaded.nodes[0].captcha_action is not None

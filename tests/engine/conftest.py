@@ -47,6 +47,7 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
         secure: Mapping[str, Sequence[SecureParameter]] | None = None,
         secrets: SecretResolver | None = None,
         allow_python_scripts: bool = False,
+        captcha_by_person: bool = False,
         unchecked: bool = False,
         **options: Any,
     ) -> RunResult:
@@ -56,7 +57,9 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
         if unchecked:
             loaded = Automation.model_validate(rebased)
         else:
-            loaded = load_automation(rebased, allow_python_scripts=allow_python_scripts)
+            loaded = load_automation(
+                rebased, allow_python_scripts=allow_python_scripts, captcha_by_person=captcha_by_person
+            )
         run_options = RunOptions(
             out_dir=options.pop("out_dir", tmp_path / "run"),
             allow_python_scripts=allow_python_scripts,

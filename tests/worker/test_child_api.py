@@ -41,6 +41,8 @@ KEYED: list[tuple[str, str, Any]] = [
     ("POST", "/allocate_task", []),
     ("POST", "/kill_task", []),
     ("POST", "/set_child_process_id", {"new_child_process_id": "1", "new_unique_child_arn": "arn"}),
+    ("POST", "/human_in_loop_completed", {"task_id": "t"}),
+    ("GET", "/hitl_status?task_id=t", None),
     ("GET", "/openapi.json", None),
 ]
 
@@ -231,6 +233,42 @@ async def test_allocate_task_runs_optexity_tasks_here(child: Child, tenant: Tena
         assert task.input_parameters == {"who": [name]}
         assert task.callback_url == "http://127.0.0.1:9/hook"
         assert task.callback_api_key is not None  # sealed by the control plane
+
+
+def waiting_automation(site: SiteServer) -> dict[str, Any]:
+    """automation_json with a wait for a person first."""
+    data = automation_json(site)
+    person = {"type": "action_node", "human_in_loop_action": {"max_wait_time": 60, "message": "Check the invoice"}}
+    data["nodes"].insert(0, person)
+    return data
+
+
+async def test_human_in_loop_completed_resumes_the_task_and_hitl_status_reads_it_once(
+    child: Child, tenant: Tenant, site: SiteServer
+) -> None:
+    await tenant.put("person", waiting_automation(site))
+    created = await child.post("/inference", {"endpoint_name": "person", "input_parameters": {"who": ["ada"]}})
+    assert created.status_code == 202, created.text
+    task_id = created.json()["task_id"]
+    waiting = await tenant.wait_for(uuid.UUID(task_id), lambda t: t.waiting_for is not None)
+    assert waiting.status == "running"
+    assert waiting.waiting_for is not None and waiting.waiting_for["message"] == "Check the invoice"
+    status = await child.client.get("/hitl_status", params={"task_id": task_id}, headers={"x-api-key": child.key})
+    assert status.json() == {"completed": False}
+
+    response = await child.post("/human_in_loop_completed", {"task_id": task_id})
+
+    assert response.status_code == 200, response.text
+    task = await tenant.wait_terminal(uuid.UUID(task_id))
+    assert task.status == "success", task.error
+    assert task.waiting_for is None
+    assert [entry["json_data"] for entry in task.output_data or []][-1] == {"greeting": "hello ada"}
+    first = await child.client.get("/hitl_status", params={"task_id": task_id}, headers={"x-api-key": child.key})
+    again = await child.client.get("/hitl_status", params={"task_id": task_id}, headers={"x-api-key": child.key})
+    assert (first.json(), again.json()) == ({"completed": True}, {"completed": False})
+    late = await child.post("/human_in_loop_completed", {"task_id": task_id})
+    assert late.status_code == 409
+    assert "is not waiting for a person" in late.json()["error"]
 
 
 async def test_set_child_process_id_updates_the_identity(child: Child) -> None:

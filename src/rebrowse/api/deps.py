@@ -27,8 +27,11 @@ CacheKey = tuple[uuid.UUID, str, int]
 class AutomationCache:
     """Loaded automations by (account, name, version); a version never changes, so an entry never goes stale."""
 
-    def __init__(self, *, allow_python_scripts: bool, size: int = CACHED_AUTOMATIONS) -> None:
+    def __init__(
+        self, *, allow_python_scripts: bool, captcha_by_person: bool = False, size: int = CACHED_AUTOMATIONS
+    ) -> None:
         self.allow_python_scripts = allow_python_scripts
+        self.captcha_by_person = captcha_by_person
         self.size = size
         self._entries: OrderedDict[CacheKey, Automation] = OrderedDict()
 
@@ -43,7 +46,11 @@ class AutomationCache:
         key = (account_id, stored.endpoint_name, stored.version)
         automation = self.get(key)
         if automation is None:
-            automation = load_automation(stored.definition, allow_python_scripts=self.allow_python_scripts)
+            automation = load_automation(
+                stored.definition,
+                allow_python_scripts=self.allow_python_scripts,
+                captcha_by_person=self.captcha_by_person,
+            )
             self._entries[key] = automation
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -64,7 +71,10 @@ class Services:
 
     def __post_init__(self) -> None:
         self.artifacts = artifact_store(self.settings)
-        self.automations = AutomationCache(allow_python_scripts=self.settings.engine.allow_python_scripts)
+        engine = self.settings.engine
+        self.automations = AutomationCache(
+            allow_python_scripts=engine.allow_python_scripts, captcha_by_person=engine.captcha_by_person
+        )
         self.task_writer = TaskWriter(self.db)
 
 

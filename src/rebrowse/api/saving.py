@@ -37,7 +37,11 @@ async def save_version(
             definition = with_secure(definition, secure_parameters(previous.definition))
         stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
         definition = automations.keep_sealed(definition, stored_before)
-        automation = load_automation(definition, allow_python_scripts=services.settings.engine.allow_python_scripts)
+        automation = load_automation(
+            definition,
+            allow_python_scripts=services.settings.engine.allow_python_scripts,
+            captcha_by_person=services.settings.engine.captcha_by_person,
+        )
         stored = await automations.put_automation(
             conn, services.sealer, account_id, endpoint_name, definition, description
         )

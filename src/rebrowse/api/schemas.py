@@ -23,7 +23,7 @@ from pydantic import (
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.references import join_key
 from rebrowse.store.accounts import Role
-from rebrowse.store.tasks import TaskStatus
+from rebrowse.store.tasks import CallbackEventName, TaskStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
 MAX_TIMEOUT_MINUTES = 24 * 60
@@ -207,6 +207,11 @@ class InferenceRequest(Body):
         description="Whether a step whose command fails may fall back to the model (self-healing); "
         "null: the server's setting (REBROWSE_HEALING, on by default)",
     )
+    callback_events: list[CallbackEventName] = Field(
+        default_factory=list,
+        description='Extra callback events to receive before the final one, e.g. ["waiting_for_person"] (the task'
+        " waits for a person at a human_in_loop_action or captcha_action step); the final callback is sent anyway",
+    )
     use_proxy: Annotated[bool, refuse_true("rebrowse does not route browsers through a proxy")] = False
     is_dedicated: Annotated[bool, refuse_true("every task runs in a fresh browser context")] = False
     max_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")
@@ -251,10 +256,23 @@ class CallStatus(BaseModel):
     retry_count: int
 
 
+class WaitingFor(BaseModel):
+    """What a running task waits for: a person, who uses the live view and then presses Done (or calls resume)."""
+
+    kind: Literal["person"]
+    message: str = Field(description="What the person should do (the step's message)")
+    node: str = Field(description="The waiting step's JSON path, e.g. nodes[3]")
+    since: datetime
+    deadline: datetime = Field(description="When the step fails if nobody is done by then")
+
+
 class TaskSummary(BaseModel):
     task_id: uuid.UUID
     endpoint_name: str
     status: TaskStatus
+    waiting_for: WaitingFor | None = Field(
+        default=None, description="Set while the running task waits for a person (the status stays running)"
+    )
     unique_parameters: dict[str, list[Any]] = Field(description="The values of unique_parameter_names (the login)")
     error: str | None
     retry_count: int
@@ -326,6 +344,7 @@ class TaskDetail(TaskSummary):
         description="URL of the automation the run wrote with the model's steps made deterministic (the fixed"
         " version when it healed); null when it left none",
     )
+    callback_events: list[str] = Field(default_factory=list, description="The extra callback events subscribed to")
     callbacks: list[CallbackSummary]
 
 
@@ -354,6 +373,13 @@ class TaskScreenshot(BaseModel):
     task_id: uuid.UUID
     status: TaskStatus
     final_screenshot: str | None = Field(description="The final screenshot as base64 PNG")
+
+
+class ResumeResult(BaseModel):
+    success: Literal[True] = True
+    task_id: uuid.UUID
+    status: TaskStatus
+    message: str
 
 
 class CancelResult(BaseModel):

@@ -67,6 +67,7 @@ def new_task(
         pinned_worker=pinned,
         callback_include_screenshot=request.callback_include_screenshot,
         healing=request.healing,
+        callback_events=list(dict.fromkeys(request.callback_events)),
     )
 
 

@@ -15,6 +15,7 @@ from rebrowse.api.schemas import (
     ParametersSummary,
     TaskDetail,
     TaskSummary,
+    WaitingFor,
 )
 from rebrowse.automation.loading import summarize
 from rebrowse.automation.schema import Automation
@@ -73,6 +74,7 @@ def task_summary(task: Task) -> TaskSummary:
         task_id=task.id,
         endpoint_name=task.endpoint_name,
         status=task.status,
+        waiting_for=WaitingFor.model_validate(task.waiting_for) if task.waiting_for is not None else None,
         unique_parameters=task.unique_parameters,
         error=task.error,
         retry_count=task.retry_count,
@@ -101,6 +103,7 @@ def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSu
         llm_usage=LlmUsageView.model_validate(task.llm_usage) if task.llm_usage is not None else None,
         healed=[HealedStep.model_validate(step) for step in task.healed] if task.healed is not None else None,
         cached_automation_url=artifacts.cached_automation_link(settings, task),
+        callback_events=task.callback_events,
         callbacks=callbacks,
     )
 

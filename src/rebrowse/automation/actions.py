@@ -650,9 +650,10 @@ class FailStateAction(StrictModel):
 
 
 class HumanInLoopAction(StrictModel):
-    """Pause for a person (not supported by rebrowse)."""
+    """Pause for a person: the task says it waits, with `message`, until someone presses Done (or resumes it)."""
 
     max_wait_time: float = Field(gt=0, le=600)
+    message: str | None = None  # rebrowse's addition: what the person should do (placeholders allowed)
 
 
 class SetVariable(StrictModel):
@@ -716,7 +717,7 @@ class CaptchaConfig(StrictModel):
 
 
 class CaptchaAction(StrictModel):
-    """An image captcha solved by a vision LLM (not supported by rebrowse)."""
+    """An image captcha (Optexity asks a vision LLM; rebrowse has a person solve it, where a deployment allows)."""
 
     locator: str
     secondary_locator: str | None = None

@@ -19,7 +19,6 @@ from rebrowse.automation.actions import (
     CaptchaAction,
     CloseOverlayPopupAction,
     DynamicFormMappingAction,
-    HumanInLoopAction,
     InputTextAction,
     LlmAssertion,
     LlmExtraction,
@@ -45,6 +44,12 @@ from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
 from rebrowse.errors import AutomationInvalid, FieldError
 
 PYTHON_SCRIPTS_SETTING = "REBROWSE_ALLOW_PYTHON_SCRIPTS=1"
+CAPTCHA_SETTING = "REBROWSE_CAPTCHA_BY_PERSON=1"
+NO_CAPTCHA = (
+    "captcha_action is never solved by a model in rebrowse: set "
+    + CAPTCHA_SETTING
+    + " to have a person solve it (the task waits for a person at this step)"
+)
 NO_MODEL = "no {} given, and skip_prompt forbids asking the model for it"
 
 # Models whose mere presence is a feature rebrowse does not implement.
@@ -54,8 +59,6 @@ UNSUPPORTED: dict[type[BaseModel], str] = {
     VisionExtraction: "vision extraction is not supported (a computer-vision feature)",
     NetworkCallAssertion: "network_call assertion is not supported (Optexity never implemented it)",
     PythonScriptAssertion: "python_script assertion is not supported (Optexity never implemented it)",
-    CaptchaAction: "captcha_action is not supported yet (it needs a vision LLM)",
-    HumanInLoopAction: "human_in_loop_action is not supported yet",
     PowershellAction: "powershell_action is not supported (it needs a remote Windows desktop)",
     PrivateNode: "private_node is not supported (it needs an Optexity plugin handler)",
 }
@@ -78,14 +81,17 @@ RUNNABLE_CHANNELS = ("chromium", "chrome")
 SUGGESTION_CUTOFF = 0.7  # difflib's similarity an unknown key needs to a field's name to be suggested
 
 
-def load_automation(data: object, *, allow_python_scripts: bool = False) -> Automation:
-    """Validate decoded JSON as an automation rebrowse can run; AutomationInvalid lists every problem."""
+def load_automation(data: object, *, allow_python_scripts: bool = False, captcha_by_person: bool = False) -> Automation:
+    """Validate decoded JSON as an automation rebrowse can run; AutomationInvalid lists every problem.
+
+    `captcha_by_person`: a captcha_action becomes a wait for a person (else it is refused)."""
     try:
         automation = Automation.model_validate(data)
     except ValidationError as exc:
         raise AutomationInvalid(field_errors(exc, data)) from None
     problems = [
         *unsupported_features(automation, allow_python_scripts=allow_python_scripts),
+        *([] if captcha_by_person else captcha_problems(automation)),
         *reference_problems(automation),
     ]
     if problems:
@@ -93,14 +99,16 @@ def load_automation(data: object, *, allow_python_scripts: bool = False) -> Auto
     return automation
 
 
-def load_automation_file(path: Path, *, allow_python_scripts: bool = False) -> Automation:
+def load_automation_file(
+    path: Path, *, allow_python_scripts: bool = False, captcha_by_person: bool = False
+) -> Automation:
     """Read and load an automation JSON file; malformed JSON is reported with its line and column."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         message = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise AutomationInvalid([FieldError("", message)]) from None
-    return load_automation(data, allow_python_scripts=allow_python_scripts)
+    return load_automation(data, allow_python_scripts=allow_python_scripts, captcha_by_person=captcha_by_person)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -192,6 +200,13 @@ def unsupported_features(automation: Automation, *, allow_python_scripts: bool) 
         problem
         for path, model in walk_models(automation, "")
         for problem in model_problems(model, path, allow_python_scripts)
+    ]
+
+
+def captcha_problems(automation: Automation) -> list[FieldError]:
+    """Every captcha_action, where the deployment does not let a person solve captchas."""
+    return [
+        FieldError(path, NO_CAPTCHA) for path, model in walk_models(automation, "") if isinstance(model, CaptchaAction)
     ]
 
 

@@ -1,4 +1,5 @@
-"""A virtual screen to run Chromium headed on, served view-only over password-protected VNC (the live view)."""
+"""A virtual screen to run Chromium headed on, served over password-protected VNC (the live view; the API's bridge
+decides per connection whether a viewer's keyboard and mouse get through)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def remove_stale_authorities(folder: Path) -> None:
 
 def write_authority(directory: Path) -> Path:
     """A fresh X authority file in `directory`, readable by this user alone: whoever cannot read it cannot connect
-    to the display (capture the screen, or type into a task's page with XTEST around the view-only VNC)."""
+    to the display (capture the screen, or type into a task's page with XTEST)."""
     path = directory / "Xauthority"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -132,7 +133,7 @@ async def stop_process(process: asyncio.subprocess.Process, deadline_s: float = 
 
 
 class LiveDisplay:
-    """An Xvfb display cut into tiles, one per slot, each served by its own view-only, password-protected x11vnc
+    """An Xvfb display cut into tiles, one per slot, each served by its own password-protected x11vnc
     that shows that tile only; all are stopped on exit, also when starting fails.
 
     New windows appear on a parking tile no VNC server shows, until they are placed on their slot's tile: a viewer
@@ -291,7 +292,9 @@ class LiveDisplay:
                     # -noipv6 alone still leaves a listener on [::]:5900; -rfbportv6 -1 closes it.
                     *("-rfbport", str(port), "-listen", self.listen, "-noipv6", "-rfbportv6", "-1"),
                     # "rm:": x11vnc deletes the file once it has read the password.
-                    *("-passwdfile", f"rm:{path}", "-forever", "-shared", "-viewonly", "-quiet"),
+                    *("-passwdfile", f"rm:{path}", "-forever", "-shared", "-quiet"),
+                    # Not -viewonly: input reaches the display only through the API's bridge, which drops it
+                    # unless the viewer holds a control token while the task waits for a person.
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT,

@@ -6,7 +6,7 @@ import base64
 import uuid
 from datetime import UTC, datetime
 
-from rebrowse.callbacks.payload import build_payload
+from rebrowse.callbacks.payload import build_payload, build_waiting_payload
 from rebrowse.store import callbacks
 from rebrowse.store.database import Connection, Database
 from rebrowse.store.tasks import Task
@@ -47,6 +47,26 @@ async def enqueue(
         url=task.callback_url,
         api_key=task.callback_api_key,  # stays sealed with the same key
         payload=payload,
+        created_at=created_at,
+    )
+    await notify(conn)
+    return event
+
+
+async def enqueue_waiting(conn: Connection, task: Task, *, public_url: str) -> callbacks.CallbackEvent | None:
+    """Queue a `waiting_for_person` event, only when the submission subscribed to it (receivers that did not get
+    exactly the one final callback they always got)."""
+    if not task.callback_url or "waiting_for_person" not in task.callback_events:
+        return None
+    event_id, created_at = uuid.uuid4(), datetime.now(UTC)
+    event = await callbacks.insert_event(
+        conn,
+        event_id=event_id,
+        task_id=task.id,
+        account_id=task.account_id,
+        url=task.callback_url,
+        api_key=task.callback_api_key,
+        payload=build_waiting_payload(task, event_id=event_id, created_at=created_at, public_url=public_url),
         created_at=created_at,
     )
     await notify(conn)

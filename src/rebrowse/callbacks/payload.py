@@ -37,6 +37,29 @@ def downloads_fields(task: Task, public_url: str) -> dict[str, list[dict[str, An
     return fields
 
 
+def resume_url(public_url: str, task_id: uuid.UUID) -> str:
+    """Where a caller ends a task's wait for a person (POST, with the caller's API key)."""
+    return f"{public_url.rstrip('/')}/api/v1/tasks/{task_id}/resume"
+
+
+def build_waiting_payload(task: Task, *, event_id: uuid.UUID, created_at: datetime, public_url: str) -> dict[str, Any]:
+    """The body of a `waiting_for_person` event: the running task waits for a person (sent only to subscribers)."""
+    return {
+        "event": "waiting_for_person",
+        "event_id": str(event_id),
+        "created_at": created_at.isoformat(),
+        "task_id": str(task.id),
+        "recording_id": f"{task.endpoint_name}:{task.automation_version}",
+        "endpoint_name": task.endpoint_name,
+        "status": task.status,
+        "waiting_for": task.waiting_for,
+        "resume_url": resume_url(public_url, task.id),
+        "dashboard_url": f"{public_url.rstrip('/')}/tasks/{task.id}",
+        "input_parameters": task.input_parameters,
+        "unique_parameter_names": task.unique_parameter_names,
+    }
+
+
 def build_payload(
     task: Task, *, event_id: uuid.UUID, created_at: datetime, public_url: str, final_screenshot: str | None
 ) -> dict[str, Any]:

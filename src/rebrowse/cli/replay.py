@@ -39,7 +39,9 @@ def load(file: Path, settings: Settings) -> Automation:
     """The automation in `file`; a file that cannot be read or does not validate exits 2, naming the file."""
     with invalid_input_exits(f"automation {file}"):
         try:
-            return load_automation_file(file, allow_python_scripts=settings.allow_python_scripts)
+            return load_automation_file(
+                file, allow_python_scripts=settings.allow_python_scripts, captcha_by_person=settings.captcha_by_person
+            )
         except OSError as exc:
             raise ValueError(f"{file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:

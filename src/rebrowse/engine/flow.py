@@ -24,6 +24,7 @@ from rebrowse.engine import (
     llm_extraction,
     misc,
     navigation,
+    person,
 )
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.egress import blocked
@@ -83,6 +84,8 @@ SINGLE_ACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "sleep_action": misc.sleep,
     "fail_state_action": misc.fail_state,
     "dynamic_form_mapping_action": form_mapping.dynamic_form_mapping,
+    "human_in_loop_action": person.human_in_loop,
+    "captcha_action": person.captcha,
 }
 
 

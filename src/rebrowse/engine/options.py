@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.llm.config import LlmConfig
+
+if TYPE_CHECKING:
+    from rebrowse.engine.person import PersonGate
 
 ScreenshotMode = Literal["never", "on_failure", "every_step"]
 
@@ -34,3 +37,5 @@ class RunOptions:
     chrome: str | None = None
     # The worker's task id, for the endpoints a run calls back (form mapping); None for a run of the CLI.
     task_id: str | None = None
+    # Who a human_in_loop_action (or a captcha a person solves) waits for; None: such a step fails, saying why.
+    person: PersonGate | None = None

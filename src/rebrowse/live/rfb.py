@@ -22,6 +22,12 @@ PASSWORD_LENGTH = 8  # VNC authentication uses the first 8 characters of a passw
 OK = struct.pack(">I", 0)
 RAW = 0
 FRAMEBUFFER_UPDATE, COLOUR_MAP, BELL, CUT_TEXT = 0, 1, 2, 3
+# Client-to-server messages: their sizes, fixed or read from a header (type -> (header size, size from header)).
+KEY_EVENT, POINTER_EVENT, CLIENT_CUT_TEXT, XVP, QEMU = 4, 5, 6, 250, 255
+# What drives the remote desktop: keys, the mouse, the clipboard, QEMU's extended keys, XVP's shutdown/reboot.
+INPUT_MESSAGES = frozenset({KEY_EVENT, POINTER_EVENT, CLIENT_CUT_TEXT, XVP, QEMU})
+MAX_CUT_TEXT = 1 << 20  # a viewer's clipboard text longer than this ends the connection
+FIXED_CLIENT_MESSAGES = {0: 20, 3: 10, KEY_EVENT: 8, POINTER_EVENT: 6, 150: 10, XVP: 4}
 # 32 bits per pixel, depth 24, little-endian, true colour, 8 bits a channel: pixels arrive as B, G, R, padding.
 PIXEL_FORMAT = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
 
@@ -90,6 +96,59 @@ class WebSocketStream(MessageStream):
 
     async def write(self, data: bytes) -> None:
         await self.connection.send(data)
+
+
+def client_message_size(data: bytes | bytearray) -> int | None:
+    """The size of the client message `data` starts with; None until enough of it has arrived to tell. RfbError
+    for a message type a viewer has no business sending (its size is unknown, so the stream cannot be followed)."""
+    kind = data[0]
+    if kind in FIXED_CLIENT_MESSAGES:
+        return FIXED_CLIENT_MESSAGES[kind]
+    if kind == 2:  # SetEncodings: 4 bytes, then 4 per encoding
+        return 4 + 4 * struct.unpack(">2xH", data[:4])[0] if len(data) >= 4 else None
+    if kind == CLIENT_CUT_TEXT:
+        if len(data) < 8:
+            return None
+        # A negative length is the Extended Clipboard pseudo-encoding's: that many bytes follow (noVNC sends its caps).
+        (length,) = struct.unpack(">4xi", data[:8])
+        length = abs(length)
+        if length > MAX_CUT_TEXT:
+            raise RfbError(f"clipboard text of {length} bytes is too long")
+        return 8 + int(length)
+    if kind == 248:  # ClientFence: 9 bytes, then its payload
+        return 9 + data[8] if len(data) >= 9 else None
+    if kind == 251:  # SetDesktopSize: 8 bytes, then 16 per screen
+        return 8 + 16 * data[6] if len(data) >= 8 else None
+    if kind == QEMU:
+        if len(data) < 2:
+            return None
+        if data[1] == 0:  # extended key event
+            return 12
+    raise RfbError(f"unexpected client message {kind}")
+
+
+class ClientMessages:
+    """A viewer's bytes cut into whole RFB client messages, so that its input can be told from the rest."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The messages `data` completes (a message's first byte is its type); the rest waits for more."""
+        self._buffer += data
+        messages: list[bytes] = []
+        while self._buffer:
+            size = client_message_size(self._buffer)
+            if size is None or len(self._buffer) < size:
+                break
+            messages.append(bytes(self._buffer[:size]))
+            del self._buffer[:size]
+        return messages
+
+
+def without_input(messages: list[bytes], allow_input: bool) -> bytes:
+    """The messages to pass on: keyboard, mouse and clipboard ones only when `allow_input`."""
+    return b"".join(m for m in messages if allow_input or m[0] not in INPUT_MESSAGES)
 
 
 @dataclass

@@ -19,6 +19,9 @@ from rebrowse.store.database import Connection
 TaskStatus = Literal["queued", "allocated", "running", "success", "failed", "killed", "cancelled"]
 TERMINAL: tuple[TaskStatus, ...] = ("success", "failed", "killed", "cancelled")
 ACTIVE: tuple[TaskStatus, ...] = ("queued", "allocated", "running")
+CallbackEventName = Literal["waiting_for_person"]
+CALLBACK_EVENTS: tuple[CallbackEventName, ...] = ("waiting_for_person",)
+WAKE_CHANNEL = "rebrowse_task_wake"  # NOTIFY payload: the id of a task whose wait for a person ended
 
 
 @dataclass
@@ -56,10 +59,19 @@ class Task:
     callback_include_screenshot: bool = False
     healing: bool | None = None  # whether a failed command may fall back to the model; None: the server's setting
     cached_automation: str | None = None  # path of the automation the run wrote with the model's steps made fixed
+    # While the running task waits for a person: {kind, message, node, since, deadline} (see Waiting); else None.
+    waiting_for: dict[str, Any] | None = None
+    callback_events: list[str] = field(default_factory=list)  # extra callback events subscribed to
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def is_interactive(self) -> bool:
+        """Whether its owner may drive its browser through the live view now: while it waits for a person (a
+        recording task kind would add itself here)."""
+        return self.status == "running" and self.waiting_for is not None
 
     @property
     def unique_parameters(self) -> dict[str, list[Any]]:
@@ -83,6 +95,27 @@ class NewTask:
     pinned_worker: str | None = None
     callback_include_screenshot: bool = False
     healing: bool | None = None
+    callback_events: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a task waits for: a person, with the step's message, until `deadline`."""
+
+    message: str
+    node: str
+    since: datetime
+    deadline: datetime
+    kind: Literal["person"] = "person"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "node": self.node,
+            "since": self.since.isoformat(),
+            "deadline": self.deadline.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -132,6 +165,7 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "pinned_worker": "text",
     "callback_include_screenshot": "boolean",
     "healing": "boolean",
+    "callback_events": "jsonb",
 }
 
 
@@ -154,6 +188,7 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "pinned_worker": new.pinned_worker,
         "callback_include_screenshot": new.callback_include_screenshot,
         "healing": new.healing,
+        "callback_events": Jsonb(new.callback_events),
     }
 
 
@@ -271,7 +306,7 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
         await conn.execute(
             "UPDATE tasks SET status = %s, error = %s, output_data = %s, for_loop_status = %s, downloads = %s,"
             " final_screenshot = %s, steps_count = %s, llm_usage = %s, healed = %s,"
-            " cached_automation = %s, completed_at = now()"
+            " cached_automation = %s, waiting_for = NULL, completed_at = now()"
             " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
             (
                 outcome.status,
@@ -289,6 +324,39 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
         )
     ).fetchone()
     return task_of(row) if row else None
+
+
+async def begin_wait(conn: Connection, task_id: uuid.UUID, waiting: Waiting) -> Task | None:
+    """Record that the running task waits for a person; None when it no longer runs."""
+    row = await (
+        await conn.execute(
+            "UPDATE tasks SET waiting_for = %s WHERE id = %s AND status = 'running' RETURNING *",
+            (Jsonb(waiting.to_json()), task_id),
+        )
+    ).fetchone()
+    return task_of(row) if row else None
+
+
+async def end_wait(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID | None = None) -> bool:
+    """The person is done: clear the wait and wake its worker (any host) through WAKE_CHANNEL when the transaction
+    commits; False when the task (of that account, when given) was not waiting."""
+    cursor = await conn.execute(
+        "UPDATE tasks SET waiting_for = NULL WHERE id = %s AND waiting_for IS NOT NULL"
+        " AND (%s::uuid IS NULL OR account_id = %s)",
+        (task_id, account_id, account_id),
+    )
+    if cursor.rowcount != 1:
+        return False
+    await conn.execute("SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, str(task_id)))
+    return True
+
+
+async def is_waiting(conn: Connection, task_id: uuid.UUID) -> bool:
+    """Whether the task still waits for a person."""
+    row = await (
+        await conn.execute("SELECT waiting_for IS NOT NULL AS waiting FROM tasks WHERE id = %s", (task_id,))
+    ).fetchone()
+    return bool(row and row["waiting"])
 
 
 async def count_by_status(conn: Connection, account_id: uuid.UUID | None = None) -> dict[str, int]:

@@ -113,6 +113,10 @@ def default_child_name(child_process_id: int) -> str:
     return f"{socket.gethostname()}-child{child_process_id}"
 
 
+class HumanInLoopCompleted(BaseModel):
+    task_id: str
+
+
 class ChildProcessId(BaseModel):
     new_child_process_id: str
     new_unique_child_arn: str
@@ -135,6 +139,10 @@ class ControlPlane:
     async def create_task(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Create a task pinned to this worker: the status code and JSON answer of the control plane."""
         return await self._post(f"/api/v1/workers/{quote(self._worker_name, safe='')}/inference", request)
+
+    async def resume_task(self, task_id: str) -> tuple[int, dict[str, Any]]:
+        """End a task's wait for a person: the status code and JSON answer of the control plane."""
+        return await self._post(f"/api/v1/tasks/{quote(task_id, safe='')}/resume", None)
 
     async def cancel_task(self, task_id: str) -> tuple[int, dict[str, Any]]:
         """Cancel a task: the status code and JSON answer of the control plane."""
@@ -175,6 +183,8 @@ def error_response(status: int, message: str) -> JSONResponse:
 def create_child_app(settings: ChildSettings, state: WorkerState, queue: procrastinate.App) -> FastAPI:
     """The child-process API of the worker whose state is `state` (the queue app must be open)."""
     control = ControlPlane(settings, state.name)
+    # Tasks a person finished through /human_in_loop_completed, until /hitl_status reads them (read-and-clear).
+    completed_by_person: set[str] = set()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -249,6 +259,22 @@ def create_child_app(settings: ChildSettings, state: WorkerState, queue: procras
         failed = [task_id for task_id, result in results.items() if result.startswith("error")]
         message = f"Kill signal sent for {len(task_ids) - len(failed)} of {len(task_ids)} tasks"
         return JSONResponse({"success": not failed, "message": message, "results": results})
+
+    @app.post("/human_in_loop_completed", operation_id="human_in_loop_completed", dependencies=keyed)
+    async def human_in_loop_completed(body: HumanInLoopCompleted) -> JSONResponse:
+        """A person is done: the task waiting for one goes on (through the control plane's resume)."""
+        status, answer = await control.resume_task(body.task_id)
+        if status != 200:
+            return error_response(status, str(answer.get("error", answer)))
+        completed_by_person.add(body.task_id)
+        return JSONResponse({"success": True, "message": f"Task {body.task_id} resumed"})
+
+    @app.get("/hitl_status", operation_id="hitl_status", dependencies=keyed)
+    async def hitl_status(task_id: str) -> dict[str, bool]:
+        """Whether a person finished the task's wait since the last question (read-and-clear, as in Optexity)."""
+        completed = task_id in completed_by_person
+        completed_by_person.discard(task_id)
+        return {"completed": completed}
 
     @app.post("/set_child_process_id", operation_id="set_child_process_id", dependencies=keyed)
     async def set_child_process_id(body: ChildProcessId) -> dict[str, Any]:

@@ -243,7 +243,7 @@ class Recovery:
             return None
         try:
             # Only its retries and limits are read here: whether scripts may run is the runner's concern.
-            return load_automation(stored.definition, allow_python_scripts=True)
+            return load_automation(stored.definition, allow_python_scripts=True, captcha_by_person=True)
         except AutomationInvalid:
             return None
 

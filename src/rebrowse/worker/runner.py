@@ -41,6 +41,7 @@ from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task
 from rebrowse.worker.live_steps import LiveSteps
+from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool
 from rebrowse.worker.state import WorkerState
 
@@ -225,7 +226,11 @@ class TaskRunner:
         except SealingError:
             raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
         try:
-            automation = load_automation(definition, allow_python_scripts=self._settings.engine.allow_python_scripts)
+            automation = load_automation(
+                definition,
+                allow_python_scripts=self._settings.engine.allow_python_scripts,
+                captcha_by_person=self._settings.engine.captcha_by_person,
+            )
         except AutomationInvalid as exc:
             raise TaskUnrunnable(f"automation {task.endpoint_name} cannot run here: {exc}") from None
         # Attempts lost with a worker count against the automation's retries.
@@ -256,6 +261,7 @@ class TaskRunner:
             healing=engine.healing if task.healing is None else task.healing,
             chrome=find_chrome(engine.chrome),
             task_id=str(task.id),
+            person=DatabaseGate(self._db, task.id, public_url=self._settings.base_url),
         )
 
     async def _finish(self, task_id: uuid.UUID, outcome: Outcome, *, screenshot: bytes | None = None) -> None:

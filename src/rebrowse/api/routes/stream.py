@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Coroutine
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel
 from starlette.websockets import WebSocketState
 
@@ -35,6 +35,8 @@ HANDSHAKE_DEADLINE_S = 10.0
 POLICY_VIOLATION, NORMAL, SERVER_ERROR = 1008, 1000, 1011
 NOT_RUNNING = "Stream not available: task is not running"
 NO_LIVE_VIEW = "Stream not available: the task's worker runs without live view"
+NOT_INTERACTIVE = "Control not available: the task is not waiting for a person"
+SHARED = b"\x01"  # ClientInit: every viewer shares the session (one cannot disconnect the others)
 
 
 class StreamUrl(BaseModel):
@@ -44,20 +46,42 @@ class StreamUrl(BaseModel):
 @router.get(
     "/tasks/{task_id}/stream",
     operation_id="get_task_stream",
-    responses={409: {"model": ErrorBody, "description": "The task is not running, or runs without live view"}},
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "The task is not running, runs without live view, or (control) does not wait for a person",
+        }
+    },
 )
-async def stream(task_id: str, request: Request, services: ServicesDep, caller: CallerDep) -> StreamUrl:
+async def stream(
+    task_id: str,
+    request: Request,
+    services: ServicesDep,
+    caller: CallerDep,
+    control: Annotated[
+        bool,
+        Query(description="Drive the browser too: keyboard and mouse get through while the task waits for a person"),
+    ] = False,
+) -> StreamUrl:
     """A WebSocket URL (noVNC wire protocol) showing the running task's browser; valid for a minute, for one
-    connection, while the key that asked for it is not revoked."""
+    connection, while the key that asked for it is not revoked. View only, unless `control` is asked for while the
+    task waits for a person."""
     task = await find_task(services, caller.account.id, task_id)
     if task.status != "running":
         raise Conflict(NOT_RUNNING)
+    if control and not task.is_interactive:
+        raise Conflict(NOT_INTERACTIVE)
     async with services.db.connection() as conn:
         slot = await registry.task_slot(conn, task.id)
     if slot is None or slot.vnc is None:
         raise Conflict(NO_LIVE_VIEW)
     token = tokens.issue(
-        services.sealer, task.id, caller.account.id, caller.key_id, ttl_s=services.settings.stream_token_ttl_s
+        services.sealer,
+        task.id,
+        caller.account.id,
+        caller.key_id,
+        ttl_s=services.settings.stream_token_ttl_s,
+        scope="control" if control else "view",
     )
     base = services.settings.public_url or str(request.base_url)
     return StreamUrl(stream_url=f"{websocket_base(base)}/api/v1/tasks/{task.id}/websockify?token={quote(token)}")
@@ -87,7 +111,7 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
     except tokens.TokenRefused as refused:
         await websocket.close(POLICY_VIOLATION, str(refused))
         return
-    vnc = await live_address(services, grant)
+    vnc, gate = await live_address(services, grant)
     if vnc is None:
         await websocket.close(NORMAL, NOT_RUNNING)
         return
@@ -103,6 +127,7 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
             async with asyncio.timeout(HANDSHAKE_DEADLINE_S):
                 await rfb.log_in(TcpStream(reader, writer), vnc_auth.vnc_password(services.sealer, vnc))
                 await rfb.welcome(viewer)
+                await viewer.read_exactly(1)  # the viewer's ClientInit, replaced by SHARED
         except (rfb.RfbError, asyncio.IncompleteReadError, OSError, TimeoutError) as failed:
             logger.warning(
                 "live view of task %s: handshake failed: %s",
@@ -112,9 +137,10 @@ async def websockify(websocket: WebSocket, task_id: str, token: str = "") -> Non
             )
             await websocket.close(SERVER_ERROR, "Stream not available: the live view's handshake failed")
             return
-        writer.write(viewer.take_buffered())
+        writer.write(SHARED)
         with connections.track():
-            code, reason = await relay(websocket, reader, writer, watch_task(services, grant.task_id, vnc))
+            watcher = watch_task(services, grant, vnc, gate)
+            code, reason = await relay(websocket, reader, writer, watcher, gate, viewer.take_buffered())
     finally:
         writer.close()
         with contextlib.suppress(OSError):
@@ -150,21 +176,43 @@ async def spend(services: Services, grant: tokens.StreamGrant) -> None:
             raise tokens.TokenRefused("The stream token was already used: request a new stream_url")
 
 
-async def live_address(services: Services, grant: tokens.StreamGrant) -> VncAddress | None:
-    """Where the task's live view is, while it runs in the grant's account; None otherwise."""
+@dataclass
+class InputGate:
+    """Whether this connection's keyboard and mouse reach the browser: only with a control token, and only while
+    the task is interactive (tasks.Task.is_interactive, refreshed by the watcher)."""
+
+    control: bool
+    interactive: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.control and self.interactive
+
+
+async def live_address(services: Services, grant: tokens.StreamGrant) -> tuple[VncAddress | None, InputGate]:
+    """Where the task's live view is, while it runs in the grant's account (None otherwise), and its input gate."""
+    gate = InputGate(control=grant.scope == "control")
     async with services.db.connection() as conn:
-        if await tasks.get_task(conn, grant.task_id, grant.account_id) is None:
-            return None
+        task = await tasks.get_task(conn, grant.task_id, grant.account_id)
+        if task is None:
+            return None, gate
+        gate.interactive = task.is_interactive
         slot = await registry.task_slot(conn, grant.task_id)
-    return slot.vnc if slot else None
+    return (slot.vnc if slot else None), gate
 
 
-async def watch_task(services: Services, task_id: uuid.UUID, vnc: VncAddress) -> tuple[int, str]:
-    """Returns once the task no longer runs on that VNC server (it ended, or moved after a retry)."""
+async def watch_task(
+    services: Services, grant: tokens.StreamGrant, vnc: VncAddress, gate: InputGate
+) -> tuple[int, str]:
+    """Returns once the task no longer runs on that VNC server (it ended, or moved after a retry); meanwhile keeps
+    the input gate of a control connection up to date."""
     while True:
         await asyncio.sleep(WATCH_INTERVAL_S)
         async with services.db.connection() as conn:
-            slot = await registry.task_slot(conn, task_id)
+            slot = await registry.task_slot(conn, grant.task_id)
+            if gate.control:
+                task = await tasks.get_task(conn, grant.task_id, grant.account_id)
+                gate.interactive = task is not None and task.is_interactive
         if slot is None or slot.vnc != vnc:
             return NORMAL, "The task is no longer running"
 
@@ -174,10 +222,13 @@ async def relay(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     watcher: Coroutine[Any, Any, tuple[int, str]],
+    gate: InputGate,
+    buffered: bytes,
 ) -> tuple[int, str]:
-    """Copy bytes both ways until one side closes or the watcher returns; the close code and reason to send."""
+    """Copy bytes both ways until one side closes or the watcher returns; the close code and reason to send.
+    `buffered`: what the viewer sent after its ClientInit, before the relay began."""
     jobs = {
-        asyncio.create_task(viewer_to_vnc(websocket, writer)),
+        asyncio.create_task(viewer_to_vnc(websocket, writer, gate, buffered)),
         asyncio.create_task(vnc_to_viewer(reader, websocket)),
         asyncio.create_task(watcher),
     }
@@ -192,15 +243,26 @@ async def relay(
     return result
 
 
-async def viewer_to_vnc(websocket: WebSocket, writer: asyncio.StreamWriter) -> tuple[int, str]:
-    """The viewer's RFB messages to the VNC server (which is view-only: input is ignored there)."""
+async def viewer_to_vnc(
+    websocket: WebSocket, writer: asyncio.StreamWriter, gate: InputGate, buffered: bytes
+) -> tuple[int, str]:
+    """The viewer's RFB messages to the VNC server, cut into whole messages: keyboard, mouse and clipboard ones
+    pass only while the gate is open, so a crafted viewer cannot type; a message the bridge cannot follow ends
+    the connection."""
+    messages = rfb.ClientMessages()
+    data = buffered
     while True:
+        try:
+            passed = rfb.without_input(messages.feed(data), gate.open)
+        except rfb.RfbError as exc:
+            return POLICY_VIOLATION, f"The live view refused the viewer's message: {exc}"
+        if passed:
+            writer.write(passed)
+            await writer.drain()
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return NORMAL, ""
         data = message.get("bytes") or (message.get("text") or "").encode()
-        writer.write(data)
-        await writer.drain()
 
 
 async def vnc_to_viewer(reader: asyncio.StreamReader, websocket: WebSocket) -> tuple[int, str]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from rebrowse.api import artifacts
 from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import ServicesDep, find_task
-from rebrowse.api.errors import BadRequest
+from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.saving import save_version
 from rebrowse.api.schemas import (
     ERRORS,
@@ -25,6 +25,7 @@ from rebrowse.api.schemas import (
     CancelResult,
     ErrorBody,
     Healing,
+    ResumeResult,
     TaskDetail,
     TaskDownloads,
     TaskOutput,
@@ -156,6 +157,22 @@ async def cancel_task(task_id: str, services: ServicesDep, caller: CallerDep) ->
     task = await cancel(services, await find_task(services, caller.account.id, task_id))
     message = "Task cancelled" if task.is_terminal else "Cancellation requested: the task stops within seconds"
     return CancelResult(task_id=task.id, status=task.status, message=message)
+
+
+@router.post(
+    "/tasks/{task_id}/resume",
+    operation_id="resume_task",
+    responses={409: {"model": ErrorBody, "description": "The task is not waiting for a person"}},
+)
+async def resume_task(task_id: str, services: ServicesDep, caller: CallerDep) -> ResumeResult:
+    """A person is done: a task waiting at a human_in_loop_action (or captcha_action) step goes on, on the same page
+    (what the dashboard's Done button does). Its worker, on any host, wakes at once."""
+    task = await find_task(services, caller.account.id, task_id)
+    async with services.db.transaction() as conn:
+        resumed = await tasks.end_wait(conn, task.id, caller.account.id)
+    if not resumed:
+        raise Conflict(f"Task {task.id} is not waiting for a person (status {task.status}): there is nothing to resume")
+    return ResumeResult(task_id=task.id, status=task.status, message="Resumed: the task goes on")
 
 
 @router.get(

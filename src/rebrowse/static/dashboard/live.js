@@ -1,5 +1,6 @@
-// The live view of a running task: noVNC, view only, scaled. Every connection asks for a fresh stream URL
-// (its token lives a minute), so calling connect() again after a drop is how the view reconnects.
+// The live view of a running task: noVNC, scaled; view only, except while the task waits for a person, when its
+// owner drives the browser through a control token. Every connection asks for a fresh stream URL (its token lives
+// a minute, once), so calling connect() again after a drop is how the view reconnects.
 import RFB from "/static/novnc/core/rfb.js";
 import { api } from "./lib.js";
 
@@ -12,6 +13,14 @@ export class LiveView {
     this.rfb = null;
     this.connecting = false;
     this.stopped = false;
+    this.interactive = false;
+  }
+
+  /** Drive the browser (`true`: the task waits for a person) or only watch it; reconnects when that changes. */
+  setInteractive(interactive) {
+    if (interactive === this.interactive) return;
+    this.interactive = interactive;
+    if (this.rfb) this.rfb.disconnect();  // the disconnect handler forgets it; the next connect() asks anew
   }
 
   /** Connect unless connected (or connecting) already. */
@@ -19,8 +28,9 @@ export class LiveView {
     if (this.stopped || this.rfb || this.connecting) return;
     this.connecting = true;
     try {
-      const stream = await api(`/api/v1/tasks/${this.taskId}/stream`);
-      if (!this.stopped) this.open(stream.stream_url);
+      const control = this.interactive ? "?control=true" : "";
+      const stream = await api(`/api/v1/tasks/${this.taskId}/stream${control}`);
+      if (!this.stopped) this.open(stream.stream_url, this.interactive);
     } catch (error) {
       this.say(error.message);  // 409: not running yet or any more, or a worker without live view
     } finally {
@@ -28,13 +38,17 @@ export class LiveView {
     }
   }
 
-  open(url) {
+  open(url, interactive) {
     this.say("Connecting…");
     const rfb = new RFB(this.screen, url, { wsProtocols: ["binary"], credentials: {} });
-    rfb.viewOnly = true;
+    rfb.viewOnly = !interactive;
     rfb.scaleViewport = true;
-    rfb.addEventListener("connect", () => this.say("Live: you are watching the task's browser (view only)."));
+    this.screen.dataset.interactive = String(interactive);
+    rfb.addEventListener("connect", () => this.say(interactive
+      ? "Live: the task waits for you. Your keyboard and mouse reach its browser; press Done when you have finished."
+      : "Live: you are watching the task's browser (view only)."));
     rfb.addEventListener("disconnect", () => {
+      if (this.rfb !== rfb) return;  // an older connection, replaced already
       this.rfb = null;
       if (!this.stopped) this.say("Disconnected: reconnecting…");
     });

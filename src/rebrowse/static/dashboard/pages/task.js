@@ -195,6 +195,17 @@ function llmCall(call) {
       : call.decision && [" → ", h("span", { class: "mono wrap" }, call.decision)]);
 }
 
+/** While the task waits for a person: what to do, until when, and the Done button that lets it go on. */
+function waitingFor(task, done) {
+  const wait = task.waiting_for;
+  if (!wait) return null;
+  return [
+    h("p", {}, h("strong", {}, "Waiting for a person: "), wait.message),
+    h("p", { class: "muted" }, `At ${wait.node}; the step fails if nobody is done by `, time(wait.deadline), "."),
+    h("div", { class: "actions" }, h("button", { type: "button", id: "task-done", onclick: done }, "Done")),
+  ];
+}
+
 function outputs(task) {
   if (task.output_data === null) return h("p", { class: "muted" }, "No outputs yet.");
   return h("pre", { class: "json", tabIndex: 0 }, JSON.stringify(task.output_data, null, 2));
@@ -242,7 +253,9 @@ export async function render(root, taskId) {
   const fixed = h("div", { id: "task-fixed-version" });
   const fixedSection = section("Fixed version", fixed);
   let saved = null;
+  const waiting = h("div", { id: "task-waiting", class: "waiting", hidden: true });
   const liveSection = section("Live view",
+    waiting,
     h("p", { class: "muted", id: "live-status", "aria-live": "polite" }, "Waiting for the task to start…"),
     h("div", { class: "screen", id: "live-screen" }));
   const live = ACTIVE.includes(state.task.status)
@@ -272,6 +285,9 @@ export async function render(root, taskId) {
     fill(parts.downloads, downloads(task));
     fill(parts.screenshot, finalScreenshot(task));
     fill(parts.callbacks, deliveries(callbacks));
+    fill(waiting, waitingFor(task, () => act(`/api/v1/tasks/${taskId}/resume`, "Resumed: the task goes on")));
+    waiting.hidden = !task.waiting_for;
+    if (live) live.setInteractive(Boolean(task.waiting_for) && task.status === "running");
     if (live && task.status === "running") live.connect();
     if (live && !active) {
       live.stop();
