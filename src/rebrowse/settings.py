@@ -88,6 +88,9 @@ class ServerSettings:
     metrics_token: str | None = None  # REBROWSE_METRICS_TOKEN: bearer token of /metrics; unset: loopback only
     log_format: LogFormat = "json"  # REBROWSE_LOG_FORMAT or --log-format: json lines, or text for people
     log_level: LogLevel = "info"  # REBROWSE_LOG_LEVEL or --log-level: of rebrowse's own loggers
+    # REBROWSE_MESSAGE_RETENTION: seconds an inbound message (2FA codes) is kept before the workers delete it
+    message_retention_s: float = 86400.0
+    slack_api_url: str = "https://slack.com/api"  # REBROWSE_SLACK_API_URL: Slack's Web API, for Slack 2FA codes
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -123,7 +126,9 @@ class ServerSettings:
                 stalled_after_s="REBROWSE_STALLED_AFTER",
                 stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
                 callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
+                message_retention_s="REBROWSE_MESSAGE_RETENTION",
             ),
+            "slack_api_url": env.get("REBROWSE_SLACK_API_URL") or "https://slack.com/api",
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
             **vnc_addresses(env.get("REBROWSE_VNC_LISTEN"), env.get("REBROWSE_VNC_ADVERTISE")),

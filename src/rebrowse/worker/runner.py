@@ -28,6 +28,7 @@ from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
 from rebrowse.live import registry
 from rebrowse.llm.client import LlmCall, LlmUsage
+from rebrowse.messages.inbox import AccountInbox
 from rebrowse.observability.logs import TaskLog, task_logging
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.queue.app import WorkerStopping
@@ -151,6 +152,7 @@ class TaskRunner:
                         listener=lambda record: step_ended(record, usage),
                         on_attempt=on_attempt,
                         egress=slot.egress,
+                        inbox=self._inbox(task),
                     )
                 except DATABASE_DOWN:
                     raise  # from on_attempt: see __call__
@@ -221,6 +223,10 @@ class TaskRunner:
         except (SealingError, ValidationError, ValueError, AttributeError, TypeError):
             # Never say more: the details would be about secret values.
             raise TaskUnrunnable("the task's secure parameters could not be opened") from None
+
+    def _inbox(self, task: Task) -> AccountInbox:
+        """The messages of the task's account, for its two_fa_action steps."""
+        return AccountInbox(self._db, self._sealer, task.account_id, slack_api_url=self._settings.slack_api_url)
 
     def _run_options(self, task: Task, *, window: ScreenArea | None) -> RunOptions:
         engine = self._settings.engine
