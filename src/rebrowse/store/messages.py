@@ -87,3 +87,20 @@ async def delete_source(conn: Connection, account_id: uuid.UUID, kind: SourceKin
     """Remove one of the account's message sources; False when it had none."""
     cursor = await conn.execute("DELETE FROM message_sources WHERE account_id = %s AND kind = %s", (account_id, kind))
     return cursor.rowcount == 1
+
+
+async def list_sources(
+    conn: Connection, sealer: Sealer, account_id: uuid.UUID
+) -> list[tuple[SourceKind, dict[str, Any], datetime]]:
+    """The account's message sources: (kind, settings opened, when they were last set), by kind."""
+    rows = await (
+        await conn.execute(
+            "SELECT kind, sealed, updated_at FROM message_sources WHERE account_id = %s ORDER BY kind", (account_id,)
+        )
+    ).fetchall()
+    return [(row["kind"], sealer.open_json(row["sealed"]), row["updated_at"]) for row in rows]
+
+
+async def account_exists(conn: Connection, account_id: uuid.UUID) -> bool:
+    row = await (await conn.execute("SELECT 1 FROM accounts WHERE id = %s", (account_id,))).fetchone()
+    return row is not None
