@@ -19,6 +19,7 @@ from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.messages.models import Inbox
 from rebrowse.secrets.resolver import SecretResolver
 from tests.llm_server import chat_server  # noqa: F401  (the model's OpenAI-compatible server, for LLM steps)
+from tests.mailserver import dovecot, slack  # noqa: F401  (message sources, for two_fa_action)
 
 # Automations in the engine tests are written against this origin; `replay` points them at the live server.
 ORIGIN = "http://site.test"

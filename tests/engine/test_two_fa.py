@@ -15,11 +15,14 @@ from rebrowse.demo.site import SiteServer
 from rebrowse.llm.config import LlmConfig
 from rebrowse.messages.inbox import AccountInbox
 from rebrowse.messages.models import Channel, Message
+from rebrowse.messages.slack import SLACK_API_URL
 from rebrowse.store import accounts, messages
 from rebrowse.store.database import Database
+from rebrowse.store.messages import SourceKind
 from rebrowse.store.sealing import Sealer
 from tests.engine.conftest import Replay, action, automation
 from tests.llm_server import Call, ChatServer, output_tool
+from tests.mailserver import MAIL_PASSWORD, MAIL_USER, SLACK_TOKEN, Mailbox, SlackFake
 from tests.waiting import eventually
 
 
@@ -32,8 +35,12 @@ class Mailroom:
     mine: uuid.UUID
     other: uuid.UUID
 
-    def inbox(self) -> AccountInbox:
-        return AccountInbox(self.db, self.sealer, self.mine)
+    def inbox(self, slack_api_url: str = SLACK_API_URL) -> AccountInbox:
+        return AccountInbox(self.db, self.sealer, self.mine, slack_api_url=slack_api_url)
+
+    async def configure(self, kind: SourceKind, config: dict[str, Any]) -> None:
+        async with self.db.connection() as conn:
+            await messages.set_source(conn, self.sealer, self.mine, kind, config)
 
     async def deliver(
         self,
@@ -196,3 +203,80 @@ async def test_instructions_without_a_model_name_the_setting(
     result = await asyncio.wait_for(run, 60)
     assert result.status == "failed"
     assert "REBROWSE_LLM_MODEL" in (result.error or "")
+
+
+# --- fetched sources: a real IMAP server, Slack's Web API (a fake at that edge) -------------------------------
+
+EMAIL = {
+    "type": "email_two_fa_action",
+    "receiver_email_address": MAIL_USER,
+    "sender_email_address": "noreply@bank.test",
+}
+
+
+def mailbox_settings(mailbox: Mailbox, password: str = MAIL_PASSWORD) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": mailbox.port,
+        "username": MAIL_USER,
+        "password": password,
+        "security": "none",
+        "folder": "INBOX",
+    }
+
+
+async def test_an_email_code_from_the_accounts_imap_mailbox(
+    replay: Replay, site: SiteServer, mailroom: Mailroom, dovecot: Mailbox
+) -> None:
+    await mailroom.configure("imap", mailbox_settings(dovecot))
+    dovecot.deliver(
+        "Bank <noreply@bank.test>", MAIL_USER, "Your code", "Code: 111111", at=datetime.now(UTC) - timedelta(hours=1)
+    )
+    nonce = uuid.uuid4().hex
+    run = asyncio.ensure_future(replay(sign_in(nonce, "583920", two_fa(EMAIL)), inbox=mailroom.inbox()))
+    await code_requested(site, nonce)
+    dovecot.deliver("Shop <offers@shop.test>", MAIL_USER, "Sale", "Save 20% with code 222222")
+    dovecot.deliver("Bank <noreply@bank.test>", MAIL_USER, "Your sign-in code", "Your code is 583920.\n(c) 2026 Bank")
+    result = await asyncio.wait_for(run, 60)
+    assert (result.status, result.error, status_of(result)) == ("success", None, "Verified")
+
+
+async def test_a_mailbox_that_refuses_the_login_fails_the_step_at_once(
+    replay: Replay, mailroom: Mailroom, dovecot: Mailbox
+) -> None:
+    await mailroom.configure("imap", mailbox_settings(dovecot, password="wrong-password"))
+    result = await replay(sign_in(uuid.uuid4().hex, "1", two_fa(EMAIL, max_wait_time=120)), inbox=mailroom.inbox())
+    assert result.status == "failed"
+    assert f"the account's mailbox {MAIL_USER}@127.0.0.1:{dovecot.port} could not be read" in (result.error or "")
+    assert "wrong-password" not in (result.error or "")
+
+
+SLACK = {
+    "type": "slack_two_fa_action",
+    "slack_workspace_domain": "acme",
+    "channel_name": "#security-codes",
+    "sender_name": "Okta Verify",
+}
+
+
+async def test_a_slack_code_from_the_channel_and_sender_asked_for(
+    replay: Replay, site: SiteServer, mailroom: Mailroom, slack: SlackFake
+) -> None:
+    await mailroom.configure("slack", {"token": SLACK_TOKEN})
+    nonce = uuid.uuid4().hex
+    run = asyncio.ensure_future(
+        replay(sign_in(nonce, "604418", two_fa(SLACK)), inbox=mailroom.inbox(slack_api_url=slack.url))
+    )
+    await code_requested(site, nonce)
+    slack.post("C200", "Your code is 111111", user="U1")  # another channel
+    slack.post("C100", "Your code is 222222", user="U2")  # another sender
+    slack.post("C100", "Your Okta code is 604418", user="U1")
+    result = await asyncio.wait_for(run, 60)
+    assert (result.status, result.error, status_of(result)) == ("success", None, "Verified")
+    assert {"conversations.list", "conversations.history", "users.info"} <= set(slack.calls)
+
+
+async def test_slack_without_a_token_fails_naming_the_endpoint(replay: Replay, mailroom: Mailroom) -> None:
+    result = await replay(sign_in(uuid.uuid4().hex, "1", two_fa(SLACK)), inbox=mailroom.inbox())
+    assert result.status == "failed"
+    assert "PUT /api/v1/accounts/current/message-sources/slack" in (result.error or "")

@@ -46,6 +46,8 @@ def query_for(step: Step, action: TwoFaAction, started: datetime) -> MessageQuer
     else:
         channel, sender, receiver = "sms", source.from_number, source.to_number
     since = step.state.two_fa_clock - timedelta(minutes=action.start_2fa_time_offset_minutes)
+    # Mail servers keep arrival times to the second (IMAP INTERNALDATE): a mail of the clock's own second counts.
+    since = since.replace(microsecond=0)
     until = started + timedelta(seconds=action.max_wait_time, minutes=action.end_2fa_time_offset_minutes)
     return MessageQuery(channel, step.sub(sender), step.sub(receiver), since, until)
 

@@ -75,14 +75,14 @@ class MailboxReader:
             client: imaplib.IMAP4 = imaplib.IMAP4_SSL(s.host, s.port, timeout=IMAP_TIMEOUT_S)
         else:
             client = imaplib.IMAP4(s.host, s.port, timeout=IMAP_TIMEOUT_S)
-            if s.security == "starttls":
-                client.starttls()
+        self._client = client  # from now on, close() frees it whatever fails next
+        if s.security == "starttls":
+            client.starttls()
         client.login(s.username, s.password)
         status, _ = client.select(quote(s.folder), readonly=True)
         if status != "OK":
             raise imaplib.IMAP4.error(f"no folder {s.folder!r}")
         self._validity = self._uidvalidity(client)
-        self._client = client
         return client
 
     @staticmethod
