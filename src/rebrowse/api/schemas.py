@@ -308,6 +308,9 @@ class HealedStep(Healing):
 
 
 class TaskDetail(TaskSummary):
+    waiting_for: str | None = Field(
+        default=None, description="What the running task waits for, in words (a 2FA code by sms from ...); else null"
+    )
     automation_version: int
     input_parameters: dict[str, list[Any]]
     unique_parameter_names: list[str]

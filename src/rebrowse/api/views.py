@@ -87,6 +87,7 @@ def task_summary(task: Task) -> TaskSummary:
 def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSummary]) -> TaskDetail:
     return TaskDetail(
         **task_summary(task).model_dump(),
+        waiting_for=task.waiting_for if task.status == "running" else None,
         automation_version=task.automation_version,
         input_parameters=task.input_parameters,
         unique_parameter_names=task.unique_parameter_names,

@@ -55,6 +55,7 @@ class Task:
     callback_include_screenshot: bool = False
     healing: bool | None = None  # whether a failed command may fall back to the model; None: the server's setting
     cached_automation: str | None = None  # path of the automation the run wrote with the model's steps made fixed
+    waiting_for: str | None = None  # what the running task waits for, in words (a 2FA code by sms from ...)
 
     @property
     def is_terminal(self) -> bool:
@@ -365,3 +366,8 @@ async def list_jobs_of_ended_tasks(conn: Connection, job_name: str, older_than_s
         )
     ).fetchall()
     return [row["id"] for row in rows]
+
+
+async def set_waiting_for(conn: Connection, task_id: uuid.UUID, what: str | None) -> None:
+    """Note what the running task waits for (None: nothing), for its page."""
+    await conn.execute("UPDATE tasks SET waiting_for = %s WHERE id = %s", (what, task_id))

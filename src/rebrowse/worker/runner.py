@@ -226,7 +226,14 @@ class TaskRunner:
 
     def _inbox(self, task: Task) -> AccountInbox:
         """The messages of the task's account, for its two_fa_action steps."""
-        return AccountInbox(self._db, self._sealer, task.account_id, slack_api_url=self._settings.slack_api_url)
+
+        async def note_wait(what: str | None) -> None:
+            async with self._db.connection() as conn:
+                await tasks.set_waiting_for(conn, task.id, what)
+
+        return AccountInbox(
+            self._db, self._sealer, task.account_id, slack_api_url=self._settings.slack_api_url, note_wait=note_wait
+        )
 
     def _run_options(self, task: Task, *, window: ScreenArea | None) -> RunOptions:
         engine = self._settings.engine

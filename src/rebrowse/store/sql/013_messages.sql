@@ -1,3 +1,7 @@
+-- What a running task waits for, in words (a 2FA code by sms from ...), for its page; NULL when it waits for
+-- nothing.
+ALTER TABLE tasks ADD COLUMN waiting_for text;
+
 -- Inbound messages two_fa_action reads codes from (POST /api/v1/messages, the Twilio webhook, an account's IMAP
 -- mailbox, Slack). Only what a wait filters on by time is in clear: sender, receiver and text are sealed with the
 -- server's secret key, and rows go once older than the retention setting.

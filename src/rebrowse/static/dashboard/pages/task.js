@@ -236,6 +236,7 @@ export async function render(root, taskId) {
   const cancel = h("button", { type: "button", class: "danger" }, "Cancel task");
   const redeliver = h("button", { type: "button", class: "secondary" }, "Redeliver callback");
   const healed = h("span");
+  const waiting = h("p", { class: "note", id: "task-waiting", "aria-live": "polite" });
   const parts = Object.fromEntries(["facts", "healed", "inputs", "timeline", "steps", "outputs", "downloads", "screenshot", "callbacks"]
     .map((name) => [name, h("div", { id: `task-${name}` })]));
   const healedSection = section("Healed steps", parts.healed);
@@ -253,6 +254,8 @@ export async function render(root, taskId) {
     const { task, steps, callbacks } = state;
     const active = ACTIVE.includes(task.status);
     fill(status, badge(task.status));
+    fill(waiting, task.waiting_for && `Waiting for ${task.waiting_for}…`);
+    waiting.hidden = !task.waiting_for;
     fill(healed, healedSteps(task).length > 0 && healedBadge());
     fill(parts.healed, healedList(task));
     healedSection.hidden = healedSteps(task).length === 0;
@@ -318,6 +321,7 @@ export async function render(root, taskId) {
       h("div", { class: "actions" }, cancel,
         h("a", { class: "button secondary", href: `/automations/${encodeURIComponent(state.task.endpoint_name)}?rerun=${taskId}` }, "Re-run"))),
     h("p", { class: "mono muted" }, taskId),
+    waiting,
     message,
     live && liveSection,
     healedSection,
