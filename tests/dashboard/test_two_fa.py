@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -48,3 +49,30 @@ async def test_the_task_page_says_what_it_waits_for_until_the_code_arrives(
     assert {"status": "Verified"} in [entry.get("json_data") for entry in task["output_data"]]
     assert task["waiting_for"] is None
     await expect(waiting).to_be_hidden()
+
+
+async def test_message_sources_are_set_shown_without_secrets_and_removed(dashboard: Page, served: Served) -> None:
+    await sign_in(dashboard, served)
+    await dashboard.get_by_role("link", name="2FA messages").click()
+    await expect(dashboard.get_by_role("heading", name="2FA messages", level=1)).to_be_visible()
+    await expect(dashboard.locator("#twilio-webhook")).to_contain_text("/api/v1/messages/twilio/")
+    mailbox = dashboard.get_by_role("form", name="Set the IMAP mailbox")
+    await mailbox.get_by_label("Host").fill("imap.example.test")
+    await mailbox.get_by_label("User name").fill("codes@example.test")
+    await mailbox.get_by_label("Password").fill("dashboard-secret-pw")
+    await mailbox.get_by_role("button", name="Save IMAP mailbox").click()
+    row = dashboard.locator("tr[data-kind=imap]")
+    await expect(row).to_contain_text("codes@example.test at imap.example.test:993 (tls), INBOX")
+    assert "dashboard-secret-pw" not in await dashboard.content()
+    await mailbox.get_by_label("Port").fill("0")
+    await mailbox.get_by_label("Password").fill("x")
+    await mailbox.get_by_label("User name").fill("x")
+    await mailbox.get_by_label("Host").fill("x")
+    await mailbox.get_by_role("button", name="Save IMAP mailbox").click()
+    # The browser's own check refuses port 0 before the API sees it: the saved mailbox is unchanged.
+    await expect(row).to_contain_text("codes@example.test")
+    dashboard.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await row.get_by_role("button", name="Remove IMAP mailbox").click()
+    await expect(row).to_have_count(0)
+    sources = served.api.get("/api/v1/accounts/current/message-sources").json()["sources"]
+    assert [source["kind"] for source in sources] == []
