@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rebrowse.browser.egress import EgressPolicy
 from rebrowse.demo.site import SiteServer
 from rebrowse.llm.config import LlmConfig
 from rebrowse.messages.inbox import AccountInbox
@@ -35,8 +36,10 @@ class Mailroom:
     mine: uuid.UUID
     other: uuid.UUID
 
-    def inbox(self, slack_api_url: str = SLACK_API_URL) -> AccountInbox:
-        return AccountInbox(self.db, self.sealer, self.mine, slack_api_url=slack_api_url)
+    def inbox(self, slack_api_url: str = SLACK_API_URL, allow_hosts: tuple[str, ...] = ("127.0.0.1",)) -> AccountInbox:
+        """The account's inbox; its mailbox may be on the hosts allowed (the test's Dovecot: loopback)."""
+        policy = EgressPolicy.from_settings(allow_hosts, deny_private=False)
+        return AccountInbox(self.db, self.sealer, self.mine, slack_api_url=slack_api_url, policy=policy)
 
     async def configure(self, kind: SourceKind, config: dict[str, Any]) -> None:
         async with self.db.connection() as conn:
@@ -249,6 +252,17 @@ async def test_a_mailbox_that_refuses_the_login_fails_the_step_at_once(
     assert result.status == "failed"
     assert f"the account's mailbox {MAIL_USER}@127.0.0.1:{dovecot.port} could not be read" in (result.error or "")
     assert "wrong-password" not in (result.error or "")
+
+
+async def test_a_mailbox_where_tasks_may_not_go_is_refused(
+    replay: Replay, mailroom: Mailroom, dovecot: Mailbox
+) -> None:
+    await mailroom.configure("imap", mailbox_settings(dovecot))
+    result = await replay(sign_in(uuid.uuid4().hex, "1", two_fa(EMAIL)), inbox=mailroom.inbox(allow_hosts=()))
+    assert result.status == "failed"
+    assert "the account's mailbox 127.0.0.1 cannot be reached: the egress policy denies 127.0.0.1:" in (
+        result.error or ""
+    )
 
 
 SLACK = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import imaplib
 import re
+import socket
 import ssl
 import time
 from dataclasses import dataclass
@@ -37,13 +38,32 @@ class MailboxSettings:
     folder: str = "INBOX"
 
 
+class PinnedImap(imaplib.IMAP4):
+    """IMAP to the address the egress policy checked (the host name still serves TLS's SNI and certificate check),
+    so a name that resolves elsewhere the second time cannot lead the worker to a denied address."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        self._address = address
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return socket.create_connection((self._address, self.port), timeout)
+
+
+class PinnedImapTls(imaplib.IMAP4_SSL, PinnedImap):
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        self._address = address
+        imaplib.IMAP4_SSL.__init__(self, host, port, timeout=timeout)
+
+
 class MailboxReader:
     """One connection to a mailbox, kept open while a step waits: each check fetches the mail that arrived
-    since the last one (blocking calls: run it in a thread)."""
+    since the last one (blocking calls: run it in a thread). `address` is where the host was checked to be."""
 
-    def __init__(self, settings: MailboxSettings, since: datetime) -> None:
+    def __init__(self, settings: MailboxSettings, since: datetime, address: str) -> None:
         self._settings = settings
         self._since = since
+        self._address = address
         self._client: imaplib.IMAP4 | None = None
         self._last_uid = 0
         self._validity = ""
@@ -72,9 +92,9 @@ class MailboxReader:
     def _connect(self) -> imaplib.IMAP4:
         s = self._settings
         if s.security == "tls":
-            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(s.host, s.port, timeout=IMAP_TIMEOUT_S)
+            client: imaplib.IMAP4 = PinnedImapTls(s.host, s.port, self._address, IMAP_TIMEOUT_S)
         else:
-            client = imaplib.IMAP4(s.host, s.port, timeout=IMAP_TIMEOUT_S)
+            client = PinnedImap(s.host, s.port, self._address, IMAP_TIMEOUT_S)
         self._client = client  # from now on, close() frees it whatever fails next
         if s.security == "starttls":
             client.starttls()

@@ -8,13 +8,15 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 import httpx
 import psycopg
 
+from rebrowse.browser.egress import EgressDenied, EgressPolicy
 from rebrowse.errors import RebrowseError
-from rebrowse.messages.imap import MailboxReader, MailboxSettings
+from rebrowse.messages.imap import MailboxFailed, MailboxReader, MailboxSettings
 from rebrowse.messages.models import Message, MessageQuery
 from rebrowse.messages.slack import SLACK_API_URL, SlackReader, SlackSettings
 from rebrowse.store import messages
@@ -44,13 +46,24 @@ class Source(Protocol):
 
 @dataclass
 class MailboxSource:
-    reader: MailboxReader
+    settings: MailboxSettings
+    since: datetime
+    policy: EgressPolicy
+    reader: MailboxReader | None = None
 
     async def check(self) -> Fetched:
+        if self.reader is None:
+            # The account chose the host: the worker connects only where tasks may connect (egress policy).
+            try:
+                address = await self.policy.address(self.settings.host, self.settings.port)
+            except (EgressDenied, OSError) as exc:
+                raise MailboxFailed(f"the account's mailbox {self.settings.host} cannot be reached: {exc}") from None
+            self.reader = MailboxReader(self.settings, self.since, str(address))
         return await asyncio.to_thread(self.reader.check)
 
     def close(self) -> None:
-        self.reader.close()
+        if self.reader is not None:
+            self.reader.close()
 
 
 @dataclass
@@ -74,6 +87,8 @@ class AccountInbox:
     sealer: Sealer
     account_id: uuid.UUID
     slack_api_url: str = SLACK_API_URL
+    # Where an account's mailbox may be: the tasks' egress policy (the worker's slot's); by default public hosts.
+    policy: EgressPolicy = field(default_factory=lambda: EgressPolicy.from_settings((), deny_private=False))
     note_wait: WaitNote | None = None  # told what the task waits for (None: it stopped waiting)
 
     @asynccontextmanager
@@ -109,7 +124,7 @@ class AccountInbox:
         if config is None:
             return None  # mail may still be forwarded to POST /api/v1/messages
         if kind == "imap":
-            return MailboxSource(MailboxReader(MailboxSettings(**config), query.since))
+            return MailboxSource(MailboxSettings(**config), query.since, self.policy)
         return SlackSource(SlackReader(SlackSettings(**config), query.receiver, query.since, self.slack_api_url))
 
 

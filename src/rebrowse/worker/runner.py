@@ -10,6 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from procrastinate import JobContext
@@ -20,6 +21,7 @@ from rebrowse import lifecycle
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.egress import EgressPolicy
 from rebrowse.browser.launch import find_chrome
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.artifacts import StepRecord, make_private_directory
@@ -152,7 +154,7 @@ class TaskRunner:
                         listener=lambda record: step_ended(record, usage),
                         on_attempt=on_attempt,
                         egress=slot.egress,
-                        inbox=self._inbox(task),
+                        inbox=self._inbox(task, slot.egress.policy if slot.egress is not None else None),
                     )
                 except DATABASE_DOWN:
                     raise  # from on_attempt: see __call__
@@ -224,16 +226,18 @@ class TaskRunner:
             # Never say more: the details would be about secret values.
             raise TaskUnrunnable("the task's secure parameters could not be opened") from None
 
-    def _inbox(self, task: Task) -> AccountInbox:
-        """The messages of the task's account, for its two_fa_action steps."""
+    def _inbox(self, task: Task, policy: EgressPolicy | None) -> AccountInbox:
+        """The messages of the task's account, for its two_fa_action steps; its mailbox is reached only where the
+        task's browser may go."""
 
         async def note_wait(what: str | None) -> None:
             async with self._db.connection() as conn:
                 await tasks.set_waiting_for(conn, task.id, what)
 
-        return AccountInbox(
+        inbox = AccountInbox(
             self._db, self._sealer, task.account_id, slack_api_url=self._settings.slack_api_url, note_wait=note_wait
         )
+        return inbox if policy is None else replace(inbox, policy=policy)
 
     def _run_options(self, task: Task, *, window: ScreenArea | None) -> RunOptions:
         engine = self._settings.engine
