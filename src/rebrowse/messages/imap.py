@@ -73,10 +73,12 @@ class MailboxReader:
         try:
             client = self._client or self._connect()
             client.noop()  # makes the server report what arrived since the folder was selected
-            return [self._fetch(client, uid) for uid in self._new_uids(client)]
+            fetched = [self._fetch(client, uid) for uid in self._new_uids(client)]
         except (imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
             self.close()
             raise MailboxFailed(f"the account's mailbox {self._where()} could not be read: {exc}") from None
+        # The search has a day's precision: the mail of that day from before the window is not kept.
+        return [(key, message) for key, message in fetched if message.received_at >= self._since]
 
     def close(self) -> None:
         if self._client is not None:

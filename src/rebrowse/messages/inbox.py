@@ -41,7 +41,7 @@ class SourceMissing(RebrowseError):
 class Source(Protocol):
     async def check(self) -> Fetched: ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 @dataclass
@@ -61,9 +61,9 @@ class MailboxSource:
             self.reader = MailboxReader(self.settings, self.since, str(address))
         return await asyncio.to_thread(self.reader.check)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self.reader is not None:
-            self.reader.close()
+            await asyncio.to_thread(self.reader.close)
 
 
 @dataclass
@@ -74,9 +74,8 @@ class SlackSource:
     async def check(self) -> Fetched:
         return await self.reader.check(self.client)
 
-    def close(self) -> None:
-        # The client's connections are closed by its owner's event loop: see AccountInbox.watch.
-        pass
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
 @dataclass
@@ -104,9 +103,7 @@ class AccountInbox:
                 yield watch
             finally:
                 if source is not None:
-                    source.close()
-                if isinstance(source, SlackSource):
-                    await source.client.aclose()
+                    await source.close()
                 if self.note_wait is not None:
                     await self.note_wait(None)
 
