@@ -128,7 +128,7 @@ class ServerSettings:
                 callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
                 message_retention_s="REBROWSE_MESSAGE_RETENTION",
             ),
-            "slack_api_url": env.get("REBROWSE_SLACK_API_URL") or "https://slack.com/api",
+            "slack_api_url": slack_api_url_from_env(env),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
             **vnc_addresses(env.get("REBROWSE_VNC_LISTEN"), env.get("REBROWSE_VNC_ADVERTISE")),
@@ -210,3 +210,11 @@ def screen_from_env(value: str | None) -> tuple[int, int]:
     if not (sep and width.isdigit() and height.isdigit() and int(width) >= 320 and int(height) >= 240):
         raise ValueError("REBROWSE_SCREEN must be WIDTHxHEIGHT, at least 320x240 (e.g. 1920x1080)")
     return (int(width), int(height))
+
+
+def slack_api_url_from_env(env: Mapping[str, str]) -> str:
+    """REBROWSE_SLACK_API_URL, an http(s) URL; Slack's own by default."""
+    url = env.get("REBROWSE_SLACK_API_URL") or "https://slack.com/api"
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("REBROWSE_SLACK_API_URL must be an http:// or https:// URL")
+    return url.rstrip("/")
