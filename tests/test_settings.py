@@ -73,3 +73,16 @@ def test_cors_origins_are_origins() -> None:
     for bad in ("app.example.com", "https://app.example.com/dashboard", "ftp://files.example.com"):
         with pytest.raises(ValueError, match=r"REBROWSE_CORS_ORIGINS: .* is not an origin"):
             ServerSettings.from_env({"REBROWSE_CORS_ORIGINS": bad})
+
+
+def test_message_retention_and_the_slack_api_url() -> None:
+    default = ServerSettings.from_env({})
+    assert (default.message_retention_s, default.slack_api_url) == (86400.0, "https://slack.com/api")
+    custom = ServerSettings.from_env(
+        {"REBROWSE_MESSAGE_RETENTION": "600", "REBROWSE_SLACK_API_URL": "http://127.0.0.1:9999/api/"}
+    )
+    assert (custom.message_retention_s, custom.slack_api_url) == (600.0, "http://127.0.0.1:9999/api")
+    with pytest.raises(ValueError, match="REBROWSE_MESSAGE_RETENTION must be a number of seconds"):
+        ServerSettings.from_env({"REBROWSE_MESSAGE_RETENTION": "a day"})
+    with pytest.raises(ValueError, match="REBROWSE_SLACK_API_URL must be an http"):
+        ServerSettings.from_env({"REBROWSE_SLACK_API_URL": "slack.com/api"})

@@ -105,6 +105,9 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = ()
     log_format: LogFormat = "json"  # REBROWSE_LOG_FORMAT or --log-format: json lines, or text for people
     log_level: LogLevel = "info"  # REBROWSE_LOG_LEVEL or --log-level: of rebrowse's own loggers
+    # REBROWSE_MESSAGE_RETENTION: seconds an inbound message (2FA codes) is kept before the workers delete it
+    message_retention_s: float = 86400.0
+    slack_api_url: str = "https://slack.com/api"  # REBROWSE_SLACK_API_URL: Slack's Web API, for Slack 2FA codes
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -145,7 +148,9 @@ class ServerSettings:
                 stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
                 callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
                 artifacts_presigned_ttl_s="REBROWSE_ARTIFACTS_PRESIGNED_TTL",
+                message_retention_s="REBROWSE_MESSAGE_RETENTION",
             ),
+            "slack_api_url": slack_api_url_from_env(env),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
             **vnc_addresses(env.get("REBROWSE_VNC_LISTEN"), env.get("REBROWSE_VNC_ADVERTISE")),
@@ -265,3 +270,11 @@ def screen_from_env(value: str | None) -> tuple[int, int]:
     if not (sep and width.isdigit() and height.isdigit() and int(width) >= 320 and int(height) >= 240):
         raise ValueError("REBROWSE_SCREEN must be WIDTHxHEIGHT, at least 320x240 (e.g. 1920x1080)")
     return (int(width), int(height))
+
+
+def slack_api_url_from_env(env: Mapping[str, str]) -> str:
+    """REBROWSE_SLACK_API_URL, an http(s) URL; Slack's own by default."""
+    url = env.get("REBROWSE_SLACK_API_URL") or "https://slack.com/api"
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("REBROWSE_SLACK_API_URL must be an http:// or https:// URL")
+    return url.rstrip("/")

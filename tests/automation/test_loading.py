@@ -278,16 +278,6 @@ UNREADABLE_FORMAT = {"extraction_format": {"a": "money"}, "extraction_instructio
     ("node", "path", "message"),
     [
         (
-            extraction(
-                two_fa_action={
-                    "action": {"type": "sms_two_fa_action", "from_number": "+1", "to_number": "+2"},
-                    "output_variable_name": "code",
-                }
-            ),
-            "extraction_action.two_fa_action",
-            "two_fa_action is not supported yet (it needs a message source and an LLM)",
-        ),
-        (
             extraction(ocr_coordinates={"source_variable": "box"}),
             "extraction_action.ocr_coordinates",
             "ocr_coordinates extraction is not supported (a computer-vision feature)",
@@ -701,3 +691,49 @@ def test_a_captcha_loads_only_where_a_person_may_solve_it() -> None:
     assert [e.path for e in problems(document(captcha))] == ["nodes[0].captcha_action"]
     loaded = load_automation(document(captcha), captcha_by_person=True)
     assert isinstance(loaded.nodes[0], ActionNode) and loaded.nodes[0].captcha_action is not None
+
+
+# --- two_fa_action ---------------------------------------------------------------------------------------
+
+OPTEXITY_EMAIL_TWO_FA = {
+    "action": {
+        "type": "email_two_fa_action",
+        "receiver_email_address": "{email[0]}",
+        "sender_email_address": "no-reply@portal.test",
+        "integration_email_address": "ops@example.test",
+    },
+    "instructions": "The six-digit code in the email",
+    "output_variable_name": "otp",
+    "max_wait_time": 120,
+    "check_interval": 10,
+    "start_2fa_time_offset_minutes": 1,
+    "end_2fa_time_offset_minutes": 0,
+}
+
+
+def test_two_fa_action_loads_as_optexity_writes_it_and_its_code_can_be_typed() -> None:
+    data = document(
+        extraction(two_fa_action=OPTEXITY_EMAIL_TWO_FA),
+        interaction(input_text={"command": "locator('#code')", "input_text": "{otp[0]}"}),
+        parameters={"input_parameters": {"email": ["ada@example.test"]}},
+    )
+    loaded = load_automation(data)
+    node = loaded.nodes[0]
+    assert isinstance(node, ActionNode)
+    step = node.extraction_action
+    assert step is not None and step.two_fa_action is not None
+    assert (step.two_fa_action.action.type, step.two_fa_action.max_wait_time) == ("email_two_fa_action", 120)
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message"),
+    [
+        ({"code_pattern": "(\\d"}, "code_pattern", "not a usable regular expression: missing )"),
+        ({"code_pattern": "(a)(b)"}, "code_pattern", "at most one group"),
+        ({"max_wait_time": 0}, "max_wait_time", "greater than 0"),
+    ],
+)
+def test_two_fa_action_bad_fields_are_named(fields: dict[str, Any], path: str, message: str) -> None:
+    (problem,) = problems(document(extraction(two_fa_action={**OPTEXITY_EMAIL_TWO_FA, **fields})))
+    assert problem.path == f"nodes[0].extraction_action.two_fa_action.{path}"
+    assert message in problem.message

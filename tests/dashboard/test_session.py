@@ -184,7 +184,7 @@ async def test_home_redirects_by_session_and_pages_are_served_with_a_strict_poli
     async with signed_in(app, acme.key) as client:
         home = await client.get("/")
         assert (home.status_code, home.headers["location"]) == (303, "/tasks")
-        for path in ("/sign-in", "/tasks", "/tasks/abc", "/automations", "/automations/login", "/keys"):
+        for path in ("/sign-in", "/tasks", "/tasks/abc", "/automations", "/automations/login", "/keys", "/messages"):
             page = await client.get(path)
             assert page.status_code == 200, path
             assert '<script type="module" src="/static/dashboard/app.js">' in page.text

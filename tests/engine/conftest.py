@@ -16,8 +16,10 @@ from rebrowse.demo.automation import rebase_urls
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
+from rebrowse.messages.models import Inbox
 from rebrowse.secrets.resolver import SecretResolver
 from tests.llm_server import chat_server  # noqa: F401  (the model's OpenAI-compatible server, for LLM steps)
+from tests.mailserver import dovecot, slack  # noqa: F401  (message sources, for two_fa_action)
 
 # Automations in the engine tests are written against this origin; `replay` points them at the live server.
 ORIGIN = "http://site.test"
@@ -49,6 +51,7 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
         allow_python_scripts: bool = False,
         captcha_by_person: bool = False,
         unchecked: bool = False,
+        inbox: Inbox | None = None,
         **options: Any,
     ) -> RunResult:
         rebased = rebase_urls(data, ORIGIN, site.url)
@@ -66,6 +69,8 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
             retry_backoff_s=options.pop("retry_backoff_s", 0.0),
             **options,
         )
-        return await run_automation(browser, loaded, options=run_options, inputs=inputs, secure=secure, secrets=secrets)
+        return await run_automation(
+            browser, loaded, options=run_options, inputs=inputs, secure=secure, secrets=secrets, inbox=inbox
+        )
 
     return run

@@ -22,7 +22,9 @@ from pydantic import (
 
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.references import join_key
+from rebrowse.messages.models import MAX_TEXT, Channel
 from rebrowse.store.accounts import Role
+from rebrowse.store.messages import SourceKind
 from rebrowse.store.tasks import CallbackEventName, TaskStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
@@ -257,13 +259,17 @@ class CallStatus(BaseModel):
 
 
 class WaitingFor(BaseModel):
-    """What a running task waits for: a person, who uses the live view and then presses Done (or calls resume)."""
+    """What a running task waits for: a person, who uses the live view and then presses Done (or calls resume), or
+    a 2FA code from a message."""
 
-    kind: Literal["person"]
-    message: str = Field(description="What the person should do (the step's message)")
+    kind: Literal["person", "two_fa"]
+    message: str = Field(
+        description="For a person, what to do (the step's message); for a code, its channel and filter, e.g. "
+        "'a 2FA code by sms from +15550100'"
+    )
     node: str = Field(description="The waiting step's JSON path, e.g. nodes[3]")
     since: datetime
-    deadline: datetime = Field(description="When the step fails if nobody is done by then")
+    deadline: datetime = Field(description="When the step fails if nothing came by then")
 
 
 class TaskSummary(BaseModel):
@@ -271,7 +277,8 @@ class TaskSummary(BaseModel):
     endpoint_name: str
     status: TaskStatus
     waiting_for: WaitingFor | None = Field(
-        default=None, description="Set while the running task waits for a person (the status stays running)"
+        default=None,
+        description="Set while the running task waits for a person or a 2FA code (the status stays running)",
     )
     unique_parameters: dict[str, list[Any]] = Field(description="The values of unique_parameter_names (the login)")
     error: str | None
@@ -437,3 +444,76 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     version: str
     database: Literal["ok", "unavailable"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Inbound messages (two_fa_action reads codes from them) and the account's message sources
+
+Address = Annotated[str, StringConstraints(max_length=320), AfterValidator(storable_text)]
+
+
+class PostMessageRequest(Body):
+    """A message an SMS gateway, a mail forwarder or a script delivers to the account's inbox."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    channel: Channel = Field(description="email, sms or slack: the two_fa_action source it answers")
+    sender: Address = Field(alias="from", description="who sent it: an email address, a phone number, a Slack name")
+    receiver: Address = Field(alias="to", description="who it was sent to (for Slack: the channel's name)")
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(storable_text)]
+    received_at: datetime | None = Field(
+        default=None, description="when it arrived (ISO 8601 with a time zone); default: now"
+    )
+
+    @field_validator("received_at")
+    @classmethod
+    def _with_zone(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must have a time zone (e.g. 2026-01-31T12:00:00Z)")
+        return value
+
+
+class MessageAccepted(BaseModel):
+    id: uuid.UUID
+    channel: Channel
+    received_at: datetime
+
+
+Host = Annotated[str, StringConstraints(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:\[\]-]+$")]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=4096), AfterValidator(storable_text)]
+
+
+class MailboxRequest(Body):
+    """The IMAP mailbox two_fa_action reads emails from; the password is sealed and never shown again."""
+
+    host: Host
+    port: int = Field(default=993, ge=1, le=65535)
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320), AfterValidator(storable_text)]
+    password: Secret
+    security: Literal["tls", "starttls", "none"] = Field(
+        default="tls", description="tls (IMAPS, port 993), starttls, or none (a server on a trusted network only)"
+    )
+    folder: Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(storable_text)] = "INBOX"
+
+
+class SlackRequest(Body):
+    """A Slack bot token (channels:history, channels:read, users:read) for Slack 2FA codes; sealed."""
+
+    token: Secret
+
+
+class TwilioRequest(Body):
+    """The Twilio auth token that signs the account's SMS webhook calls; sealed."""
+
+    auth_token: Secret
+
+
+class MessageSourceInfo(BaseModel):
+    kind: SourceKind
+    detail: str = Field(description="what it reads (never a password or token)")
+    updated_at: datetime
+
+
+class MessageSourceList(BaseModel):
+    sources: list[MessageSourceInfo]
+    twilio_webhook: str = Field(description="the URL to give Twilio as the SMS webhook of this account")

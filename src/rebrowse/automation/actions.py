@@ -7,6 +7,7 @@ features that need what rebrowse lacks are declared too and rejected later by `l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Self
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 from rebrowse.automation.base import StrictModel
 from rebrowse.automation.expressions import check_expression
 from rebrowse.errors import ExpressionInvalid
+from rebrowse.messages.codes import compile_code_pattern
 
 
 def _can_run(expression: str) -> str:
@@ -531,15 +533,29 @@ class SmsTwoFa(StrictModel):
 
 
 class TwoFaAction(StrictModel):
-    """A 2FA code read from messages by an LLM (not supported by rebrowse)."""
+    """A 2FA code from the newest message that arrived after the 2FA clock (reset by every interaction)."""
 
     action: Annotated[EmailTwoFa | SlackTwoFa | SmsTwoFa, Field(discriminator="type")]
     instructions: str | None = None
+    """When given, the model reads the code from the message, told this; otherwise code_pattern does."""
     output_variable_name: str
-    max_wait_time: float = 300.0
+    max_wait_time: float = Field(default=300.0, gt=0)
     check_interval: float = 30.0
-    start_2fa_time_offset_minutes: float = 0.0
-    end_2fa_time_offset_minutes: float = 0.0
+    """Accepted for Optexity's automations; unused: a wait wakes when a message arrives."""
+    start_2fa_time_offset_minutes: float = Field(default=0.0, ge=0)
+    end_2fa_time_offset_minutes: float = Field(default=0.0, ge=0)
+    code_pattern: str | None = None
+    """rebrowse: a regular expression for the code (its one group, or the whole match); default 4 to 8 digits."""
+
+    @field_validator("code_pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                compile_code_pattern(pattern)
+            except (re.error, ValueError) as exc:
+                raise ValueError(f"not a usable regular expression: {exc}") from None
+        return pattern
 
 
 class ExtractionAction(OneOf):

@@ -33,7 +33,6 @@ from rebrowse.automation.actions import (
     PythonScriptExtraction,
     SelectOptionAction,
     TargetedAction,
-    TwoFaAction,
     VisionExtraction,
 )
 from rebrowse.automation.base import StrictModel
@@ -54,7 +53,6 @@ NO_MODEL = "no {} given, and skip_prompt forbids asking the model for it"
 
 # Models whose mere presence is a feature rebrowse does not implement.
 UNSUPPORTED: dict[type[BaseModel], str] = {
-    TwoFaAction: "two_fa_action is not supported yet (it needs a message source and an LLM)",
     OcrCoordinatesExtraction: "ocr_coordinates extraction is not supported (a computer-vision feature)",
     VisionExtraction: "vision extraction is not supported (a computer-vision feature)",
     NetworkCallAssertion: "network_call assertion is not supported (Optexity never implemented it)",

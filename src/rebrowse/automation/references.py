@@ -49,6 +49,7 @@ NOT_SUBSTITUTED = frozenset(
         "condition",
         "expression",
         "poll_condition",
+        "code_pattern",
         "script",
         "execution_code",
         "unique_identifier",

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
@@ -25,6 +26,7 @@ from rebrowse.engine import (
     misc,
     navigation,
     person,
+    two_fa,
 )
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.egress import blocked
@@ -70,6 +72,7 @@ EXTRACTIONS: dict[str, Callable[..., Awaitable[None]]] = {
     "python_script": extraction.python_script,
     "llm": llm_extraction.llm,
     "pdf": llm_extraction.pdf,
+    "two_fa_action": two_fa.two_fa_action,
 }
 MISC: dict[str, Callable[..., Awaitable[None]]] = {
     "set_variable": misc.set_variable,
@@ -231,6 +234,7 @@ async def run_action_node(state: RunState, node: ActionNode, path: str, iteratio
     step = await begin_step(state, node, path, action, iteration)
     if interacts:
         state.network.clear()
+        state.two_fa_clock = datetime.now(UTC)
     async with recording(step):
         if node.expect_new_tab:
             await perform_expecting_tab(step, perform, node.max_new_tab_wait_time)

@@ -32,6 +32,7 @@ from rebrowse.engine.state import RunState, StepListener
 from rebrowse.engine.waits import ACTIVITY_TRACKER
 from rebrowse.errors import StepFailed
 from rebrowse.llm.client import Llm
+from rebrowse.messages.models import Inbox
 from rebrowse.secrets.resolver import SecretResolver
 
 Status = Literal["success", "failed", "killed"]
@@ -95,12 +96,14 @@ async def run_automation(
     listener: StepListener | None = None,
     on_attempt: Callable[[int], Awaitable[None]] | None = None,
     egress: EgressProxy | None = None,
+    inbox: Inbox | None = None,
 ) -> RunResult:
     """Replay `automation` in fresh contexts of `browser` (or from a context source such as a worker slot), with
     `automation.max_retries` extra attempts.
 
     `on_attempt(n)` is awaited before attempt n (1-based) starts, so a worker can record its progress. With
     `egress`, every context goes through that proxy, and what it denies fails steps or is listed on them.
+    `inbox` is where two_fa_action steps wait for their messages.
     """
     resolver = secrets or SecretResolver()
     writer = ArtifactWriter(options.out_dir, resolver.redactor)
@@ -135,6 +138,7 @@ async def run_automation(
                     listener,
                     egress,
                     llm,
+                    inbox,
                 )
                 attempt = await run_attempt(state, automation)
                 if attempt.status == "success" or number == total or not attempt.retryable:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.async_api import BrowserContext, Locator, Page, Request, Response
@@ -20,6 +21,7 @@ from rebrowse.engine.options import RunOptions
 from rebrowse.errors import LocatorInvalid
 from rebrowse.llm.client import Llm
 from rebrowse.llm.config import LlmConfig
+from rebrowse.messages.models import Inbox
 from rebrowse.secrets.redaction import MASK
 from rebrowse.secrets.resolver import SecretResolver
 
@@ -43,6 +45,10 @@ class RunState:
     listener: StepListener | None = None
     egress: EgressProxy | None = None  # the proxy the context goes through, enforcing the egress policy
     llm: Llm = field(default_factory=lambda: Llm(LlmConfig()))  # one per run: it counts every attempt's calls
+    inbox: Inbox | None = None  # where two_fa_action reads messages (None: a run outside a server has none)
+    # Optexity's start_2fa_time: a two_fa_action takes only messages received after it; every interaction
+    # starts it again, and a code taken moves it past its message.
+    two_fa_clock: datetime = field(default_factory=lambda: datetime.now(UTC))
     generated: dict[str, Any] = field(default_factory=dict)
     output_data: list[dict[str, Any]] = field(default_factory=list)
     for_loop_status: list[list[dict[str, Any]]] = field(default_factory=list)

@@ -71,7 +71,7 @@ class Task:
     def is_interactive(self) -> bool:
         """Whether its owner may drive its browser through the live view now: while it waits for a person (a
         recording task kind would add itself here)."""
-        return self.status == "running" and self.waiting_for is not None
+        return self.status == "running" and self.waiting_for is not None and self.waiting_for["kind"] == "person"
 
     @property
     def unique_parameters(self) -> dict[str, list[Any]]:
@@ -100,13 +100,14 @@ class NewTask:
 
 @dataclass(frozen=True)
 class Waiting:
-    """What a task waits for: a person, with the step's message, until `deadline`."""
+    """What a running task waits for, until `deadline`: a person (`message` says what to do) or a 2FA code
+    (`message` names the channel and filter)."""
 
     message: str
     node: str
     since: datetime
     deadline: datetime
-    kind: Literal["person"] = "person"
+    kind: Literal["person", "two_fa"] = "person"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -341,7 +342,7 @@ async def end_wait(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID |
     """The person is done: clear the wait and wake its worker (any host) through WAKE_CHANNEL when the transaction
     commits; False when the task (of that account, when given) was not waiting."""
     cursor = await conn.execute(
-        "UPDATE tasks SET waiting_for = NULL WHERE id = %s AND waiting_for IS NOT NULL"
+        "UPDATE tasks SET waiting_for = NULL WHERE id = %s AND waiting_for->>'kind' = 'person'"
         " AND (%s::uuid IS NULL OR account_id = %s)",
         (task_id, account_id, account_id),
     )
@@ -354,7 +355,7 @@ async def end_wait(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID |
 async def is_waiting(conn: Connection, task_id: uuid.UUID) -> bool:
     """Whether the task still waits for a person."""
     row = await (
-        await conn.execute("SELECT waiting_for IS NOT NULL AS waiting FROM tasks WHERE id = %s", (task_id,))
+        await conn.execute("SELECT waiting_for->>'kind' = 'person' AS waiting FROM tasks WHERE id = %s", (task_id,))
     ).fetchone()
     return bool(row and row["waiting"])
 
@@ -445,3 +446,9 @@ async def ended_before(conn: Connection, task_ids: Sequence[uuid.UUID], older_th
         )
     ).fetchall()
     return [row["id"] for row in rows]
+
+
+async def set_waiting_for(conn: Connection, task_id: uuid.UUID, waiting: Waiting | None) -> None:
+    """Note what the running task waits for other than a person (a 2FA code; None: nothing), for its page."""
+    value = Jsonb(waiting.to_json()) if waiting is not None else None
+    await conn.execute("UPDATE tasks SET waiting_for = %s WHERE id = %s", (value, task_id))

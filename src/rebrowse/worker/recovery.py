@@ -7,6 +7,7 @@ Every worker runs these passes; a PostgreSQL advisory lock lets one worker at a 
 * defers again the queued tasks that have no job (the API stopped between storing and deferring);
 * fails the queued tasks pinned to a worker gone for `stalled_after_s` (no other worker may run them);
 * on a full sweep, deletes the artifacts of tasks that ended longer ago than the retention (when one is set).
+* deletes the inbound messages older than the retention setting.
 A lost attempt counts: the task is retried while the automation's max_retries allow, else it fails clearly.
 
 Each worker also notes, pass after pass, that it is alive (tasks are pinned only to a live worker), and looks
@@ -37,7 +38,7 @@ from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid
 from rebrowse.queue.app import JOB_NAME, enqueue
 from rebrowse.settings import ServerSettings
-from rebrowse.store import automations, tasks, workers
+from rebrowse.store import automations, messages, tasks, workers
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import Outcome, Task
@@ -116,9 +117,15 @@ class Recovery:
                 await self._fail_pinned_to_gone()
                 if full and self._settings.artifacts_retention_s is not None:
                     await collect_expired(self._db, self._artifacts, self._settings.artifacts_retention_s)
+                await self._forget_old_messages()
             finally:
                 await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (RECOVERY_LOCK,))
         return True
+
+    async def _forget_old_messages(self) -> None:
+        """Inbound messages (2FA codes) are kept only REBROWSE_MESSAGE_RETENTION seconds."""
+        async with self._db.connection() as conn:
+            await messages.delete_expired(conn, self._settings.message_retention_s)
 
     async def recover_abandoned(self, settle_s: float) -> None:
         """Give back the tasks whose job this worker took but has not processed for `settle_s` (its end could not

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from procrastinate import JobContext
@@ -22,6 +23,7 @@ from rebrowse.artifacts.store import artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
+from rebrowse.browser.egress import EgressPolicy
 from rebrowse.browser.launch import find_chrome
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.artifacts import StepRecord
@@ -30,6 +32,7 @@ from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
 from rebrowse.live import registry
 from rebrowse.llm.client import LlmCall, LlmUsage
+from rebrowse.messages.inbox import AccountInbox
 from rebrowse.observability.logs import TaskLog, task_logging
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.queue.app import WorkerStopping
@@ -39,7 +42,7 @@ from rebrowse.settings import ServerSettings
 from rebrowse.store import automations, tasks
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
-from rebrowse.store.tasks import Outcome, Task
+from rebrowse.store.tasks import Outcome, Task, Waiting
 from rebrowse.worker.live_steps import LiveSteps
 from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool
@@ -156,6 +159,7 @@ class TaskRunner:
                         listener=lambda record: step_ended(record, usage, live),
                         on_attempt=on_attempt,
                         egress=slot.egress,
+                        inbox=self._inbox(task, slot.egress.policy if slot.egress is not None else None),
                     )
                 except DATABASE_DOWN:
                     raise  # from on_attempt: see __call__
@@ -246,6 +250,19 @@ class TaskRunner:
         except (SealingError, ValidationError, ValueError, AttributeError, TypeError):
             # Never say more: the details would be about secret values.
             raise TaskUnrunnable("the task's secure parameters could not be opened") from None
+
+    def _inbox(self, task: Task, policy: EgressPolicy | None) -> AccountInbox:
+        """The messages of the task's account, for its two_fa_action steps; its mailbox is reached only where the
+        task's browser may go."""
+
+        async def note_wait(waiting: Waiting | None) -> None:
+            async with self._db.connection() as conn:
+                await tasks.set_waiting_for(conn, task.id, waiting)
+
+        inbox = AccountInbox(
+            self._db, self._sealer, task.account_id, slack_api_url=self._settings.slack_api_url, note_wait=note_wait
+        )
+        return inbox if policy is None else replace(inbox, policy=policy)
 
     def _run_options(self, task: Task, *, window: ScreenArea | None) -> RunOptions:
         engine = self._settings.engine

@@ -8,6 +8,7 @@ const PAGES = [
   [/^\/automations$/, "./pages/automations.js"],
   [/^\/automations\/([^/]+)$/, "./pages/automation.js"],
   [/^\/keys$/, "./pages/keys.js"],
+  [/^\/messages$/, "./pages/messages.js"],
 ];
 
 async function signOut() {

@@ -195,10 +195,14 @@ function llmCall(call) {
       : call.decision && [" → ", h("span", { class: "mono wrap" }, call.decision)]);
 }
 
-/** While the task waits for a person: what to do, until when, and the Done button that lets it go on. */
+/** While the task waits: for a person, what to do, until when, and the Done button that lets it go on; for a
+ * 2FA code, which message it expects. */
 function waitingFor(task, done) {
   const wait = task.waiting_for;
   if (!wait) return null;
+  if (wait.kind === "two_fa") {
+    return h("p", {}, `Waiting for ${wait.message}…`);
+  }
   return [
     h("p", {}, h("strong", {}, "Waiting for a person: "), wait.message),
     h("p", { class: "muted" }, `At ${wait.node}; the step fails if nobody is done by `, time(wait.deadline), "."),
