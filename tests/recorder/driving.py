@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright
+from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.browser.display import LiveDisplay
 from rebrowse.browser.launch import launch_chromium
@@ -135,13 +136,26 @@ def last_click_on(name: str) -> Callable[[list[Step]], bool]:
     return lambda steps: bool(steps) and steps[-1].kind == "click" and name in (steps[-1].locator or Step("")).label
 
 
+async def page_with(context: BrowserContext, selector: str) -> Page:
+    """The newest tab showing the element (a person looks at the window that just opened)."""
+    found: list[Page] = []
+
+    async def shown() -> bool:
+        for page in reversed(context.pages):
+            with contextlib.suppress(PlaywrightError):
+                if await page.locator(selector).is_visible():
+                    found.append(page)
+                    return True
+        return False
+
+    await eventually(shown, timeout_s=20, what=f"a tab showing {selector}")
+    return found[0]
+
+
 async def perform(xinput: XInput, context: BrowserContext, actions: tuple[Action, ...]) -> None:
     for kind, argument in actions:
-        page = context.pages[-1]  # the newest tab, as a person looks at the window that just opened
-        await page.wait_for_load_state()
         if kind == "click":
-            await page.locator(argument).wait_for()
-            await xinput.click(page, argument)
+            await xinput.click(await page_with(context, argument), argument)
         elif kind == "type":
             await xinput.type(argument)
         else:

@@ -16,7 +16,7 @@ from rebrowse.browser.display import LiveDisplay
 from rebrowse.demo.site import SiteServer
 from rebrowse.recorder.recording import semantic_share
 from rebrowse.secrets.resolver import SecretResolver
-from tests.engine.conftest import Replay
+from tests.engine.conftest import ORIGIN, Replay
 from tests.engine.test_security import aws_endpoint  # noqa: F401  (a fixture: moto's Secrets Manager)
 from tests.recorder.driving import (
     DOWNLOAD,
@@ -30,9 +30,6 @@ from tests.recorder.driving import (
     signup,
     unique,
 )
-
-pytestmark = pytest.mark.skipif(LiveDisplay.__name__ == "", reason="")
-
 
 @pytest.fixture(scope="module")
 async def display() -> AsyncIterator[LiveDisplay]:
@@ -53,6 +50,12 @@ async def headed(display: LiveDisplay) -> AsyncIterator[Browser]:
 @pytest.fixture
 def xinput(display: LiveDisplay) -> XInput:
     return XInput(display.display, display.xauthority)
+
+
+def on_site(data: dict[str, Any], site: SiteServer) -> dict[str, Any]:
+    """The recording with its URLs written for the replay helper's origin."""
+    loaded: dict[str, Any] = json.loads(json.dumps(data).replace(site.url, ORIGIN))
+    return loaded
 
 
 def submitted(site: SiteServer, field: str, value: str) -> dict[str, Any]:
@@ -83,9 +86,8 @@ async def test_signup_flow_replays_with_new_values_and_a_secret_password(
     )
     secret = SecureParameter(amazon_secrets_manager=AwsSecret(secret_name="signup", region_name="us-east-1"))
     new_user, new_query = unique("hopper-"), unique("geometry")
-    recorded = json.loads(json.dumps(data).replace(site.url, "http://site.test"))
     result = await replay(
-        recorded,
+        on_site(data, site),
         inputs={"course_search": [new_query], "user_name": [new_user], "level": ["beginner"]},
         secure={"password": [secret]},
         secrets=SecretResolver(aws_endpoint_url=aws_endpoint),
@@ -98,3 +100,56 @@ async def test_signup_flow_replays_with_new_values_and_a_secret_password(
         new_query,
         "accepted",
     )
+
+
+async def test_select_checkbox_and_radio_replay_with_other_values(
+    headed: Browser, xinput: XInput, site: SiteServer, replay: Replay
+) -> None:
+    name, email = unique("Ada "), unique("ada-") + "@example.com"
+    data, steps = await record_flow(
+        headed, xinput, f"{site.url}/form.html", registration(name, email), last_click_on("Submit")
+    )
+    assert data["parameters"]["input_parameters"] == {"full_name": [name], "email": [email], "region": ["eu-west"]}
+    kinds = [next(iter(node["interaction_action"])) for node in data["nodes"]]
+    assert kinds == ["input_text", "input_text", "select_option", "check", "check", "click_element"]
+    assert semantic_share(steps) == (6, 6)
+    assert submitted(site, "full_name", name)["region"] == "eu-west"
+
+    other = unique("Grace ")
+    inputs = {"full_name": [other], "email": ["grace@example.com"], "region": ["ap-south"]}
+    result = await replay(on_site(data, site), inputs=inputs)
+    assert result.status == "success", result.error
+    fields = submitted(site, "full_name", other)
+    assert (fields["email"], fields["region"], fields["newsletter"], fields["plan"]) == (
+        "grace@example.com",
+        "ap-south",
+        "yes",
+        "pro",
+    )
+
+
+async def test_download_and_new_tab_replay(headed: Browser, xinput: XInput, site: SiteServer, replay: Replay) -> None:
+    data, _ = await record_flow(headed, xinput, f"{site.url}/downloads.html", DOWNLOAD, last_click_on("Download"))
+    assert data["nodes"] == [
+        {
+            "type": "action_node",
+            "interaction_action": {
+                "click_element": {
+                    "command": 'get_by_role("link", name="Download the report")',
+                    "double_click": False,
+                    "expect_download": True,
+                }
+            },
+        }
+    ]
+    result = await replay(on_site(data, site))
+    assert result.status == "success", result.error
+    assert [download.filename for download in result.downloads] == ["report.txt"]
+
+    data, _ = await record_flow(headed, xinput, f"{site.url}/downloads.html", NEW_TAB, last_click_on("Back to tabs"))
+    assert data["nodes"][0]["expect_new_tab"] is True
+    assert data["nodes"][1]["interaction_action"]["click_element"]["command"] == 'get_by_role("link", name="Back to tabs")'
+    result = await replay(on_site(data, site))
+    assert result.status == "success", result.error
+    # The link exists only in the tab the button opened: the replay clicked it there.
+    assert result.steps[-1].url is not None and result.steps[-1].url.endswith("/tab2.html")
