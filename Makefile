@@ -4,7 +4,7 @@
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SYSTEM_PACKAGES := chromium xvfb x11vnc
+SYSTEM_PACKAGES := chromium xvfb x11vnc xdotool
 
 .PHONY: serve demo test lint typecheck unit bench reliability setup system
 

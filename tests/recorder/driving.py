@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright
 from playwright.async_api import Error as PlaywrightError
@@ -133,7 +134,12 @@ NEW_TAB: tuple[Action, ...] = (("click", "#open"), ("click", "#home"))
 
 def last_click_on(name: str) -> Callable[[list[Step]], bool]:
     """Whether the recorder has seen a click on the element named `name` last."""
-    return lambda steps: bool(steps) and steps[-1].kind == "click" and name in (steps[-1].locator or Step("")).label
+
+    def seen(steps: list[Step]) -> bool:
+        last = steps[-1] if steps else None
+        return last is not None and last.kind == "click" and last.locator is not None and name in last.locator.label
+
+    return seen
 
 
 async def page_with(context: BrowserContext, selector: str) -> Page:
@@ -169,7 +175,7 @@ async def record_flow(
     actions: tuple[Action, ...],
     done: Callable[[list[Step]], bool],
     before_stop: Callable[[BrowserContext], Awaitable[None]] | None = None,
-) -> tuple[dict[str, object], list[Step]]:
+) -> tuple[dict[str, Any], list[Step]]:
     """Record `actions` done with X input from `url`: the draft automation and the steps."""
     context = await browser.new_context(no_viewport=True)
     try:

@@ -31,6 +31,7 @@ from tests.recorder.driving import (
     unique,
 )
 
+
 @pytest.fixture(scope="module")
 async def display() -> AsyncIterator[LiveDisplay]:
     async with screen() as started:
@@ -59,13 +60,17 @@ def on_site(data: dict[str, Any], site: SiteServer) -> dict[str, Any]:
 
 
 def submitted(site: SiteServer, field: str, value: str) -> dict[str, Any]:
-    found = [s["fields"] for s in site.submissions() if s["fields"].get(field) == value]
+    found: list[dict[str, Any]] = [s["fields"] for s in site.submissions() if s["fields"].get(field) == value]
     assert len(found) == 1, site.submissions()
     return found[0]
 
 
 async def test_signup_flow_replays_with_new_values_and_a_secret_password(
-    headed: Browser, xinput: XInput, site: SiteServer, replay: Replay, aws_endpoint: str  # noqa: F811
+    headed: Browser,
+    xinput: XInput,
+    site: SiteServer,
+    replay: Replay,
+    aws_endpoint: str,  # noqa: F811
 ) -> None:
     typed_password = unique("pw-")
     user, query = unique("grace-"), unique("algebra")
@@ -148,7 +153,8 @@ async def test_download_and_new_tab_replay(headed: Browser, xinput: XInput, site
 
     data, _ = await record_flow(headed, xinput, f"{site.url}/downloads.html", NEW_TAB, last_click_on("Back to tabs"))
     assert data["nodes"][0]["expect_new_tab"] is True
-    assert data["nodes"][1]["interaction_action"]["click_element"]["command"] == 'get_by_role("link", name="Back to tabs")'
+    back = data["nodes"][1]["interaction_action"]["click_element"]
+    assert back["command"] == 'get_by_role("link", name="Back to tabs")'
     result = await replay(on_site(data, site))
     assert result.status == "success", result.error
     # The link exists only in the tab the button opened: the replay clicked it there.

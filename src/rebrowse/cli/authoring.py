@@ -171,7 +171,8 @@ def default_output(url: str) -> Path:
 
 
 class StepPrinter:
-    """Prints each step once it is complete (a later one began, or the recording stopped)."""
+    """Prints each step once it is complete: a later one began (or the recording stopped), and for typed text, the
+    field is known to be a password field or not."""
 
     def __init__(self) -> None:
         self.printed = 0
@@ -181,6 +182,8 @@ class StepPrinter:
 
     def flush(self, steps: list[Step]) -> None:
         for step in steps[self.printed :]:
+            if step.kind == "fill" and step.secret is None:
+                return  # printed once its field is checked: masked or not
             self.printed += 1
             out.print(f"  {self.printed:>3}. {describe_step(step)}", highlight=False, markup=False)
 
@@ -215,7 +218,7 @@ async def record_until_closed(url: str, executable: str | None, printer: StepPri
         out.print("recording: do the task in the browser; close its window or press Ctrl+C to stop", highlight=False)
         await stopped.wait()
         try:
-            return await session.stop(), len(session.steps)
+            return await session.stop(url), len(session.steps)
         finally:
             printer.flush(session.steps)
             if browser.is_connected():

@@ -494,11 +494,14 @@ ELEMENT_STEPS = {
 }
 
 
-def automation_of(steps: list[Step]) -> dict[str, Any]:
-    """The automation JSON of recorded steps; RecordingInvalid lists the steps that cannot be replayed."""
+def automation_of(steps: list[Step], start_url: str | None = None) -> dict[str, Any]:
+    """The automation JSON of recorded steps; RecordingInvalid lists the steps that cannot be replayed.
+
+    `start_url`: the page the recording was opened on, for when the recorder attached after its navigation."""
     builder = _Builder()
     for index, step in enumerate(steps):
         builder.step(index, step)
+    builder.url = builder.url or start_url
     if builder.url is None:
         builder.errors.append("no page was opened (an automation starts at a URL)")
     if builder.errors:

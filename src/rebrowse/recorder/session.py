@@ -47,9 +47,9 @@ class RecordingSession:
     def steps(self) -> list[Step]:
         return list(self._steps)
 
-    async def stop(self) -> dict[str, Any]:
+    async def stop(self, start_url: str | None = None) -> dict[str, Any]:
         """Detach the recorder (unless the browser is gone) and return the draft automation (RecordingInvalid when
-        a step cannot be replayed)."""
+        a step cannot be replayed); `start_url`: where the recording began, if the recorder missed that navigation."""
         if self._recording:
             self._recording = False
             with contextlib.suppress(PlaywrightError):
@@ -57,7 +57,7 @@ class RecordingSession:
         if self._checks:
             await asyncio.gather(*self._checks, return_exceptions=True)
         self._changed()
-        return automation_of(self._steps)
+        return automation_of(self._steps, start_url)
 
     # The recorder's sink: called synchronously on the event loop.
 

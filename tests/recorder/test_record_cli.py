@@ -1,0 +1,111 @@
+"""`rebrowse record` as a user runs it: under a virtual screen, driven by the keyboard with xdotool, stopped by
+closing the window or by Ctrl+C (SIGINT); and its clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from asyncio.subprocess import PIPE
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from rebrowse.automation.loading import load_automation
+from rebrowse.browser.display import LiveDisplay
+from rebrowse.demo.site import SiteServer
+from tests.recorder.driving import XInput, screen, unique
+from tests.serving import stop_group
+from tests.test_cli import rebrowse
+from tests.waiting import eventually
+
+
+@pytest.fixture
+async def display() -> AsyncIterator[LiveDisplay]:
+    async with screen() as started:
+        yield started
+
+
+TOOLBARS = 87
+
+
+async def chromium_window(xinput: XInput, title: str) -> str:
+    """The id of the Chromium window showing the page titled `title` (once its page has loaded)."""
+    found: list[str] = []
+
+    async def shown() -> bool:
+        listed = await asyncio.create_subprocess_exec(
+            "xdotool", "search", "--onlyvisible", "--class", "chromium", env=xinput.env(), stdout=PIPE, stderr=PIPE
+        )
+        windows = (await listed.communicate())[0].decode().split()
+        for window in windows:
+            if title in await xinput.xdotool("getwindowname", window):
+                found.append(window)
+                return True
+        return False
+
+    await eventually(shown, timeout_s=60, what=f"a window titled {title}")
+    return found[0]
+
+
+@pytest.mark.parametrize("stop", ["close the window", "Ctrl+C"])
+async def test_record_writes_a_valid_file_and_prints_the_run_line(
+    display: LiveDisplay, site: SiteServer, tmp_path: Path, stop: str
+) -> None:
+    xinput = XInput(display.display, display.xauthority)
+    output, log = tmp_path / "signup.json", tmp_path / "record.log"
+    query = unique("calculus")
+    with log.open("w") as written:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rebrowse.cli", "record", f"{site.url}/signup.html", "-o", str(output)],
+            env=xinput.env(),
+            stdout=written,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        await eventually(lambda: "recording:" in log.read_text(), timeout_s=60, what="the recording to start")
+        window = await chromium_window(xinput, "Fixture: signup")
+        # A click on the heading (the window's toolbars are 87 pixels high) makes the window active; Tab then moves
+        # into the first field.
+        await xinput.xdotool("mousemove", "--window", window, "100", str(TOOLBARS + 40), "click", "1")
+        await xinput.key("Tab")
+        await xinput.type(query)
+        await xinput.key("Return")
+        # A step is printed once the next one begins: the press shows the text was recorded whole.
+        await eventually(lambda: f'type "{query}"' in log.read_text(), what="the typed text to be recorded")
+        if stop == "Ctrl+C":
+            os.kill(process.pid, signal.SIGINT)
+        else:
+            await xinput.key("ctrl+w")
+        await eventually(lambda: process.poll() is not None, timeout_s=60, what="rebrowse record to exit")
+    finally:
+        stop_group(process)
+    printed = log.read_text()
+    assert process.returncode == 0, printed
+    assert "Traceback" not in printed
+    data = json.loads(output.read_text())
+    load_automation(data)
+    assert data["parameters"]["input_parameters"] == {"course_search": [query]}
+    assert f'type "{query}" into get_by_role("textbox", name="Course search")' in printed
+    assert f"run it: rebrowse run {output} -p course_search={query}" in printed
+
+
+def test_record_refuses_bad_input_clearly(tmp_path: Path) -> None:
+    no_display = rebrowse("record", "https://example.com/", cwd=tmp_path, env={"DISPLAY": ""})
+    assert no_display.returncode == 2
+    assert "set DISPLAY" in no_display.stderr and "xvfb-run" in no_display.stderr
+
+    bad_url = rebrowse("record", "not a url", cwd=tmp_path, env={"DISPLAY": ":99"})
+    assert bad_url.returncode == 2
+    assert "'not a url' is not an http:// or https:// address" in bad_url.stderr
+
+    (tmp_path / "example.com.json").write_text("{}")
+    existing = rebrowse("record", "https://example.com/", cwd=tmp_path, env={"DISPLAY": ":99"})
+    assert existing.returncode == 2
+    assert "example.com.json already exists" in existing.stderr and "--force" in existing.stderr
+    assert (tmp_path / "example.com.json").read_text() == "{}"
