@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,18 +174,16 @@ async def record_flow(
     url: str,
     actions: tuple[Action, ...],
     done: Callable[[list[Step]], bool],
-    before_stop: Callable[[BrowserContext], Awaitable[None]] | None = None,
+    on_change: Callable[[list[Step]], None] | None = None,
 ) -> tuple[dict[str, Any], list[Step]]:
     """Record `actions` done with X input from `url`: the draft automation and the steps."""
     context = await browser.new_context(no_viewport=True)
     try:
-        session = await RecordingSession.start(context)
+        session = await RecordingSession.start(context, on_change)
         page = await context.new_page()
         await page.goto(url)
         await perform(xinput, context, actions)
         await eventually(lambda: done(session.steps), timeout_s=20, what="the recorder to see the last action")
-        if before_stop is not None:
-            await before_stop(context)
         steps = session.steps
         return await session.stop(), steps
     finally:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, ViewportSize
 
 from rebrowse.automation.loading import load_automation
 from rebrowse.browser.display import LiveDisplay
@@ -30,7 +31,7 @@ async def display() -> AsyncIterator[LiveDisplay]:
         yield started
 
 
-TOOLBARS = 87
+TOOLBARS = 87  # the height of a Chromium window's tab strip and toolbar
 
 
 async def chromium_window(xinput: XInput, title: str) -> str:
@@ -52,9 +53,25 @@ async def chromium_window(xinput: XInput, title: str) -> str:
     return found[0]
 
 
+async def field_centre(xinput: XInput, window: str, browser: Browser, url: str, selector: str) -> tuple[int, int]:
+    """The centre of an element of the page laid out in a viewport of the recording window's size."""
+    geometry = dict(
+        line.split("=", 1) for line in (await xinput.xdotool("getwindowgeometry", "--shell", window)).split()
+    )
+    viewport = ViewportSize(width=int(geometry["WIDTH"]), height=int(geometry["HEIGHT"]) - TOOLBARS)
+    page = await browser.new_page(viewport=viewport)
+    try:
+        await page.goto(url)
+        box = await page.locator(selector).bounding_box()
+    finally:
+        await page.close()
+    assert box is not None
+    return round(box["x"] + box["width"] / 2), round(box["y"] + box["height"] / 2)
+
+
 @pytest.mark.parametrize("stop", ["close the window", "Ctrl+C"])
 async def test_record_writes_a_valid_file_and_prints_the_run_line(
-    display: LiveDisplay, site: SiteServer, tmp_path: Path, stop: str
+    display: LiveDisplay, browser: Browser, site: SiteServer, tmp_path: Path, stop: str
 ) -> None:
     xinput = XInput(display.display, display.xauthority)
     output, log = tmp_path / "signup.json", tmp_path / "record.log"
@@ -70,14 +87,18 @@ async def test_record_writes_a_valid_file_and_prints_the_run_line(
     try:
         await eventually(lambda: "recording:" in log.read_text(), timeout_s=60, what="the recording to start")
         window = await chromium_window(xinput, "Fixture: signup")
-        # A click on the heading (the window's toolbars are 87 pixels high) makes the window active; Tab then moves
-        # into the first field.
-        await xinput.xdotool("mousemove", "--window", window, "100", str(TOOLBARS + 40), "click", "1")
-        await xinput.key("Tab")
+        # Where the field is in the window: its place on the same page laid out at the window's size, below the
+        # window's toolbars. A click there makes the window active and leaves the focus in the field (focused on
+        # load) whether or not the click itself reaches the page.
+        x, y = await field_centre(xinput, window, browser, f"{site.url}/signup.html", "#course-search")
+        await xinput.xdotool("mousemove", "--window", window, str(x), str(TOOLBARS + y), "click", "1")
         await xinput.type(query)
         await xinput.key("Return")
         # A step is printed once the next one begins: the press shows the text was recorded whole.
-        await eventually(lambda: f'type "{query}"' in log.read_text(), what="the typed text to be recorded")
+        try:
+            await eventually(lambda: f'type "{query}"' in log.read_text(), what="the typed text to be recorded")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; rebrowse record printed:\n{log.read_text()}") from None
         if stop == "Ctrl+C":
             os.kill(process.pid, signal.SIGINT)
         else:

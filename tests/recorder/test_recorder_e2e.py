@@ -14,7 +14,7 @@ from playwright.async_api import Browser, async_playwright
 from rebrowse.automation.parameters import AwsSecret, SecureParameter
 from rebrowse.browser.display import LiveDisplay
 from rebrowse.demo.site import SiteServer
-from rebrowse.recorder.recording import semantic_share
+from rebrowse.recorder.recording import Step, describe_step, semantic_share
 from rebrowse.secrets.resolver import SecretResolver
 from tests.engine.conftest import ORIGIN, Replay
 from tests.engine.test_security import aws_endpoint  # noqa: F401  (a fixture: moto's Secrets Manager)
@@ -74,10 +74,18 @@ async def test_signup_flow_replays_with_new_values_and_a_secret_password(
 ) -> None:
     typed_password = unique("pw-")
     user, query = unique("grace-"), unique("algebra")
+    streamed: list[list[Step]] = []  # what a dashboard would show as the steps come
     data, steps = await record_flow(
-        headed, xinput, f"{site.url}/signup.html", signup(query, user, typed_password), last_click_on("Sign up")
+        headed,
+        xinput,
+        f"{site.url}/signup.html",
+        signup(query, user, typed_password),
+        last_click_on("Sign up"),
+        streamed.append,
     )
     assert typed_password not in json.dumps(data)
+    assert typed_password not in " ".join(describe_step(step) for update in streamed for step in update)
+    assert [step.kind for step in streamed[-1]][-1] == "click"
     assert data["parameters"] == {
         "input_parameters": {"course_search": [query], "user_name": [user], "level": ["expert"]},
         "secure_parameters": {"password": []},

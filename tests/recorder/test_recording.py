@@ -70,6 +70,7 @@ def test_login_becomes_parameters_with_the_password_secure_and_nowhere_in_the_ou
     }
     assert data["nodes"][1]["interaction_action"]["input_text"]["input_text"] == "{password[0]}"
     assert data["nodes"][2]["interaction_action"]["key_press"]["type"] == "Enter"
+    assert password not in repr(steps)  # nor in the steps a dashboard would stream
     described = "\n".join(describe_step(step) for step in steps)
     for text in (json.dumps(data), described, repr(data)):
         assert password not in text

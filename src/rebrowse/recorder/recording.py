@@ -249,7 +249,9 @@ def step_of(action: RecordedAction, secret_fields: Mapping[str, bool]) -> Step |
     if action.name == "click":
         step = replace(step, double_click=data.get("clickCount") == 2, button=str(data.get("button", "left")))
     if action.name == "fill":
-        step = replace(step, secret=secret_fields.get(str(selector)))
+        secret = secret_fields.get(str(selector))
+        # A password field's text leaves the recorder's event nowhere: not in the steps a dashboard may stream.
+        step = replace(step, secret=secret, value=None if secret else step.value)
     for signal in action.signals:
         if signal.get("name") == "download":
             step = replace(step, expect_download=True)
