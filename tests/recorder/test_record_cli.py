@@ -125,6 +125,11 @@ def test_record_refuses_bad_input_clearly(tmp_path: Path) -> None:
     assert bad_url.returncode == 2
     assert "'not a url' is not an http:// or https:// address" in bad_url.stderr
 
+    no_screen = rebrowse("record", "https://example.com/", cwd=tmp_path, env={"DISPLAY": ":97531"})
+    assert no_screen.returncode == 2
+    assert "Chromium could not open a window on DISPLAY=:97531" in no_screen.stderr
+    assert not (tmp_path / "example.com.json").exists()
+
     (tmp_path / "example.com.json").write_text("{}")
     existing = rebrowse("record", "https://example.com/", cwd=tmp_path, env={"DISPLAY": ":99"})
     assert existing.returncode == 2

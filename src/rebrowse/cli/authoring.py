@@ -194,10 +194,12 @@ async def record_until_closed(url: str, executable: str | None, printer: StepPri
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopped.set)
+    display = os.environ["DISPLAY"]
     async with async_playwright() as playwright:
-        browser = await launch_chromium(
-            playwright, executable=executable, headless=False, display=os.environ["DISPLAY"]
-        )
+        try:
+            browser = await launch_chromium(playwright, executable=executable, headless=False, display=display)
+        except PlaywrightError as exc:
+            raise fail(f"Chromium could not open a window on DISPLAY={display}: {first_line(exc)}") from None
         browser.on("disconnected", lambda _: stopped.set())
         context = await browser.new_context(no_viewport=True)
         context.on("close", lambda _: stopped.set())
@@ -214,7 +216,7 @@ async def record_until_closed(url: str, executable: str | None, printer: StepPri
             await page.goto(url)
         except PlaywrightError as exc:
             await browser.close()
-            raise fail(f"cannot open {url}: {str(exc).splitlines()[0]}") from None
+            raise fail(f"cannot open {url}: {first_line(exc)}") from None
         out.print("recording: do the task in the browser; close its window or press Ctrl+C to stop", highlight=False)
         await stopped.wait()
         try:
@@ -223,6 +225,11 @@ async def record_until_closed(url: str, executable: str | None, printer: StepPri
             printer.flush(session.steps)
             if browser.is_connected():
                 await browser.close()
+
+
+def first_line(exc: Exception) -> str:
+    """Playwright's message without its call log."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def run_line(output: Path, data: dict[str, Any]) -> str:
