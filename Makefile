@@ -4,7 +4,7 @@
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SYSTEM_PACKAGES := chromium xvfb x11vnc dovecot-imapd
+SYSTEM_PACKAGES := chromium xvfb x11vnc dovecot-imapd xdotool
 PORT ?= 8000
 
 .PHONY: serve demo test lint typecheck unit bench reliability setup system

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import api, cached, density, live_view, llm_prompt, replay
+from bench import api, cached, density, live_view, llm_prompt, recorder, replay
 from bench.report import Collect, Measure, measures_markdown, measures_table, wide_console
 
 # Each benchmark, with its arguments for a full run and for a quick one.
@@ -29,6 +29,7 @@ BENCHMARKS: tuple[tuple[str, Collect, list[str], list[str]], ...] = (
     ("live_view", live_view.collect, [], ["--samples", "3", "--seconds", "2"]),
     ("llm_prompt", llm_prompt.collect, [], []),
     ("cached", cached.collect, [], ["--runs", "1"]),
+    ("recorder", recorder.collect, [], []),
 )
 
 

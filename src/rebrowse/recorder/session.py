@@ -1,0 +1,99 @@
+"""A recording attached to a BrowserContext: the steps so far, a callback on each change, and the draft automation.
+
+Independent of the CLI, so that a worker slot can drive one for the dashboard too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+from rebrowse.recorder import playwright_recorder
+from rebrowse.recorder.recording import RecordedAction, Step, automation_of, recorded_steps
+
+# A field whose value is a secret: a password, or a one-time code a password manager would fill.
+IS_SECRET_FIELD = """element => element.type === 'password'
+    || /(^|\\s)(current-password|new-password|one-time-code)(\\s|$)/.test(element.autocomplete || '')"""
+CHECK_TIMEOUT_MS = 2000
+
+OnChange = Callable[[list[Step]], None]
+
+
+class RecordingSession:
+    """Playwright's recorder on a context, its actions turned into steps as they come."""
+
+    def __init__(self, context: BrowserContext, on_change: OnChange | None = None) -> None:
+        self.context = context
+        self.on_change = on_change
+        self._actions: list[RecordedAction] = []
+        self._secret_fields: dict[str, bool] = {}
+        self._checks: set[asyncio.Task[None]] = set()
+        self._steps: list[Step] = []
+        self._recording = False
+
+    @classmethod
+    async def start(cls, context: BrowserContext, on_change: OnChange | None = None) -> RecordingSession:
+        session = cls(context, on_change)
+        await playwright_recorder.start_recording(context, session)
+        session._recording = True
+        return session
+
+    @property
+    def steps(self) -> list[Step]:
+        return list(self._steps)
+
+    async def stop(self, start_url: str | None = None) -> dict[str, Any]:
+        """Detach the recorder (unless the browser is gone) and return the draft automation (RecordingInvalid when
+        a step cannot be replayed); `start_url`: where the recording began, if the recorder missed that navigation."""
+        if self._recording:
+            self._recording = False
+            with contextlib.suppress(PlaywrightError):
+                await playwright_recorder.stop_recording(self.context)
+        if self._checks:
+            await asyncio.gather(*self._checks, return_exceptions=True)
+        self._changed()
+        return automation_of(self._steps, start_url)
+
+    # The recorder's sink: called synchronously on the event loop.
+
+    def action_added(self, page: Any, data: dict[str, Any], code: str) -> None:
+        self._actions.append(RecordedAction.from_code(code))
+        self._check_secret(page, self._actions[-1])
+        self._changed()
+
+    def action_updated(self, page: Any, data: dict[str, Any], code: str) -> None:
+        # Text typed into a field grows through updates of its fill: keep the last.
+        if self._actions:
+            self._actions[-1] = RecordedAction.from_code(code)
+        self._changed()
+
+    def signal_added(self, page: Any, data: dict[str, Any], code: str) -> None:
+        self.action_updated(page, data, code)
+
+    def _changed(self) -> None:
+        self._steps = recorded_steps(self._actions, self._secret_fields)
+        if self.on_change is not None:
+            self.on_change(self.steps)
+
+    def _check_secret(self, page: Any, action: RecordedAction) -> None:
+        selector = action.data.get("selector")
+        if action.name != "fill" or not isinstance(selector, str) or selector in self._secret_fields:
+            return
+        task = asyncio.get_running_loop().create_task(self._is_secret(page, selector))
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _is_secret(self, page: Any, selector: str) -> None:
+        """Look at the field on the live page; one that cannot be checked stays secret (secure by default)."""
+        found = playwright_recorder.public_page(self.context, page)
+        secret = True
+        if found is not None:
+            with contextlib.suppress(PlaywrightError):
+                secret = bool(await found.locator(selector).first.evaluate(IS_SECRET_FIELD, timeout=CHECK_TIMEOUT_MS))
+        self._secret_fields[selector] = secret
+        self._changed()
