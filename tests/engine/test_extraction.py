@@ -70,6 +70,15 @@ async def test_locator_reads_the_first_match_into_the_named_variable(replay: Rep
     assert result.steps[0].locator is not None and "#rows td.name" in result.steps[0].locator
 
 
+async def test_locator_reads_what_a_form_field_holds(replay: Replay) -> None:
+    typed = action("interaction_action", {"input_text": {"command": 'get_by_label("Full name")', "input_text": "Ada L"}})
+    chosen = action("interaction_action", {"select_option": {"command": 'locator("#region")', "select_values": ["eu-west"]}})
+    nodes = [typed, chosen, read_text('get_by_label("Full name")', "name"), read_text('locator("#region")', "region")]
+    result = await replay(automation("form.html", nodes))
+    assert result.status == "success", result.error
+    assert json_outputs(result.output_data) == [{"name": "Ada L"}, {"region": "eu-west"}]
+
+
 async def test_locator_without_a_name_writes_node_k_output(replay: Replay) -> None:
     # k counts every node in document order: the extraction is the second node.
     nodes = [remember("first", "x"), read_text('locator("#detail-id")'), remember("echo", "id={node2_output[0]}")]

@@ -410,7 +410,8 @@ def require_keys_in_format(names: list[str] | None, fmt: dict[str, Any] | None, 
 
 
 class LocatorExtraction(StrictModel):
-    """The inner text of the first element a locator command finds."""
+    """The inner text of the first element a locator command finds (the value of a form field: input, textarea,
+    select)."""
 
     command: str
     output_variable_name: str | None = None

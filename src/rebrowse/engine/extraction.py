@@ -49,13 +49,19 @@ def set_variable(step: Step, name: str, value: Any) -> None:
     step.state.generated[name] = value
 
 
+# A form field's text is what it holds: an input's innerText is always empty.
+READ_ELEMENT = """e => (e instanceof HTMLInputElement || e instanceof HTMLTextAreaElement || e instanceof HTMLSelectElement)
+    ? e.value : e.innerText"""
+
+
 async def locator(step: Step, action: LocatorExtraction, wrapper: ExtractionAction) -> None:
-    """The text of the first matching element."""
+    """The text of the first matching element (a form field's value)."""
     name = action.output_variable_name or f"node{step.state.step_index}_output"
     text: Any = None
     failure = "the element has no text"
     try:
-        text = (await step.locate(action.command).first.inner_text(timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
+        element = step.locate(action.command).first
+        text = str(await element.evaluate(READ_ELEMENT, timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
     except PlaywrightError as exc:
         failure = first_line(exc)
     if not text and action.extraction_instructions:
