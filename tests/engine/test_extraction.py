@@ -71,9 +71,14 @@ async def test_locator_reads_the_first_match_into_the_named_variable(replay: Rep
 
 
 async def test_locator_reads_what_a_form_field_holds(replay: Replay) -> None:
-    typed = action("interaction_action", {"input_text": {"command": 'get_by_label("Full name")', "input_text": "Ada L"}})
-    chosen = action("interaction_action", {"select_option": {"command": 'locator("#region")', "select_values": ["eu-west"]}})
-    nodes = [typed, chosen, read_text('get_by_label("Full name")', "name"), read_text('locator("#region")', "region")]
+    typed = {"input_text": {"command": 'get_by_label("Full name")', "input_text": "Ada L"}}
+    chosen = {"select_option": {"command": 'locator("#region")', "select_values": ["eu-west"]}}
+    nodes = [
+        action("interaction_action", typed),
+        action("interaction_action", chosen),
+        read_text('get_by_label("Full name")', "name"),
+        read_text('locator("#region")', "region"),
+    ]
     result = await replay(automation("form.html", nodes))
     assert result.status == "success", result.error
     assert json_outputs(result.output_data) == [{"name": "Ada L"}, {"region": "eu-west"}]

@@ -50,8 +50,8 @@ def set_variable(step: Step, name: str, value: Any) -> None:
 
 
 # A form field's text is what it holds: an input's innerText is always empty.
-READ_ELEMENT = """e => (e instanceof HTMLInputElement || e instanceof HTMLTextAreaElement || e instanceof HTMLSelectElement)
-    ? e.value : e.innerText"""
+READ_ELEMENT = """e => e instanceof HTMLInputElement || e instanceof HTMLTextAreaElement
+    || e instanceof HTMLSelectElement ? e.value : e.innerText"""
 
 
 async def locator(step: Step, action: LocatorExtraction, wrapper: ExtractionAction) -> None:
