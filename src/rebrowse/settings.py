@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from rebrowse.browser.upstream import ProxyInvalid, UpstreamProxy
 from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.engine.options import ScreenshotMode
 from rebrowse.llm.config import LlmConfig
@@ -17,6 +18,7 @@ SCREENSHOT_MODES = ("never", "on_failure", "every_step")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 WILDCARD_ADDRESSES = ("0.0.0.0", "::")
+SESSION_TTL_S = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class ServerSettings:
     metrics_token: str | None = None  # REBROWSE_METRICS_TOKEN: bearer token of /metrics; unset: loopback only
     log_format: LogFormat = "json"  # REBROWSE_LOG_FORMAT or --log-format: json lines, or text for people
     log_level: LogLevel = "info"  # REBROWSE_LOG_LEVEL or --log-level: of rebrowse's own loggers
+    # REBROWSE_PROXY_URL (http://USER:PASSWORD@HOST:PORT, `{session_id}` allowed in USER) and REBROWSE_PROXY_BYPASS
+    # (comma-separated hosts, addresses, networks): the server's upstream proxy for tasks with use_proxy
+    proxy: UpstreamProxy | None = None
+    # REBROWSE_SESSION_TTL: seconds a warm session's state stays usable after the run that kept it (7 days)
+    session_ttl_s: float = SESSION_TTL_S
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -116,6 +123,7 @@ class ServerSettings:
             "callback_allow_hosts": allow_hosts_from_env(env, "REBROWSE_CALLBACK_ALLOW_HOSTS"),
             "browser_allow_hosts": browser_allow,
             "browser_deny_private": browser_deny_private,
+            "proxy": proxy_from_env(env),
             "engine": Settings.from_env(env),
             **seconds_from_env(
                 env,
@@ -123,6 +131,7 @@ class ServerSettings:
                 stalled_after_s="REBROWSE_STALLED_AFTER",
                 stream_token_ttl_s="REBROWSE_STREAM_TOKEN_TTL",
                 callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
+                session_ttl_s="REBROWSE_SESSION_TTL",
             ),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
             "screen": screen_from_env(env.get("REBROWSE_SCREEN")),
@@ -146,6 +155,21 @@ def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:
             if found[field_name] <= 0:
                 raise ValueError(f"{variable} must be more than 0")
     return found
+
+
+def proxy_from_env(env: Mapping[str, str]) -> UpstreamProxy | None:
+    """REBROWSE_PROXY_URL with REBROWSE_PROXY_BYPASS; ValueError naming the variable that is not valid."""
+    url = env.get("REBROWSE_PROXY_URL", "").strip()
+    bypass = env.get("REBROWSE_PROXY_BYPASS", "").split(",")
+    if not url:
+        if any(entry.strip() for entry in bypass):
+            raise ValueError("REBROWSE_PROXY_BYPASS is set without REBROWSE_PROXY_URL")
+        return None
+    try:
+        return UpstreamProxy.parse(url, bypass)
+    except ProxyInvalid as exc:
+        variable = "REBROWSE_PROXY_BYPASS" if str(exc).startswith("bypass") else "REBROWSE_PROXY_URL"
+        raise ValueError(f"{variable}: {exc}") from None
 
 
 def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:

@@ -57,12 +57,22 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
             loaded = Automation.model_validate(rebased)
         else:
             loaded = load_automation(rebased, allow_python_scripts=allow_python_scripts)
+        session, keep_session = options.pop("session", None), options.pop("keep_session", False)
         run_options = RunOptions(
             out_dir=options.pop("out_dir", tmp_path / "run"),
             allow_python_scripts=allow_python_scripts,
             retry_backoff_s=options.pop("retry_backoff_s", 0.0),
             **options,
         )
-        return await run_automation(browser, loaded, options=run_options, inputs=inputs, secure=secure, secrets=secrets)
+        return await run_automation(
+            browser,
+            loaded,
+            options=run_options,
+            inputs=inputs,
+            secure=secure,
+            secrets=secrets,
+            session=session,
+            keep_session=keep_session,
+        )
 
     return run

@@ -14,7 +14,19 @@ from rebrowse import __version__
 from rebrowse.api.body_limit import BodyLimit
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
-from rebrowse.api.routes import automations, callbacks, health, inference, keys, metrics, schemas, stream, tasks
+from rebrowse.api.routes import (
+    automations,
+    callbacks,
+    health,
+    inference,
+    keys,
+    metrics,
+    proxies,
+    schemas,
+    sessions,
+    stream,
+    tasks,
+)
 from rebrowse.dashboard import routes as dashboard
 from rebrowse.observability.metrics import LiveViewConnections
 from rebrowse.settings import ServerSettings
@@ -38,7 +50,8 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
     )
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
     app.state.live_view_connections = LiveViewConnections()
-    for module in (health, automations, inference, tasks, callbacks, keys, stream, metrics, schemas, dashboard):
+    routers = (health, automations, inference, tasks, sessions, proxies, callbacks, keys, stream, metrics, schemas)
+    for module in (*routers, dashboard):
         app.include_router(module.router)
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

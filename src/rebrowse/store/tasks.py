@@ -55,6 +55,12 @@ class Task:
     callback_include_screenshot: bool = False
     healing: bool | None = None  # whether a failed command may fall back to the model; None: the server's setting
     cached_automation: str | None = None  # path of the automation the run wrote with the model's steps made fixed
+    # Warm session and proxy: what the request asked (None: the automation's setting) until the worker records what
+    # the run does; session_reused: the run started from a state a successful run of the same login kept.
+    reuse_session: bool | None = None
+    use_proxy: bool | None = None
+    proxy_session_id: str | None = None
+    session_reused: bool = False
 
     @property
     def is_terminal(self) -> bool:
@@ -82,6 +88,9 @@ class NewTask:
     pinned_worker: str | None = None
     callback_include_screenshot: bool = False
     healing: bool | None = None
+    reuse_session: bool | None = None
+    use_proxy: bool | None = None
+    proxy_session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,9 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "pinned_worker": "text",
     "callback_include_screenshot": "boolean",
     "healing": "boolean",
+    "reuse_session": "boolean",
+    "use_proxy": "boolean",
+    "proxy_session_id": "text",
 }
 
 
@@ -153,6 +165,9 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "pinned_worker": new.pinned_worker,
         "callback_include_screenshot": new.callback_include_screenshot,
         "healing": new.healing,
+        "reuse_session": new.reuse_session,
+        "use_proxy": new.use_proxy,
+        "proxy_session_id": new.proxy_session_id,
     }
 
 
@@ -252,6 +267,16 @@ async def mark_running(conn: Connection, task_id: uuid.UUID, retry_count: int) -
         "UPDATE tasks SET status = 'running', started_at = coalesce(started_at, now()), retry_count = %s"
         " WHERE id = %s AND status IN ('allocated', 'running')",
         (retry_count, task_id),
+    )
+
+
+async def record_login(
+    conn: Connection, task_id: uuid.UUID, reuse_session: bool, use_proxy: bool, session_reused: bool
+) -> None:
+    """What the run does about its login: keeps its session, goes through a proxy, starts from a kept state."""
+    await conn.execute(
+        "UPDATE tasks SET reuse_session = %s, use_proxy = %s, session_reused = %s WHERE id = %s",
+        (reuse_session, use_proxy, session_reused, task_id),
     )
 
 

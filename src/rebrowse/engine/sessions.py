@@ -1,0 +1,70 @@
+"""Warm sessions: the browser state a run starts from, and the state a successful run leaves for the next one.
+
+Playwright's storage state carries cookies, localStorage and IndexedDB. sessionStorage is not part of it: it is read
+from the run's open pages, per origin, and given back by an init script that fills a tab's sessionStorage for an
+origin before the page's own scripts run, when that tab has none for it yet (its first page of that origin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext
+from playwright.async_api import Error as PlaywrightError
+
+# {"storage_state": Playwright's StorageState, "session_storage": {origin: {key: value}}}
+BrowserState = dict[str, Any]
+
+READ_SESSION_STORAGE = "() => Object.fromEntries(Object.entries(window.sessionStorage))"
+# __KEPT__ is replaced by a JSON object (data, never code from a page or an automation).
+FILL_SESSION_STORAGE = """(() => {
+  const kept = __KEPT__;
+  const items = kept[window.location.origin];
+  if (!items) return;
+  try {
+    if (window.sessionStorage.length > 0) return;
+    for (const [key, value] of Object.entries(items)) window.sessionStorage.setItem(key, value);
+  } catch (error) {}
+})();"""
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of an http(s) URL as a page's location.origin says it; None for other URLs."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+async def capture(context: BrowserContext) -> BrowserState | None:
+    """The context's cookies, localStorage, IndexedDB and its open pages' sessionStorage; None when the context
+    can no longer tell (the state kept before then stays)."""
+    try:
+        storage = await context.storage_state(indexed_db=True)
+    except PlaywrightError:
+        return None
+    session: dict[str, dict[str, str]] = {}
+    for page in context.pages:
+        origin = origin_of(page.url)
+        if origin is None:
+            continue
+        with contextlib.suppress(PlaywrightError):  # a page that closed or navigated meanwhile
+            session.setdefault(origin, {}).update(await page.evaluate(READ_SESSION_STORAGE))
+    return {"storage_state": dict(storage), "session_storage": session}
+
+
+def storage_state_json(state: BrowserState | None) -> str | None:
+    """The storage state to open a context with, as JSON text (None: a fresh context)."""
+    if state is None:
+        return None
+    return json.dumps(state.get("storage_state") or {"cookies": [], "origins": []}, sort_keys=True)
+
+
+async def restore_session_storage(context: BrowserContext, state: BrowserState | None) -> None:
+    """Make the context's tabs start with the sessionStorage the state kept (nothing when it kept none)."""
+    kept = (state or {}).get("session_storage") or {}
+    if kept:
+        await context.add_init_script(FILL_SESSION_STORAGE.replace("__KEPT__", json.dumps(kept)))
