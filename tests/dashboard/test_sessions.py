@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from tests.dashboard.conftest import Served
 from tests.dashboard.test_pages import sign_in
 from tests.serving import serve_app
 
-STATE = {"storage_state": {"cookies": [], "origins": []}, "session_storage": {}}
+STATE: dict[str, Any] = {"storage_state": {"cookies": [], "origins": []}, "session_storage": {}}
 
 
 @pytest.fixture

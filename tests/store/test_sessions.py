@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from rebrowse.browser.upstream import UpstreamProxy
 from rebrowse.store import accounts, proxies, sessions
@@ -24,7 +25,7 @@ async def test_a_state_is_kept_sealed_per_login_and_replaced_by_the_next_success
         raw = await (await conn.execute("SELECT state::text AS s, login FROM browser_sessions")).fetchall()
         assert all("cookie-value-7781" not in row["s"] for row in raw)
 
-        newer = {"storage_state": {"cookies": [], "origins": []}, "session_storage": {}}
+        newer: dict[str, Any] = {"storage_state": {"cookies": [], "origins": []}, "session_storage": {}}
         task_id = uuid.uuid4()
         await sessions.save_state(conn, sealer, account.id, "portal", login, newer, task_id)
         [shown] = await sessions.list_sessions(conn, account.id, DAY_S)

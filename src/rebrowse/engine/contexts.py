@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,8 +27,6 @@ class ContextSpec:
     # size (the live view shows them whole) instead of Playwright's default viewport, which would not fit it.
     window: ScreenArea | None = None
     proxy: str | None = None  # the egress proxy every request of the context goes through (None: direct)
-    # A warm session's Playwright storage state (JSON text: the spec stays hashable); None: a fresh context.
-    storage_state: str | None = None
 
 
 def context_spec(automation: Automation | None, options: RunOptions, proxy: str | None = None) -> ContextSpec:
@@ -46,7 +43,6 @@ async def open_context(browser: Browser, spec: ContextSpec) -> BrowserContext:
         user_agent=spec.user_agent,
         no_viewport=filled,
         proxy={"server": spec.proxy} if spec.proxy else None,
-        storage_state=json.loads(spec.storage_state) if spec.storage_state else None,
     )
     if spec.window is not None:
         area = spec.window

@@ -27,7 +27,7 @@ from rebrowse.engine.healing import healed_steps
 from rebrowse.engine.misc import FailState
 from rebrowse.engine.navigation import check_web_url
 from rebrowse.engine.options import RunOptions
-from rebrowse.engine.sessions import BrowserState, capture, restore_session_storage, storage_state_json
+from rebrowse.engine.sessions import BrowserState, capture, restore
 from rebrowse.engine.state import RunState, StepListener
 from rebrowse.engine.waits import ACTIVITY_TRACKER
 from rebrowse.errors import StepFailed
@@ -122,14 +122,15 @@ async def run_automation(
     total = automation.max_retries + 1
     llm = Llm(options.llm)
     async with channel_for(automation, given, options, proxy) as channel:
-        spec = replace(context_spec(automation, options, proxy), storage_state=storage_state_json(session))
+        spec = context_spec(automation, options, proxy)
         # A browser of the run's own is headless: its windows are on no display to place them on.
         spec = replace(spec, window=None) if channel.own_browser else spec
         for number in range(1, total + 1):
             if on_attempt is not None:
                 await on_attempt(number)
             context = await new_context(channel.contexts, spec, options)
-            await restore_session_storage(context, session)
+            if session is not None:
+                await restore(context, session)
             if egress is not None:
                 egress.take_denials()  # those of an earlier run or attempt are not this attempt's
             try:

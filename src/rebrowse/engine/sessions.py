@@ -1,6 +1,7 @@
 """Warm sessions: the browser state a run starts from, and the state a successful run leaves for the next one.
 
-Playwright's storage state carries cookies, localStorage and IndexedDB. sessionStorage is not part of it: it is read
+Playwright's storage state carries cookies, localStorage and IndexedDB; it is set on the run's fresh context once
+opened (so a worker slot's prepared context serves warm runs too). sessionStorage is not part of it: it is read
 from the run's open pages, per origin, and given back by an init script that fills a tab's sessionStorage for an
 origin before the page's own scripts run, when that tab has none for it yet (its first page of that origin).
 """
@@ -56,15 +57,15 @@ async def capture(context: BrowserContext) -> BrowserState | None:
     return {"storage_state": dict(storage), "session_storage": session}
 
 
-def storage_state_json(state: BrowserState | None) -> str | None:
-    """The storage state to open a context with, as JSON text (None: a fresh context)."""
-    if state is None:
-        return None
-    return json.dumps(state.get("storage_state") or {"cookies": [], "origins": []}, sort_keys=True)
-
-
-async def restore_session_storage(context: BrowserContext, state: BrowserState | None) -> None:
-    """Make the context's tabs start with the sessionStorage the state kept (nothing when it kept none)."""
-    kept = (state or {}).get("session_storage") or {}
+async def restore(context: BrowserContext, state: BrowserState) -> None:
+    """Give a fresh context (a slot's prepared one, too) the kept cookies, storages and IndexedDB, and make its tabs
+    start with the kept sessionStorage."""
+    storage = state.get("storage_state") or {}
+    if storage.get("origins"):
+        await context.set_storage_state(storage)
+    elif storage.get("cookies"):
+        # Cookies alone (the common login) need no page per origin, which setting the whole state opens.
+        await context.add_cookies(storage["cookies"])
+    kept = state.get("session_storage") or {}
     if kept:
         await context.add_init_script(FILL_SESSION_STORAGE.replace("__KEPT__", json.dumps(kept)))
