@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext
+from playwright.async_api import BrowserContext, StorageState
 from playwright.async_api import Error as PlaywrightError
+
+if TYPE_CHECKING:  # Playwright exports the type of add_cookies' argument from its internals only
+    from playwright._impl._api_structures import SetCookieParam
 
 # {"storage_state": Playwright's StorageState, "session_storage": {origin: {key: value}}}
 BrowserState = dict[str, Any]
@@ -60,12 +63,13 @@ async def capture(context: BrowserContext) -> BrowserState | None:
 async def restore(context: BrowserContext, state: BrowserState) -> None:
     """Give a fresh context (a slot's prepared one, too) the kept cookies, storages and IndexedDB, and make its tabs
     start with the kept sessionStorage."""
-    storage = state.get("storage_state") or {}
+    storage: StorageState = state.get("storage_state") or {}
     if storage.get("origins"):
         await context.set_storage_state(storage)
     elif storage.get("cookies"):
-        # Cookies alone (the common login) need no page per origin, which setting the whole state opens.
-        await context.add_cookies(storage["cookies"])
+        # Cookies alone (the common login) need no page per origin, which setting the whole state opens. A
+        # storage-state cookie has every field add_cookies takes (domain and path, expires, flags).
+        await context.add_cookies(cast("list[SetCookieParam]", storage["cookies"]))
     kept = state.get("session_storage") or {}
     if kept:
         await context.add_init_script(FILL_SESSION_STORAGE.replace("__KEPT__", json.dumps(kept)))
