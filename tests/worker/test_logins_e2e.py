@@ -197,6 +197,11 @@ def test_the_automation_setting_is_the_default_and_a_request_overrides_it(
     assert run(client, "portal_warm", **request)["session_reused"] is True
     refused = run(client, "portal_warm", **request, reuse_session=False)
     assert (refused["reuse_session"], refused["session_reused"]) == (False, False)
+    dropped = client.delete("/api/v1/sessions", params={"endpoint_name": "portal_warm"})
+    assert dropped.status_code == 200 and dropped.json() == {"deleted": 1}
+    assert session_of(client, login) is None
+    bad = client.delete("/api/v1/sessions", params={"endpoint_name": "bad name"})
+    assert bad.status_code == 400 and "endpoint_name" in bad.text
 
 
 def test_a_failed_run_does_not_replace_the_kept_state(client: httpx.Client) -> None:
