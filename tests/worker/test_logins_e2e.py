@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from rebrowse.demo.site import SiteServer
-from tests.egress_sites import SECRET, Site, running_site
+from tests.egress_sites import Site, running_site
 from tests.serving import Served, serve, stop_group
-from tests.upstream_proxy import PROXY_PASSWORD, Passage, UpstreamProxyServer, running_upstream_proxy
+from tests.upstream_proxy import PROXY_PASSWORD, UpstreamProxyServer, running_upstream_proxy
 
 TERMINAL = ("success", "failed", "killed", "cancelled")
 TASK_DEADLINE_S = 90.0
@@ -87,9 +87,10 @@ def internal() -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def served(site: SiteServer, upstream: UpstreamProxyServer) -> Iterator[Served]:
+def served(site: SiteServer, upstream: UpstreamProxyServer, internal: Site) -> Iterator[Served]:
     env = {
-        "REBROWSE_BROWSER_ALLOW_HOSTS": site.url.removeprefix("http://"),
+        # The fixture site, and the other site its api_calls reach (the API's own address stays denied).
+        "REBROWSE_BROWSER_ALLOW_HOSTS": f"{site.url.removeprefix('http://')},{internal.host_port}",
         "REBROWSE_LIVE_VIEW": "0",
         "REBROWSE_PROXY_URL": upstream.url("user-session-{session_id}"),
         "REBROWSE_LOG_LEVEL": "debug",
@@ -278,17 +279,19 @@ def proxied(site: SiteServer, target: str) -> dict[str, Any]:
 def test_use_proxy_sends_the_browser_and_api_calls_through_the_upstream_proxy(
     served: Served, client: httpx.Client, site: SiteServer, upstream: UpstreamProxyServer, internal: Site
 ) -> None:
-    assert client.put("/api/v1/automations/proxied", json={"automation": proxied(site, f"{site.url}/api/recent")})
+    automation = proxied(site, f"{internal.url}/called")
+    assert client.put("/api/v1/automations/proxied", json={"automation": automation}).status_code == 200
     seen = len(upstream.passed())
     task = run(client, "proxied", use_proxy=True, proxy_session_id="stick1")
     assert task["status"] == "success", task["error"]
     assert task["use_proxy"] is True and task["proxy_session_id"] == "stick1"
     assert outputs(task)["name"] == "Invoice 5"
+    assert outputs(task)["answer"]["status_code"] == 200 and internal.requests[-1] == "/called"
     site_target = f"127.0.0.1:{site.url.rsplit(':', 1)[1]}"
     passages = upstream.passed()[seen:]
-    assert passages and set(passages) == {Passage("CONNECT", site_target, "user-session-stick1", True)}
-    # The api_call's request went through it too: the site answered it (the browser asked for no /api/recent).
-    assert outputs(task)["answer"]["status_code"] == 200
+    # The browser's requests to the site and the api_call's to the other site, all with the sticky session.
+    assert {p.target for p in passages} == {site_target, internal.host_port}
+    assert {(p.method, p.user, p.allowed) for p in passages} == {("CONNECT", "user-session-stick1", True)}
 
     seen = len(upstream.passed())
     default_id = run(client, "proxied", use_proxy=True)
@@ -301,14 +304,15 @@ def test_use_proxy_sends_the_browser_and_api_calls_through_the_upstream_proxy(
     assert direct["status"] == "success" and direct["use_proxy"] is False
     assert upstream.passed()[seen:] == []
 
-    # With a proxy, the egress policy still decides first: the internal server is never reached.
-    forbidden = proxied(site, f"{internal.url}/metrics")
+    # With a proxy, the egress policy still decides first: the API's own /metrics is never asked for.
+    api_target = served.url.removeprefix("http://")
+    forbidden = proxied(site, f"{served.url}/metrics")
     assert client.put("/api/v1/automations/forbidden", json={"automation": forbidden}).status_code == 200
     seen = len(upstream.passed())
     refused = run(client, "forbidden", use_proxy=True)
     assert refused["status"] == "failed" and "egress policy denies" in (refused["error"] or "")
-    assert internal.requests == [] and SECRET not in json.dumps(refused)
-    assert all(p.target == site_target for p in upstream.passed()[seen:])
+    assert "rebrowse_" not in json.dumps(refused["output_data"])
+    assert api_target not in {p.target for p in upstream.passed()[seen:]}
 
 
 def test_an_accounts_named_proxy_with_wrong_credentials_fails_without_showing_them(
@@ -336,6 +340,23 @@ def test_an_accounts_named_proxy_with_wrong_credentials_fails_without_showing_th
     assert client.delete("/api/v1/proxies/badcreds").status_code == 404
     gone = run(client, "badproxy")
     assert gone["status"] == "failed" and "'badcreds'" in (gone["error"] or "")
+
+
+def test_an_expired_state_is_not_used(site: SiteServer) -> None:
+    env = {"REBROWSE_BROWSER_ALLOW_HOSTS": site.url.removeprefix("http://"), "REBROWSE_LIVE_VIEW": "0"}
+    with serve("--demo", env={**env, "REBROWSE_SESSION_TTL": "1"}) as short, short.client() as api:
+        assert api.put("/api/v1/automations/portal", json={"automation": portal(site)}).status_code == 200
+        login = f"acct-{uuid.uuid4().hex[:8]}"
+        assert signed_in(login_run(api, login))
+        kept = session_of(api, login)
+        assert kept is not None and kept["expires_at"] > kept["updated_at"]
+        deadline = time.monotonic() + 30
+        while session_of(api, login) is not None:  # listing drops it once its second is over
+            assert time.monotonic() < deadline, "the kept state did not expire"
+            time.sleep(0.2)  # polling a condition with a deadline
+        before = site.state.logins
+        again = login_run(api, login)
+        assert signed_in(again) and again["session_reused"] is False and site.state.logins == before + 1
 
 
 def test_proxy_credentials_never_reach_the_logs(served: Served, client: httpx.Client) -> None:
