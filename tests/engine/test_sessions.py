@@ -59,3 +59,10 @@ async def test_the_result_never_holds_the_state(replay: Replay, tmp_path: Path) 
     assert "browser_state" not in kept.to_json()
     written = "".join(path.read_text() for path in tmp_path.rglob("*.json"))
     assert written and value not in written
+
+
+async def test_a_state_playwright_refuses_is_skipped_and_the_run_starts_fresh(replay: Replay) -> None:
+    broken = {"storage_state": {"cookies": [{"name": "no_domain", "value": "x"}], "origins": []}}
+    result = await replay(automation("warm.html", [read_status()]), session=broken)
+    assert result.status == "success", result.error
+    assert status_of(result.output_data) == "cookie=- local=- session=- idb=-"

@@ -129,11 +129,11 @@ async def run_automation(
             if on_attempt is not None:
                 await on_attempt(number)
             context = await new_context(channel.contexts, spec, options)
-            if session is not None:
-                await restore(context, session)
             if egress is not None:
                 egress.take_denials()  # those of an earlier run or attempt are not this attempt's
             try:
+                if session is not None:
+                    await restore(context, session)
                 state = RunState(
                     context,
                     await first_page(context),

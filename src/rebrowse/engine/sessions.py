@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from playwright.async_api import BrowserContext, StorageState
 from playwright.async_api import Error as PlaywrightError
 
+from rebrowse.engine.extraction import first_line
+
 if TYPE_CHECKING:  # Playwright exports the type of add_cookies' argument from its internals only
     from playwright._impl._api_structures import SetCookieParam
 
+logger = logging.getLogger(__name__)
 # {"storage_state": Playwright's StorageState, "session_storage": {origin: {key: value}}}
 BrowserState = dict[str, Any]
 
@@ -62,7 +66,15 @@ async def capture(context: BrowserContext) -> BrowserState | None:
 
 async def restore(context: BrowserContext, state: BrowserState) -> None:
     """Give a fresh context (a slot's prepared one, too) the kept cookies, storages and IndexedDB, and make its tabs
-    start with the kept sessionStorage."""
+    start with the kept sessionStorage. A state Playwright refuses is logged and skipped: the run starts as a fresh
+    one would (and signs in), and its success keeps a new state."""
+    try:
+        await set_state(context, state)
+    except PlaywrightError as exc:
+        logger.warning("the kept browser state could not be restored, the run starts fresh: %s", first_line(exc))
+
+
+async def set_state(context: BrowserContext, state: BrowserState) -> None:
     storage: StorageState = state.get("storage_state") or {}
     if storage.get("origins"):
         await context.set_storage_state(storage)
