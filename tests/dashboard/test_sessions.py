@@ -64,3 +64,22 @@ async def test_the_automation_page_lists_kept_sessions_and_drops_one(
     await expect(row).to_have_count(0)
     async with db.connection() as conn:
         assert await sessions.list_sessions(conn, acme.id, 3600) == []
+
+
+@pytest.mark.usefixtures("login")
+async def test_the_proxies_page_saves_lists_and_deletes_without_showing_the_password(
+    dashboard: Page, served: Served, acme: Account
+) -> None:
+    await sign_in(dashboard, served, acme.key)
+    await dashboard.get_by_role("link", name="Proxies").click()
+    await dashboard.get_by_label("Name", exact=True).fill("office")
+    await dashboard.get_by_label("URL").fill("http://acme:pr0xy-dash-pw@proxy.example:3128")
+    await dashboard.get_by_label("Bypass").fill("intranet.example, 10.0.0.0/8")
+    await dashboard.get_by_role("button", name="Save proxy").click()
+    row = dashboard.locator("tr[data-proxy=office]")
+    await expect(row).to_contain_text("http://acme@proxy.example:3128")
+    await expect(row).to_contain_text("intranet.example, 10.0.0.0/8")
+    assert "pr0xy-dash-pw" not in await dashboard.content()
+    dashboard.on("dialog", lambda dialog: dialog.accept())
+    await row.get_by_role("button", name="Delete proxy office").click()
+    await expect(row).to_have_count(0)

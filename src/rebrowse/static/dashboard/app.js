@@ -8,6 +8,7 @@ const PAGES = [
   [/^\/automations$/, "./pages/automations.js"],
   [/^\/automations\/([^/]+)$/, "./pages/automation.js"],
   [/^\/keys$/, "./pages/keys.js"],
+  [/^\/proxies$/, "./pages/proxies.js"],
 ];
 
 async function signOut() {
