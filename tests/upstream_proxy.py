@@ -56,7 +56,7 @@ class UpstreamProxyServer:
 
         self._thread = threading.Thread(target=run, name="upstream-proxy", daemon=True)
         self._thread.start()
-        ready.wait(10)
+        assert ready.wait(60), "the upstream proxy did not start"
 
     def stop(self) -> None:
         loop, server, thread = self._loop, self._server, self._thread
