@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import api, cached, density, live_view, llm_prompt, recorder, replay
+from bench import api, cached, density, live_view, llm_prompt, recorder, replay, warm_session
 from bench.report import Collect, Measure, measures_markdown, measures_table, wide_console
 
 # Each benchmark, with its arguments for a full run and for a quick one.
@@ -30,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, Collect, list[str], list[str]], ...] = (
     ("llm_prompt", llm_prompt.collect, [], []),
     ("cached", cached.collect, [], ["--runs", "1"]),
     ("recorder", recorder.collect, [], []),
+    ("warm_session", warm_session.collect, [], ["--pairs", "1"]),
 )
 
 
@@ -53,7 +54,7 @@ def markdown(rows: list[Measure], elapsed_s: float, quick: bool) -> str:
         "run. Reproduce with `make bench` (about "
         f"{elapsed_s / 60:.0f} minutes); each benchmark also runs alone: `python -m bench.replay`, "
         "`python -m bench.api`, `python -m bench.density`, `python -m bench.live_view`, `python -m bench.llm_prompt`, "
-        "`python -m bench.cached` "
+        "`python -m bench.cached`, `python -m bench.warm_session` "
         "(their docstrings say "
         "exactly what they measure).\n\n"
         f"Latest: {when}, {kind}, on {machine()}.\n\n" + measures_markdown(rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from rebrowse.browser.upstream import ProxyInvalid, UpstreamProxy
 from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.engine.options import ScreenshotMode
 from rebrowse.llm.config import LlmConfig
@@ -18,6 +19,7 @@ SCREENSHOT_MODES = ("never", "on_failure", "every_step")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 WILDCARD_ADDRESSES = ("0.0.0.0", "::")
+SESSION_TTL_S = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,11 @@ class ServerSettings:
     # REBROWSE_MESSAGE_RETENTION: seconds an inbound message (2FA codes) is kept before the workers delete it
     message_retention_s: float = 86400.0
     slack_api_url: str = "https://slack.com/api"  # REBROWSE_SLACK_API_URL: Slack's Web API, for Slack 2FA codes
+    # REBROWSE_PROXY_URL (http://USER:PASSWORD@HOST:PORT, `{session_id}` allowed in USER) and REBROWSE_PROXY_BYPASS
+    # (comma-separated hosts, addresses, networks): the server's upstream proxy for tasks with use_proxy
+    proxy: UpstreamProxy | None = None
+    # REBROWSE_SESSION_TTL: seconds a warm session's state stays usable after the run that kept it (7 days)
+    session_ttl_s: float = SESSION_TTL_S
     engine: Settings = field(default_factory=Settings)
 
     @property
@@ -140,6 +147,7 @@ class ServerSettings:
             "browser_allow_hosts": browser_allow,
             "browser_deny_private": browser_deny_private,
             "cors_origins": origins_from_env(env, "REBROWSE_CORS_ORIGINS"),
+            "proxy": proxy_from_env(env),
             "engine": Settings.from_env(env),
             **seconds_from_env(
                 env,
@@ -149,6 +157,7 @@ class ServerSettings:
                 callback_backoff_cap_s="REBROWSE_CALLBACK_BACKOFF_CAP",
                 artifacts_presigned_ttl_s="REBROWSE_ARTIFACTS_PRESIGNED_TTL",
                 message_retention_s="REBROWSE_MESSAGE_RETENTION",
+                session_ttl_s="REBROWSE_SESSION_TTL",
             ),
             "slack_api_url": slack_api_url_from_env(env),
             "live_view": env.get("REBROWSE_LIVE_VIEW", "on").lower() not in FALSE_WORDS,
@@ -211,6 +220,21 @@ def origins_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
             raise ValueError(f"{variable}: {origin!r} is not an origin such as https://app.example.com or *")
     return origins
+
+
+def proxy_from_env(env: Mapping[str, str]) -> UpstreamProxy | None:
+    """REBROWSE_PROXY_URL with REBROWSE_PROXY_BYPASS; ValueError naming the variable that is not valid."""
+    url = env.get("REBROWSE_PROXY_URL", "").strip()
+    bypass = env.get("REBROWSE_PROXY_BYPASS", "").split(",")
+    if not url:
+        if any(entry.strip() for entry in bypass):
+            raise ValueError("REBROWSE_PROXY_BYPASS is set without REBROWSE_PROXY_URL")
+        return None
+    try:
+        return UpstreamProxy.parse(url, bypass)
+    except ProxyInvalid as exc:
+        variable = "REBROWSE_PROXY_BYPASS" if str(exc).startswith("bypass") else "REBROWSE_PROXY_URL"
+        raise ValueError(f"{variable}: {exc}") from None
 
 
 def allow_hosts_from_env(env: Mapping[str, str], variable: str) -> tuple[str, ...]:

@@ -63,6 +63,7 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
             loaded = load_automation(
                 rebased, allow_python_scripts=allow_python_scripts, captcha_by_person=captcha_by_person
             )
+        session, keep_session = options.pop("session", None), options.pop("keep_session", False)
         run_options = RunOptions(
             out_dir=options.pop("out_dir", tmp_path / "run"),
             allow_python_scripts=allow_python_scripts,
@@ -70,7 +71,15 @@ def replay(browser: Browser, site: SiteServer, tmp_path: Path) -> Replay:
             **options,
         )
         return await run_automation(
-            browser, loaded, options=run_options, inputs=inputs, secure=secure, secrets=secrets, inbox=inbox
+            browser,
+            loaded,
+            options=run_options,
+            inputs=inputs,
+            secure=secure,
+            secrets=secrets,
+            session=session,
+            keep_session=keep_session,
+            inbox=inbox,
         )
 
     return run

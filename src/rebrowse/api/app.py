@@ -25,7 +25,9 @@ from rebrowse.api.routes import (
     keys,
     messages,
     metrics,
+    proxies,
     schemas,
+    sessions,
     stream,
     tasks,
 )
@@ -54,19 +56,21 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
     )
     app.state.services = Services(settings=settings, db=db, queue=queue, sealer=sealer)
     app.state.live_view_connections = LiveViewConnections()
-    for module in (
+    routers = (
         health,
         automations,
         inference,
         tasks,
+        sessions,
+        proxies,
         callbacks,
         keys,
         messages,
         stream,
         metrics,
         schemas,
-        dashboard,
-    ):
+    )
+    for module in (*routers, dashboard):
         app.include_router(module.router)
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

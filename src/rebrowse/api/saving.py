@@ -23,12 +23,14 @@ async def save_version(
     description: str | None,
     *,
     based_on: int | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> AutomationSaved:
     """Validate the definition and store it as the automation's next version. Its secure parameters' values are
     stored sealed: one given as shown ("[sealed]" strings) keeps the value stored before.
 
     `based_on`: the definition was written by a run of that version (a cached automation). Conflict unless it is
-    still the newest; its secure parameters are that version's, whatever the run wrote (it masks their values)."""
+    still the newest; its secure parameters are that version's, whatever the run wrote (it masks their values).
+    `settings`: the automation's settings on the server; None keeps those of the newest version."""
     async with services.db.transaction() as conn:
         await automations.lock_name(conn, account_id, endpoint_name)
         previous = await automations.get_automation(conn, account_id, endpoint_name)
@@ -42,8 +44,10 @@ async def save_version(
             allow_python_scripts=services.settings.engine.allow_python_scripts,
             captcha_by_person=services.settings.engine.captcha_by_person,
         )
+        if settings is None:
+            settings = {} if previous is None else previous.settings
         stored = await automations.put_automation(
-            conn, services.sealer, account_id, endpoint_name, definition, description
+            conn, services.sealer, account_id, endpoint_name, definition, description, settings
         )
     return automation_saved(stored, automation)
 

@@ -141,9 +141,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # Automations
 
 
+class AutomationSettings(Body):
+    """An automation's settings on the server: the defaults of its tasks (a request's own values win)."""
+
+    reuse_session: StrictBool = Field(
+        default=False, description="Tasks start from the browser state their login's last successful run kept"
+    )
+    use_proxy: StrictBool = Field(default=False, description="Tasks go through an upstream proxy")
+    proxy: Name | None = Field(
+        default=None,
+        description="The account's proxy (PUT /api/v1/proxies/{name}) tasks use; null: the account's 'default', else"
+        " the server's REBROWSE_PROXY_URL",
+    )
+
+
 class PutAutomationRequest(Body):
     automation: JsonObject = Field(description="The automation in the Optexity JSON format")
     description: Annotated[Text, Field(max_length=2000)] | None = None
+    settings: AutomationSettings | None = Field(
+        default=None, description="The automation's settings on the server; null keeps those of its newest version"
+    )
 
 
 class ParametersSummary(BaseModel):
@@ -165,6 +182,7 @@ class AutomationInfo(AutomationVersion):
 class AutomationSaved(AutomationInfo):
     parameters: ParametersSummary
     total_nodes: int
+    settings: AutomationSettings
 
 
 class AutomationDetail(AutomationSaved):
@@ -214,7 +232,22 @@ class InferenceRequest(Body):
         description='Extra callback events to receive before the final one, e.g. ["waiting_for_person"] (the task'
         " waits for a person at a human_in_loop_action or captcha_action step); the final callback is sent anyway",
     )
-    use_proxy: Annotated[bool, refuse_true("rebrowse does not route browsers through a proxy")] = False
+    use_proxy: StrictBool | None = Field(
+        default=None,
+        description="Run the task's browser and api_calls through an upstream proxy, chained behind the egress"
+        " policy: the one the automation's settings name, else the account's 'default', else the server's"
+        " (REBROWSE_PROXY_URL); null: the automation's setting",
+    )
+    proxy_session_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(
+        default=None,
+        description="Replaces {session_id} in the proxy's user name (sticky sessions); null: the task's id",
+    )
+    reuse_session: StrictBool | None = Field(
+        default=None,
+        description="Start from the browser state (cookies, localStorage, sessionStorage, IndexedDB) the last"
+        " successful run of the same endpoint and unique_parameter_names values kept, and keep this run's if it"
+        " succeeds; null: the automation's setting",
+    )
     is_dedicated: Annotated[bool, refuse_true("every task runs in a fresh browser context")] = False
     max_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")
     per_login_parallelism: int = Field(default=1, ge=1, description="Accepted for compatibility; dedicated mode only")
@@ -352,7 +385,60 @@ class TaskDetail(TaskSummary):
         " version when it healed); null when it left none",
     )
     callback_events: list[str] = Field(default_factory=list, description="The extra callback events subscribed to")
+    reuse_session: bool | None = Field(
+        description="Whether the run starts from and keeps its login's browser state; null: the request left it to"
+        " the automation's setting, recorded when the run starts"
+    )
+    session_reused: bool = Field(description="The run started from the state a successful run of its login kept")
+    use_proxy: bool | None = Field(
+        description="Whether the run goes through an upstream proxy; null: as for reuse_session"
+    )
+    proxy_session_id: str | None = Field(description="The sticky-session id the request gave the proxy")
     callbacks: list[CallbackSummary]
+
+
+class SessionInfo(BaseModel):
+    """A kept browser state (never its content): the login it belongs to and the run that kept it."""
+
+    session_id: uuid.UUID
+    endpoint_name: str
+    unique_parameters: dict[str, list[Any]] = Field(description="The values of unique_parameter_names (the login)")
+    task_id: uuid.UUID = Field(description="The successful run that kept it last")
+    created_at: datetime
+    updated_at: datetime = Field(description="When a run kept it last")
+    expires_at: datetime = Field(description="When it is dropped unless a run keeps it again (REBROWSE_SESSION_TTL)")
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionInfo]
+
+
+class SessionsDeleted(BaseModel):
+    deleted: int
+
+
+class PutProxyRequest(Body):
+    url: Annotated[Text, Field(max_length=MAX_URL_LENGTH)] = Field(
+        description="http://USER:PASSWORD@HOST:PORT; {session_id} in USER becomes each task's sticky-session id"
+    )
+    bypass: list[Annotated[Text, Field(max_length=255)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Destinations reached without the proxy: host names (and subdomains), addresses, networks",
+    )
+
+
+class ProxyInfo(BaseModel):
+    """A named proxy as shown: never its password."""
+
+    name: str
+    url: str = Field(description="The URL without its password")
+    bypass: list[str]
+    updated_at: datetime
+
+
+class ProxyList(BaseModel):
+    proxies: list[ProxyInfo]
 
 
 class TaskPage(BaseModel):

@@ -13,7 +13,7 @@ from rebrowse.automation.loading import check_run_parameters
 from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid, FieldError
 from rebrowse.queue.app import abort
-from rebrowse.store import tasks
+from rebrowse.store import proxies, tasks
 from rebrowse.store.accounts import Caller
 
 CANCELLED_BY_USER = "Task cancelled by user"
@@ -45,6 +45,14 @@ def callback_problems(request: InferenceRequest) -> Iterator[FieldError]:
         yield FieldError("task_callback_api_key", "is given without task_callback_url")
 
 
+async def proxy_configured(services: Services, caller: Caller) -> bool:
+    """Whether a task of the caller's account could go through a proxy: the server's, or one of the account's."""
+    if services.settings.proxy is not None:
+        return True
+    async with services.db.connection() as conn:
+        return bool(await proxies.list_proxies(conn, caller.account.id))
+
+
 def new_task(
     services: Services, caller: Caller, request: InferenceRequest, version: int, pinned: str | None
 ) -> tasks.NewTask:
@@ -68,6 +76,9 @@ def new_task(
         callback_include_screenshot=request.callback_include_screenshot,
         healing=request.healing,
         callback_events=list(dict.fromkeys(request.callback_events)),
+        reuse_session=request.reuse_session,
+        use_proxy=request.use_proxy,
+        proxy_session_id=request.proxy_session_id,
     )
 
 
@@ -78,7 +89,10 @@ async def submit(
     caller = submitter.caller
     latest = submitter.version_of(request.endpoint_name)
     automation, version = await runnable_automation(services, caller.account.id, request.endpoint_name, latest)
-    if problems := request_problems(automation, request):
+    problems = request_problems(automation, request)
+    if request.use_proxy and not await proxy_configured(services, caller):
+        problems.append(FieldError("use_proxy", proxies.NO_PROXY))
+    if problems:
         raise BadRequest.of_fields(problems)
     # The task and its job are written together: a 202 means both exist, an error means neither does.
     return await services.task_writer.create(new_task(services, caller, request, version, pinned_worker))

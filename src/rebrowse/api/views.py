@@ -6,6 +6,7 @@ from rebrowse.api import artifacts
 from rebrowse.api.schemas import (
     AutomationInfo,
     AutomationSaved,
+    AutomationSettings,
     CallbackSummary,
     CallStatus,
     HealedStep,
@@ -46,6 +47,7 @@ def automation_saved(stored: StoredAutomation, automation: Automation) -> Automa
             generated_parameters=list(summary.generated_parameters),
         ),
         total_nodes=summary.total_nodes,
+        settings=AutomationSettings.model_validate(stored.settings),
     )
 
 
@@ -104,6 +106,10 @@ def task_detail(settings: ServerSettings, task: Task, callbacks: list[CallbackSu
         healed=[HealedStep.model_validate(step) for step in task.healed] if task.healed is not None else None,
         cached_automation_url=artifacts.cached_automation_link(settings, task),
         callback_events=task.callback_events,
+        reuse_session=task.reuse_session,
+        session_reused=task.session_reused,
+        use_proxy=task.use_proxy,
+        proxy_session_id=task.proxy_session_id,
         callbacks=callbacks,
     )
 

@@ -7,6 +7,11 @@ DNS rebinding) to an internal address cannot reach it. Denied are loopback, link
 unspecified and multicast addresses and this machine's own addresses, where the worker's own services listen (the
 API, VNC servers, PostgreSQL, the proxies); with deny_private also private networks. The allow-list
 (REBROWSE_BROWSER_ALLOW_HOSTS) lets some through. Each denial is recorded for the task using the slot.
+
+A task may have its traffic chained through an upstream proxy (browser/upstream.py): the policy still decides
+first, then the egress proxy opens a CONNECT tunnel through the upstream proxy to the very address it checked (so
+a name cannot be re-resolved by the upstream proxy to somewhere else) and speaks to the destination inside it, for
+https and plain http alike; destinations on the bypass list are connected to directly.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from rebrowse.browser.upstream import UpstreamProxy
 from rebrowse.callbacks.ssrf import AllowList, IPAddress, is_internal, resolve
 from rebrowse.errors import RebrowseError
 
@@ -252,6 +258,8 @@ class EgressProxy:
         self._denials: list[Denial] = []
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        # The upstream proxy of the task using the slot (its use_proxy); None: destinations are reached directly.
+        self.upstream: UpstreamProxy | None = None
 
     @property
     def proxy_url(self) -> str:
@@ -327,9 +335,13 @@ class EgressProxy:
         except (socket.gaierror, UnicodeError):
             writer.write(BAD_GATEWAY)
             return None
+        upstream = self.upstream
         try:
+            if upstream is not None and not upstream.bypassed(host, address):
+                return await through_upstream(upstream, address, port)
             return await asyncio.open_connection(str(address), port, limit=MAX_HEAD)
-        except OSError:
+        except (OSError, UpstreamRefused) as exc:
+            logger.debug("egress proxy: could not reach %s: %s", shown, exc)
             writer.write(BAD_GATEWAY)
             return None
 
@@ -378,6 +390,29 @@ class EgressProxy:
             await relay((reader, writer), upstream, pass_answer)
         finally:
             upstream[1].close()
+
+
+class UpstreamRefused(RebrowseError):
+    """The upstream proxy did not open the tunnel (its status line says why; never its credentials)."""
+
+
+async def through_upstream(
+    upstream: UpstreamProxy, address: IPAddress, port: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A tunnel to address:port through the upstream proxy, authenticated when it has credentials."""
+    reader, writer = await asyncio.open_connection(upstream.host, upstream.port, limit=MAX_HEAD)
+    target = host_port(str(address), port)
+    headers = [("Host", target)]
+    if upstream.authorization is not None:
+        headers.append(("Proxy-Authorization", upstream.authorization))
+    writer.write(Head(f"CONNECT {target} HTTP/1.1", headers).encode())
+    answer = await read_head(reader)
+    status = answer.start.split(" ", 2)[1:2] if answer is not None else []
+    if status != ["200"]:
+        writer.close()
+        said = answer.start if answer is not None else "no answer"
+        raise UpstreamRefused(f"the upstream proxy {upstream.host}:{upstream.port} refused the tunnel: {said}")
+    return reader, writer
 
 
 async def pass_answer(upstream: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:

@@ -34,6 +34,9 @@ class SubmitOptions(TypedDict, total=False):
     callback_include_screenshot: bool | None
     timeout_minutes: float | None
     healing: bool | None
+    reuse_session: bool | None
+    use_proxy: bool | None
+    proxy_session_id: str | None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ def submit(
     callback_include_screenshot: bool | None = None,
     timeout_minutes: float | None = None,
     healing: bool | None = None,
+    reuse_session: bool | None = None,
+    use_proxy: bool | None = None,
+    proxy_session_id: str | None = None,
 ) -> Call:
     body: dict[str, Any] = {"endpoint_name": endpoint, "input_parameters": as_lists(params)}
     optional = {
@@ -93,6 +99,9 @@ def submit(
         "callback_include_screenshot": callback_include_screenshot,
         "max_timeout_in_minutes": timeout_minutes,
         "healing": healing,
+        "reuse_session": reuse_session,
+        "use_proxy": use_proxy,
+        "proxy_session_id": proxy_session_id,
     }
     body.update({name: value for name, value in optional.items() if value is not None})
     return Call("POST", "/api/v1/inference", json=body)

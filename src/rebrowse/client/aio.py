@@ -68,9 +68,14 @@ class AsyncClient:
         callback_include_screenshot: bool | None = None,
         timeout_minutes: float | None = None,
         healing: bool | None = None,
+        reuse_session: bool | None = None,
+        use_proxy: bool | None = None,
+        proxy_session_id: str | None = None,
     ) -> str:
         """Queue a run of the automation `endpoint`; returns its task id. `healing`: whether a step whose command
-        fails may fall back to the model (None: the server's REBROWSE_HEALING)."""
+        fails may fall back to the model (None: the server's REBROWSE_HEALING). `reuse_session`: start from the
+        state the login's last success kept, and keep this run's; `use_proxy`: through the upstream proxy, with
+        `proxy_session_id` for sticky sessions (None: the automation's settings)."""
         call = _calls.submit(
             endpoint,
             params,
@@ -82,6 +87,9 @@ class AsyncClient:
             callback_include_screenshot=callback_include_screenshot,
             timeout_minutes=timeout_minutes,
             healing=healing,
+            reuse_session=reuse_session,
+            use_proxy=use_proxy,
+            proxy_session_id=proxy_session_id,
         )
         return _calls.task_id_of(await self._send(call))
 

@@ -8,8 +8,8 @@ shared by every page set:
 * POST /api/submit             urlencoded or multipart form: recorded, answered with a "Thank you" page
 * GET  /api/submissions        the recorded submissions: {"id", "fields", "files": [{"field", "filename",
                                "content_type", "size", "sha256"}]}
-* POST /api/login              303 to /dashboard.html with a session cookie for ada/lovelace,
-                               else 303 to /login.html?error=1
+* POST /api/login              303 to /dashboard.html with a session cookie for ada/lovelace (counted in
+                               SiteState.logins), else 303 to /login.html?error=1
 * GET  /api/session            {"user": "ada"} with a valid session cookie, else 401 {"user": null}
 * GET  /download/<name>        an attachment with deterministic bytes
 * GET  /files/<name>.pdf       a small valid PDF, inline, deterministic
@@ -222,6 +222,7 @@ class SiteState:
     submissions: list[JsonObject] = field(default_factory=list)
     job_polls: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
+    logins: int = 0  # successful sign-ins: a warm session's run skips its login and adds none
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record_submission(self, form: ParsedForm) -> JsonObject:
@@ -247,6 +248,7 @@ class SiteState:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.sessions[token] = user
+            self.logins += 1
         return token
 
     def session_user(self, token: str | None) -> str | None:

@@ -28,6 +28,7 @@ from rebrowse.engine.healing import healed_steps
 from rebrowse.engine.misc import FailState
 from rebrowse.engine.navigation import check_web_url
 from rebrowse.engine.options import RunOptions
+from rebrowse.engine.sessions import BrowserState, capture, restore
 from rebrowse.engine.state import RunState, StepListener
 from rebrowse.engine.waits import ACTIVITY_TRACKER
 from rebrowse.errors import StepFailed
@@ -61,10 +62,15 @@ class RunResult:
     # cached_automation.json: the automation with what the model decided written in (a successful run's, when the
     # model located elements or did an agentic task), replayable without a model
     cached_automation: str | None = None
+    # The browser state the run left (keep_session and a success only): cookies and storage, so never written
+    # with the result, never logged; the worker seals it.
+    browser_state: BrowserState | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The result as plain JSON data."""
-        return asdict(self)
+        """The result as plain JSON data (without the browser state it kept)."""
+        data = asdict(self)
+        del data["browser_state"]
+        return data
 
 
 @dataclass
@@ -97,6 +103,8 @@ async def run_automation(
     on_attempt: Callable[[int], Awaitable[None]] | None = None,
     egress: EgressProxy | None = None,
     inbox: Inbox | None = None,
+    session: BrowserState | None = None,
+    keep_session: bool = False,
 ) -> RunResult:
     """Replay `automation` in fresh contexts of `browser` (or from a context source such as a worker slot), with
     `automation.max_retries` extra attempts.
@@ -104,6 +112,8 @@ async def run_automation(
     `on_attempt(n)` is awaited before attempt n (1-based) starts, so a worker can record its progress. With
     `egress`, every context goes through that proxy, and what it denies fails steps or is listed on them.
     `inbox` is where two_fa_action steps wait for their messages.
+    Every attempt's context starts from `session` (a warm session's state) when given; with `keep_session`, a
+    successful run's result carries the state its context ended with.
     """
     resolver = secrets or SecretResolver()
     writer = ArtifactWriter(options.out_dir, resolver.redactor)
@@ -126,6 +136,8 @@ async def run_automation(
             if egress is not None:
                 egress.take_denials()  # those of an earlier run or attempt are not this attempt's
             try:
+                if session is not None:
+                    await restore(context, session)
                 state = RunState(
                     context,
                     await first_page(context),
@@ -142,7 +154,7 @@ async def run_automation(
                 )
                 attempt = await run_attempt(state, automation)
                 if attempt.status == "success" or number == total or not attempt.retryable:
-                    return await finish(state, automation, attempt, started, number, channel)
+                    return await finish(state, automation, attempt, started, number, channel, keep_session)
                 await close_context(state, discard_downloads=True)
             finally:
                 # A cancelled run (or an unexpected error) must not leave the context open in a long-lived browser.
@@ -216,14 +228,21 @@ async def post_process(state: RunState, automation: Automation, attempt: Attempt
 
 
 async def finish(
-    state: RunState, automation: Automation, attempt: Attempt, started: float, attempts: int, channel: Channel
+    state: RunState,
+    automation: Automation,
+    attempt: Attempt,
+    started: float,
+    attempts: int,
+    channel: Channel,
+    keep_session: bool = False,
 ) -> RunResult:
-    """Post-processing, final screenshot, artifacts; then close the context."""
+    """Post-processing, final screenshot, the state to keep (a success's), artifacts; then close the context."""
     status, error = attempt.status, attempt.error
     if automation.post_processing_nodes and status != "killed":
         status, error = await post_process(state, automation, attempt)
     duration = time.perf_counter() - started
     final_screenshot = await take_final_screenshot(state) if automation.take_final_screenshot else None
+    kept = await capture(state.context) if keep_session and status == "success" else None
     await close_context(state, discard_downloads=False)
     redact = state.secrets.redactor
     notes = [channel.note] if channel.note else []
@@ -244,6 +263,7 @@ async def finish(
         notes=notes,
         healed=healed_steps(state.steps),
         cached_automation=cached,
+        browser_state=kept,
     )
     write_result(state.writer, result)
     return result

@@ -7,7 +7,7 @@ string of them reads SEALED: what is stored in clear (and shown) says which para
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,9 +27,11 @@ class StoredAutomation:
     description: str | None
     created_at: datetime
     sealed_secrets: bytes | None  # the secure parameters' values (None: none, or stored before they were sealed)
+    # The automation's settings on the server, the defaults of its tasks: reuse_session, use_proxy, proxy (a name)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
-COLUMNS = "endpoint_name, version, definition, description, created_at, secure_parameters AS sealed_secrets"
+COLUMNS = "endpoint_name, version, definition, description, created_at, secure_parameters AS sealed_secrets, settings"
 
 
 def stored_secrets(stored: StoredAutomation, sealer: Sealer) -> dict[str, Any]:
@@ -86,19 +88,30 @@ async def put_automation(
     endpoint_name: str,
     definition: dict[str, Any],
     description: str | None,
+    settings: dict[str, Any] | None = None,
 ) -> StoredAutomation:
-    """Store a new version (1 for a new or deleted name), its secure parameters sealed; concurrent PUTs get
-    distinct versions."""
+    """Store a new version (1 for a new or deleted name), its secure parameters sealed, with its settings (none:
+    the defaults); concurrent PUTs get distinct versions."""
     secure = secure_parameters(definition)
     sealed = sealer.seal_json(secure) if secure else None
     await lock_name(conn, account_id, endpoint_name)
     row = await (
         await conn.execute(
-            "INSERT INTO automations (account_id, endpoint_name, version, definition, description, secure_parameters)"
-            " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s, %s FROM automations"
+            "INSERT INTO automations"
+            " (account_id, endpoint_name, version, definition, description, secure_parameters, settings)"
+            " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s, %s, %s FROM automations"
             " WHERE account_id = %s AND endpoint_name = %s"
             f" RETURNING {COLUMNS}",
-            (account_id, endpoint_name, Jsonb(redacted(definition)), description, sealed, account_id, endpoint_name),
+            (
+                account_id,
+                endpoint_name,
+                Jsonb(redacted(definition)),
+                description,
+                sealed,
+                Jsonb(settings or {}),
+                account_id,
+                endpoint_name,
+            ),
         )
     ).fetchone()
     assert row is not None

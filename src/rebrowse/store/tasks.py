@@ -62,6 +62,12 @@ class Task:
     # While the running task waits for a person: {kind, message, node, since, deadline} (see Waiting); else None.
     waiting_for: dict[str, Any] | None = None
     callback_events: list[str] = field(default_factory=list)  # extra callback events subscribed to
+    # Warm session and proxy: what the request asked (None: the automation's setting) until the worker records what
+    # the run does; session_reused: the run started from a state a successful run of the same login kept.
+    reuse_session: bool | None = None
+    use_proxy: bool | None = None
+    proxy_session_id: str | None = None
+    session_reused: bool = False
 
     @property
     def is_terminal(self) -> bool:
@@ -96,6 +102,9 @@ class NewTask:
     callback_include_screenshot: bool = False
     healing: bool | None = None
     callback_events: list[str] = field(default_factory=list)
+    reuse_session: bool | None = None
+    use_proxy: bool | None = None
+    proxy_session_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,9 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "callback_include_screenshot": "boolean",
     "healing": "boolean",
     "callback_events": "jsonb",
+    "reuse_session": "boolean",
+    "use_proxy": "boolean",
+    "proxy_session_id": "text",
 }
 
 
@@ -190,6 +202,9 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "callback_include_screenshot": new.callback_include_screenshot,
         "healing": new.healing,
         "callback_events": Jsonb(new.callback_events),
+        "reuse_session": new.reuse_session,
+        "use_proxy": new.use_proxy,
+        "proxy_session_id": new.proxy_session_id,
     }
 
 
@@ -289,6 +304,16 @@ async def mark_running(conn: Connection, task_id: uuid.UUID, retry_count: int) -
         "UPDATE tasks SET status = 'running', started_at = coalesce(started_at, now()), retry_count = %s"
         " WHERE id = %s AND status IN ('allocated', 'running')",
         (retry_count, task_id),
+    )
+
+
+async def record_login(
+    conn: Connection, task_id: uuid.UUID, reuse_session: bool, use_proxy: bool, session_reused: bool
+) -> None:
+    """What the run does about its login: keeps its session, goes through a proxy, starts from a kept state."""
+    await conn.execute(
+        "UPDATE tasks SET reuse_session = %s, use_proxy = %s, session_reused = %s WHERE id = %s",
+        (reuse_session, use_proxy, session_reused, task_id),
     )
 
 

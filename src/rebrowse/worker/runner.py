@@ -43,6 +43,7 @@ from rebrowse.store import automations, tasks
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task, Waiting
+from rebrowse.worker import logins
 from rebrowse.worker.live_steps import LiveSteps
 from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool
@@ -117,8 +118,14 @@ class TaskRunner:
                 await self._finish(task_uuid, Outcome("failed", error=error, llm_usage=usage.to_json()))
 
     async def _run(self, task: Task, secrets: SecretResolver, task_log: TaskLog, usage: LlmUsage) -> None:
-        automation = await self._automation(task)
+        automation, automation_settings = await self._automation(task)
         secure = self._secure_parameters(task)
+        try:
+            login = await logins.prepare(self._db, self._sealer, self._settings, task, automation_settings)
+        except logins.LoginUnusable as exc:
+            raise TaskUnrunnable(str(exc)) from None
+        for value in login.proxy.secrets if login.proxy is not None else []:
+            secrets.redactor.add(value)
         logger.info("task started", extra={"endpoint": task.endpoint_name, "version": task.automation_version})
 
         async def on_attempt(number: int) -> None:
@@ -128,7 +135,7 @@ class TaskRunner:
                 await tasks.mark_running(conn, task.id, task.retry_count + number - 1)
 
         try:
-            await self._run_in_slot(task, automation, secure, secrets, on_attempt, usage)
+            await self._run_in_slot(task, automation, secure, secrets, on_attempt, usage, login)
         finally:
             await self._report_restarts()
 
@@ -140,12 +147,17 @@ class TaskRunner:
         secrets: SecretResolver,
         on_attempt: Callable[[int], Awaitable[None]],
         usage: LlmUsage,
+        login: logins.LoginSetup,
     ) -> None:
         async with self._slots.take_slot() as slot:
+            if login.proxy is not None and slot.egress is None:
+                raise TaskUnrunnable("use_proxy: this worker's slots have no egress proxy to chain the proxy behind")
             contexts = await slot.for_task()
             # Before the task is marked running, so the stream endpoint always finds where to watch it.
             await self._publish(slot, task.id)
             live = LiveSteps(self._artifacts, task.id)
+            if slot.egress is not None:
+                slot.egress.upstream = login.proxy
             try:
                 self._state.begin(task.id, time_budget_s(task, automation))
                 try:
@@ -160,6 +172,8 @@ class TaskRunner:
                         on_attempt=on_attempt,
                         egress=slot.egress,
                         inbox=self._inbox(task, slot.egress.policy if slot.egress is not None else None),
+                        session=login.state,
+                        keep_session=login.reuse_session,
                     )
                 except DATABASE_DOWN:
                     raise  # from on_attempt: see __call__
@@ -174,8 +188,11 @@ class TaskRunner:
                     await live.close()
                     # Before the task ends: once it has, the API serves its files from the store.
                     screenshot = await self._keep_artifacts(task)
+                await logins.keep(self._db, self._sealer, task, login, result.browser_state)
                 await self._finish(task.id, outcome_of(result), screenshot=screenshot)
             finally:
+                if slot.egress is not None:
+                    slot.egress.upstream = None
                 await self._unpublish(slot)
 
     async def _keep_artifacts(self, task: Task) -> bytes | None:
@@ -217,8 +234,8 @@ class TaskRunner:
         except Exception as exc:
             logger.warning("slot %d: could not record that it is free: %s", slot.index, exc)
 
-    async def _automation(self, task: Task) -> Automation:
-        """The task's pinned automation version, with only the attempts it has left."""
+    async def _automation(self, task: Task) -> tuple[Automation, dict[str, Any]]:
+        """The task's pinned automation version, with only the attempts it has left, and its settings."""
         async with self._db.connection() as conn:
             stored = await automations.get_automation(
                 conn, task.account_id, task.endpoint_name, task.automation_version
@@ -239,7 +256,7 @@ class TaskRunner:
             raise TaskUnrunnable(f"automation {task.endpoint_name} cannot run here: {exc}") from None
         # Attempts lost with a worker count against the automation's retries.
         remaining = max(0, automation.max_retries - task.retry_count)
-        return automation.model_copy(update={"max_retries": remaining})
+        return automation.model_copy(update={"max_retries": remaining}), stored.settings
 
     def _secure_parameters(self, task: Task) -> dict[str, list[SecureParameter]]:
         if task.secure_parameters is None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import ServicesDep, automation_not_found, find_automation
+from rebrowse.api.errors import BadRequest
 from rebrowse.api.saving import save_version
 from rebrowse.api.schemas import (
     ERRORS,
@@ -21,7 +22,8 @@ from rebrowse.api.schemas import (
 )
 from rebrowse.api.views import automation_info, automation_saved
 from rebrowse.automation.sealed import redacted
-from rebrowse.store import automations
+from rebrowse.errors import FieldError
+from rebrowse.store import automations, proxies
 
 router = APIRouter(prefix="/api/v1/automations", tags=["automations"], responses=ERRORS)
 EndpointName = Annotated[str, Path(pattern=NAME_PATTERN, description="1-100 characters of A-Z a-z 0-9 _ . -")]
@@ -36,8 +38,17 @@ async def put_automation(
     endpoint_name: EndpointName, body: PutAutomationRequest, services: ServicesDep, caller: CallerDep
 ) -> AutomationSaved:
     """Create or update a named automation: each call stores a new version. Its secure parameters' values are
-    stored sealed and never shown again: a value given as shown ("[sealed]" strings) keeps the one stored before."""
-    return await save_version(services, caller.account.id, endpoint_name, body.automation, body.description)
+    stored sealed and never shown again: a value given as shown ("[sealed]" strings) keeps the one stored before.
+    `settings` are the defaults of its tasks (warm sessions, proxy); left out, the newest version's stay."""
+    settings = body.settings.model_dump() if body.settings is not None else None
+    if body.settings is not None and body.settings.proxy is not None:
+        async with services.db.connection() as conn:
+            if not await proxies.has_proxy(conn, caller.account.id, body.settings.proxy):
+                message = f"no proxy {body.settings.proxy!r} in this account (PUT /api/v1/proxies/{{name}})"
+                raise BadRequest.of_fields([FieldError("settings.proxy", message)])
+    return await save_version(
+        services, caller.account.id, endpoint_name, body.automation, body.description, settings=settings
+    )
 
 
 @router.get("", operation_id="list_automations")

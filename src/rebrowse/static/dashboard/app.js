@@ -9,6 +9,7 @@ const PAGES = [
   [/^\/automations\/([^/]+)$/, "./pages/automation.js"],
   [/^\/keys$/, "./pages/keys.js"],
   [/^\/messages$/, "./pages/messages.js"],
+  [/^\/proxies$/, "./pages/proxies.js"],
 ];
 
 async function signOut() {

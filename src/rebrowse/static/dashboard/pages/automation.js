@@ -75,7 +75,11 @@ function runForm(stored, rerun) {
       h("label", { for: "run-callback" }, "Callback URL"),
       h("input", { id: "run-callback", name: "callback", type: "url", autocomplete: "off" }),
       h("label", { for: "run-callback-key" }, "Callback API key"),
-      h("input", { id: "run-callback-key", name: "callback_key", type: "password", autocomplete: "off" })),
+      h("input", { id: "run-callback-key", name: "callback_key", type: "password", autocomplete: "off" }),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "reuse_session", checked: stored.settings.reuse_session }),
+        " Warm session: start from the login's kept state, keep this run's if it succeeds"),
+      h("label", { class: "inline" }, h("input", { type: "checkbox", name: "use_proxy", checked: stored.settings.use_proxy }),
+        " Through the upstream proxy")),
     problem,
     h("button", { type: "submit" }, "Run"),
   );
@@ -90,6 +94,8 @@ function runForm(stored, rerun) {
       unique_parameter_names: data.getAll("unique"),
       max_timeout_in_minutes: Number(data.get("timeout")) || 10,
       priority: data.get("priority") === "" ? null : Number(data.get("priority")),
+      reuse_session: data.get("reuse_session") !== null,
+      use_proxy: data.get("use_proxy") !== null,
     };
     if (data.get("callback")) body.task_callback_url = data.get("callback");
     if (data.get("callback_key")) body.task_callback_api_key = data.get("callback_key");
@@ -112,20 +118,49 @@ function versions(stored) {
       h("td", {}, time(v.created_at)))))));
 }
 
+function settingsLine(settings) {
+  const proxy = settings.use_proxy ? `through proxy ${settings.proxy || "default"}` : "direct";
+  return `Defaults of its tasks: ${settings.reuse_session ? "warm sessions" : "no warm sessions"} · ${proxy}`;
+}
+
+/** The browser states its logins kept, each with a button that drops it (the login's next run signs in again). */
+function keptSessions(kept) {
+  if (kept.length === 0) return h("p", { class: "muted" }, "No kept session: runs with reuse_session keep one when they succeed.");
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, ["Login", "Kept", "Expires", ""].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, kept.map((session) => {
+      const drop = h("button", { type: "button", class: "secondary" }, "Drop");
+      const row = h("tr", {},
+        h("td", { class: "mono" }, JSON.stringify(session.unique_parameters)),
+        h("td", {}, h("a", { href: `/tasks/${session.task_id}` }, time(session.updated_at))),
+        h("td", {}, time(session.expires_at)),
+        h("td", {}, drop));
+      drop.addEventListener("click", async () => {
+        await api(`/api/v1/sessions/${session.session_id}`, { method: "DELETE" });
+        row.remove();
+      });
+      return row;
+    }))));
+}
+
 export async function render(root, endpointName) {
   document.title = `${endpointName} · rebrowse`;
   const rerunId = new URLSearchParams(location.search).get("rerun");
-  const [stored, rerun] = await Promise.all([
+  const [stored, rerun, sessions] = await Promise.all([
     api(`/api/v1/automations/${encodeURIComponent(endpointName)}`),
     rerunId ? api(`/api/v1/tasks/${encodeURIComponent(rerunId)}`) : null,
+    api("/api/v1/sessions"),
   ]);
+  const kept = sessions.sessions.filter((session) => session.endpoint_name === stored.endpoint_name);
   const p = stored.parameters;
   fill(root,
     h("h1", {}, stored.endpoint_name, " ", h("span", { class: "muted" }, `v${stored.version}`)),
     stored.description && h("p", {}, stored.description),
     h("p", { class: "muted" }, `${stored.total_nodes} nodes · inputs: ${p.input_parameters.join(", ") || "none"} · secure: ${p.secure_parameters.join(", ") || "none"}`,
       " · ", h("a", { href: `/tasks?endpoint_name=${encodeURIComponent(stored.endpoint_name)}` }, "its tasks")),
+    h("p", { class: "muted" }, settingsLine(stored.settings)),
     h("div", { class: "columns two" }, runForm(stored, rerun), section("Versions", versions(stored))),
+    section("Kept sessions", keptSessions(kept)),
     section("Automation JSON", h("pre", { class: "json", tabIndex: 0 }, JSON.stringify(stored.automation, null, 2))),
   );
 }

@@ -35,8 +35,23 @@ function facts(task) {
     ["Priority", task.priority ?? "none"],
     ["Timeout", `${task.max_timeout_in_minutes} min per attempt`],
     task.llm_usage && task.llm_usage.calls > 0 && ["LLM", llmTotals(task.llm_usage)],
+    ["Session", sessionFact(task)],
+    ["Proxy", proxyFact(task)],
   ].filter(Boolean);
   return h("dl", { class: "facts" }, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+/** Whether the run started from the state its login's last successful run kept (warm session). */
+function sessionFact(task) {
+  if (task.session_reused) return h("span", {}, h("span", { class: "chip" }, "warm"), " started from its login's kept state");
+  if (task.reuse_session) return "started fresh; its state is kept if it succeeds";
+  return task.reuse_session === false ? "not kept" : "the automation's setting";
+}
+
+function proxyFact(task) {
+  if (task.use_proxy === null) return "the automation's setting";
+  if (!task.use_proxy) return "direct";
+  return task.proxy_session_id ? `upstream proxy, session ${task.proxy_session_id}` : "upstream proxy";
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
