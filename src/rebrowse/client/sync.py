@@ -90,9 +90,7 @@ class Client:
         """The task as it is now."""
         return _calls.task_of(self._send(_calls.status(task_id)))
 
-    def wait(
-        self, task_id: str, *, timeout: float = DEFAULT_WAIT_S, poll_interval: float = DEFAULT_POLL_S
-    ) -> Task:
+    def wait(self, task_id: str, *, timeout: float = DEFAULT_WAIT_S, poll_interval: float = DEFAULT_POLL_S) -> Task:
         """The task once it has ended; WaitTimeout when it is still going after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while not (task := self.status(task_id)).is_terminal:
