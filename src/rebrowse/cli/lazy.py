@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -65,19 +65,26 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def missing_server_part(exc: ModuleNotFoundError) -> bool:
-    """Whether the import failed for want of the `[server]` extra (not for a bug of ours)."""
-    return (exc.name or "").partition(".")[0] in SERVER_PACKAGES
+def import_if_installed(name: str) -> ModuleType | None:
+    """The module, or None when it cannot be imported for want of the `[server]` extra (a bug of ours still raises)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in SERVER_PACKAGES:
+            raise
+        return None
+
+
+def needs_server() -> NoReturn:
+    raise fail(NEEDS_SERVER, EXIT_FAILED)
 
 
 def server_module(name: str) -> ModuleType:
     """Import a module that needs the server parts; without them, the install hint and exit 1."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if not missing_server_part(exc):
-            raise
-        raise fail(NEEDS_SERVER, EXIT_FAILED) from None
+    module = import_if_installed(name)
+    if module is None:
+        needs_server()
+    return module
 
 
 def single_command(name: str, function: Callable[..., Any], **settings: Any) -> Command:
@@ -87,18 +94,11 @@ def single_command(name: str, function: Callable[..., Any], **settings: Any) -> 
     return typer.main.get_command(holder)
 
 
-def needs_server() -> None:
-    raise fail(NEEDS_SERVER, EXIT_FAILED)
-
-
 def load_command(name: str) -> Command:
     """The server command `name`, or one that only prints the install hint when the extra is missing."""
     module_name, function = SERVER_COMMANDS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if not missing_server_part(exc):
-            raise
+    module = import_if_installed(module_name)
+    if module is None:
         # Whatever arguments were given, the answer is the hint (never a usage error about them).
         anything = {"ignore_unknown_options": True, "allow_extra_args": True}
         hint = escape("(not installed: pip install 'rebrowse[server]')")  # Typer reads help as rich markup
