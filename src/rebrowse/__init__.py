@@ -1,9 +1,41 @@
-"""rebrowse: replay recorded browser automations (Optexity format) on real Chromium."""
+"""rebrowse: replay recorded browser automations (Optexity format) on real Chromium.
+
+`pip install rebrowse` brings this SDK (and the CLI's remote commands); the server and workers need
+`pip install "rebrowse[server]"`. Nothing imported here needs the server parts.
+"""
 
 from __future__ import annotations
 
 from rebrowse.callbacks.signing import verify_signature
-from rebrowse.client import AsyncClient, Client
+from rebrowse.client import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    RebrowseAPIError,
+    RebrowseError,
+    Task,
+    WaitTimeout,
+)
 
 __version__ = "0.1.0"
-__all__ = ["AsyncClient", "Client", "__version__", "verify_signature"]
+__all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "RebrowseAPIError",
+    "RebrowseError",
+    "Task",
+    "WaitTimeout",
+    "__version__",
+    "verify_signature",
+]

@@ -27,8 +27,18 @@ def signature_header(secret: bytes, timestamp: int, body: bytes) -> str:
     return f"{SCHEME}={sign(secret, timestamp, body)}"
 
 
+def secret_bytes(secret: bytes | str) -> bytes:
+    """The secret itself, given as bytes or as the hex string `GET /api/v1/callbacks/signing_secret` returns."""
+    if isinstance(secret, bytes):
+        return secret
+    try:
+        return bytes.fromhex(secret)
+    except ValueError:
+        raise ValueError("secret: expected the hex string GET /api/v1/callbacks/signing_secret returns") from None
+
+
 def verify_signature(
-    secret: bytes,
+    secret: bytes | str,
     body: bytes,
     timestamp_header: str | None,
     signature_header: str | None,
@@ -36,7 +46,9 @@ def verify_signature(
     *,
     now: float | None = None,
 ) -> bool:
-    """Whether a callback's headers prove it comes from rebrowse and is recent (True) or not (False)."""
+    """Whether a callback's headers prove it comes from rebrowse and is recent (True) or not (False).
+
+    `secret` is the account's signing secret: the hex string the API returns, or its bytes."""
     if not timestamp_header or not signature_header:
         return False
     try:
@@ -45,7 +57,7 @@ def verify_signature(
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance_s:
         return False
-    expected = sign(secret, timestamp, body)
+    expected = sign(secret_bytes(secret), timestamp, body)
     # Several comma-separated signatures may be sent while a secret is being rotated; any valid one is enough.
     candidates = [part.strip().partition("=") for part in signature_header.split(",")]
     return any(

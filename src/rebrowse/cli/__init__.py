@@ -1,4 +1,8 @@
-"""The `rebrowse` command line: one module per family of commands, registered here."""
+"""The `rebrowse` command line: one module per family of commands, registered here.
+
+The remote commands need only the SDK; the others are imported on first use (cli/lazy.py), so that
+`pip install rebrowse` without the `[server]` extra has a working CLI for a remote API.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,14 @@ from typing import Annotated
 import typer
 
 from rebrowse import __version__
-from rebrowse.cli import authoring, remote, replay, server
+from rebrowse.cli import remote
+from rebrowse.cli.lazy import LazyGroup
 
 PRIVATE_UMASK = 0o077
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Replay recorded browser automations.")
+app = typer.Typer(
+    cls=LazyGroup, no_args_is_help=True, add_completion=False, help="Replay recorded browser automations."
+)
 
 
 def print_version(asked: bool) -> None:
@@ -32,18 +39,6 @@ def files_are_private(
     os.umask(PRIVATE_UMASK)
 
 
-app.command()(replay.validate)
-app.command()(replay.run)
-app.command()(replay.demo)
-app.command()(authoring.new)
-app.command()(authoring.schema)
-app.command(name="import")(authoring.import_)
-app.command()(authoring.record)
-app.command()(server.serve)
-app.command()(server.api)
-app.command()(server.worker)
-app.command()(server.migrate)
-app.command()(server.inference)
 app.add_typer(remote.keys_app, name="keys")
 app.add_typer(remote.automations_app, name="automations")
 app.command()(remote.submit)

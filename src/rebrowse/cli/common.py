@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from rebrowse.errors import AutomationInvalid
-from rebrowse.settings import Settings
+
+if TYPE_CHECKING:
+    from rebrowse.settings import Settings
 
 # Soft wrap: a long line (an error with its node path and locator) stays one line when piped or captured.
 out = Console(soft_wrap=True)
@@ -18,6 +22,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
+
+DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
@@ -41,5 +47,18 @@ def invalid_input_exits(what: str) -> Iterator[None]:
 
 
 def read_settings() -> Settings:
+    from rebrowse.settings import Settings  # imports the engine and LLM modules: server parts
+
     with invalid_input_exits("settings"):
         return Settings.from_env()
+
+
+def parse_pairs(pairs: list[str]) -> dict[str, list[str]]:
+    """`name=value` pairs; a name given twice collects both values in order."""
+    values: dict[str, list[str]] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"-p expects name=value, got {pair!r}")
+        values.setdefault(name.strip(), []).append(value)
+    return values

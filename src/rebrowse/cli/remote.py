@@ -11,16 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rebrowse.cli.common import EXIT_FAILED, fail, invalid_input_exits, out
-from rebrowse.cli.replay import parse_pairs
-from rebrowse.cli.server import DataDir, create_admin_key
+from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs
+from rebrowse.cli.lazy import server_module
 from rebrowse.client import Client
-from rebrowse.client.errors import RebrowseAPIError, WaitTimeout
+from rebrowse.client.errors import APIConnectionError, RebrowseAPIError, WaitTimeout
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
 automations_app = typer.Typer(no_args_is_help=True, help="Store and inspect named automations.")
@@ -36,16 +34,14 @@ ID_COLUMNS = frozenset({"id", "task"})
 @contextmanager
 def api_client(url: str | None, key: str | None) -> Iterator[Client]:
     """A client; API errors and an unreachable server become one line on stderr and exit 1 (2 for bad input)."""
-    client: Client | None = None
     try:
         with Client(url, key) as client:
             yield client
     except RebrowseAPIError as exc:
         lines = [exc.message, *(f"  {e}" for e in exc.errors)]
         raise fail("\n".join(lines), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
-    except httpx.HTTPError as exc:
-        where = f" at {client.base_url}" if client is not None else ""
-        raise fail(f"cannot reach the API{where}: {exc} (set REBROWSE_URL or --url)", EXIT_FAILED) from None
+    except APIConnectionError as exc:
+        raise fail(f"{exc} (set REBROWSE_URL or --url)", EXIT_FAILED) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
 
@@ -81,7 +77,8 @@ def keys_create(
     if admin:
         if account or role:
             raise fail("--admin makes an admin key in the admin account: it takes no --account or --role")
-        create_admin_key(name, data_dir)
+        # Made in the database itself, on the server's machine: the one remote command needing the server parts.
+        server_module("rebrowse.cli.server").create_admin_key(name, data_dir)
         return
     with api_client(url, api_key) as client:
         if account:

@@ -21,7 +21,7 @@ from rebrowse.automation.schema import Automation
 from rebrowse.automation.sealed import with_secure
 from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import find_chrome, launch_chromium
-from rebrowse.cli.common import EXIT_FAILED, err, fail, invalid_input_exits, out, read_settings
+from rebrowse.cli.common import EXIT_FAILED, err, fail, invalid_input_exits, out, parse_pairs, read_settings
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.artifacts import StepRecord
@@ -57,17 +57,6 @@ def validate(file: Annotated[Path, typer.Argument(help="Automation JSON file")])
     if summary.model_steps and not settings.llm.configured:
         count = len(summary.model_steps)
         out.print(f"[yellow]note[/]: {count} step(s) ask a model and none is configured: {HOW_TO_CONFIGURE}")
-
-
-def parse_pairs(pairs: list[str]) -> dict[str, list[str]]:
-    """`name=value` pairs; a name given twice collects both values in order."""
-    values: dict[str, list[str]] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ValueError(f"-p expects name=value, got {pair!r}")
-        values.setdefault(name.strip(), []).append(value)
-    return values
 
 
 def read_json_file(path: Path, what: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import typer
 from rich.markup import escape
 
-from rebrowse.cli.common import fail, invalid_input_exits, out
+from rebrowse.cli.common import DataDir, fail, invalid_input_exits, out
 from rebrowse.demo.automation import DEMO_SITE
 from rebrowse.demo.site import SiteServer
 from rebrowse.observability.logs import LogFormat, LogLevel, configure_logging
@@ -40,7 +40,6 @@ from rebrowse.store.embedded import embedded_running
 
 Host = Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")]
 Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
-DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
 Slots = Annotated[int | None, typer.Option(help="Tasks run at once, in one shared Chromium (default 1)")]
 logger = logging.getLogger("rebrowse.cli")
 LogFormatOption = Annotated[

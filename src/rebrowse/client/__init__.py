@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from rebrowse.client.aio import AsyncClient
 from rebrowse.client.errors import (
+    APIConnectionError,
+    APITimeoutError,
     AuthenticationError,
     ConflictError,
     InvalidRequestError,
+    MissingAPIKey,
     NotFoundError,
     RebrowseAPIError,
     WaitTimeout,
 )
-from rebrowse.client.models import Cancellation, Download, LlmUsage, TaskStatus
+from rebrowse.client.models import Cancellation, Download, LlmUsage, Task
 from rebrowse.client.sync import Client
+from rebrowse.errors import RebrowseError
 
 __all__ = [
+    "APIConnectionError",
+    "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
     "Cancellation",
@@ -23,8 +29,10 @@ __all__ = [
     "Download",
     "InvalidRequestError",
     "LlmUsage",
+    "MissingAPIKey",
     "NotFoundError",
     "RebrowseAPIError",
-    "TaskStatus",
+    "RebrowseError",
+    "Task",
     "WaitTimeout",
 ]

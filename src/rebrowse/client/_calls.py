@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypedDict
 from urllib.parse import quote
@@ -11,8 +12,8 @@ from urllib.parse import quote
 import httpx
 
 import rebrowse
-from rebrowse.client.errors import error_for
-from rebrowse.client.models import Cancellation, Download, TaskStatus
+from rebrowse.client.errors import APIConnectionError, APITimeoutError, MissingAPIKey, error_for
+from rebrowse.client.models import Cancellation, Download, Task
 from rebrowse.errors import FieldError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -53,7 +54,7 @@ def client_options(base_url: str | None, api_key: str | None, timeout: float) ->
     """httpx client arguments; the URL and key default to REBROWSE_URL and REBROWSE_API_KEY."""
     key = api_key or os.environ.get("REBROWSE_API_KEY")
     if not key:
-        raise ValueError("an API key is needed: pass api_key= or set REBROWSE_API_KEY")
+        raise MissingAPIKey("an API key is needed: pass api_key= or set REBROWSE_API_KEY")
     return {
         "base_url": base_url or os.environ.get("REBROWSE_URL") or DEFAULT_URL,
         "headers": {"x-api-key": key, "user-agent": f"rebrowse-python/{rebrowse.__version__}"},
@@ -139,6 +140,18 @@ def signing_secret() -> Call:
     return Call("GET", "/api/v1/callbacks/signing_secret")
 
 
+@contextmanager
+def reaching(request: httpx.Request) -> Iterator[None]:
+    """httpx's transport errors (refused, reset, DNS, timeouts, ...) as the SDK's own, naming the URL."""
+    url = str(request.url.copy_with(query=None))
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(url, f"no answer in time ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise APIConnectionError(url, str(exc) or type(exc).__name__) from exc
+
+
 def checked(response: httpx.Response) -> httpx.Response:
     """The response, or the typed error its status stands for."""
     if response.is_success:
@@ -164,8 +177,8 @@ def task_id_of(response: httpx.Response) -> str:
     return str(response.json()["task_id"])
 
 
-def task_of(response: httpx.Response) -> TaskStatus:
-    return TaskStatus.model_validate(response.json())
+def task_of(response: httpx.Response) -> Task:
+    return Task.model_validate(response.json())
 
 
 def cancellation_of(response: httpx.Response) -> Cancellation:

@@ -13,7 +13,7 @@ import httpx
 from rebrowse.client import _calls
 from rebrowse.client._calls import DEFAULT_POLL_S, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S, Call, Params, SubmitOptions
 from rebrowse.client.errors import WaitTimeout
-from rebrowse.client.models import Cancellation, Download, TaskStatus
+from rebrowse.client.models import Cancellation, Download, Task
 
 
 class AsyncClient:
@@ -52,7 +52,9 @@ class AsyncClient:
         await self._http.aclose()
 
     async def _send(self, call: Call) -> httpx.Response:
-        response = await self._http.request(call.method, call.path, json=call.json, params=call.params)
+        request = self._http.build_request(call.method, call.path, json=call.json, params=call.params)
+        with _calls.reaching(request):
+            response = await self._http.send(request)
         return _calls.checked(response)
 
     async def submit(
@@ -93,13 +95,13 @@ class AsyncClient:
         )
         return _calls.task_id_of(await self._send(call))
 
-    async def status(self, task_id: str) -> TaskStatus:
+    async def status(self, task_id: str) -> Task:
         """The task as it is now."""
         return _calls.task_of(await self._send(_calls.status(task_id)))
 
     async def wait(
         self, task_id: str, *, timeout: float = DEFAULT_WAIT_S, poll_interval: float = DEFAULT_POLL_S
-    ) -> TaskStatus:
+    ) -> Task:
         """The task once it has ended; WaitTimeout when it is still going after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while not (task := await self.status(task_id)).is_terminal:
@@ -117,7 +119,7 @@ class AsyncClient:
         wait: bool = True,
         timeout: float = DEFAULT_WAIT_S,
         **options: Unpack[SubmitOptions],
-    ) -> TaskStatus:
+    ) -> Task:
         """Submit a run and, with `wait`, return it once it has ended (else as it is just after submission)."""
         task_id = await self.submit(endpoint, params, unique=unique, **options)
         return await self.wait(task_id, timeout=timeout) if wait else await self.status(task_id)

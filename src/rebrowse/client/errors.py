@@ -1,14 +1,15 @@
 """Errors of the Python SDK.
 
-* RebrowseError
+* RebrowseError             the root (`rebrowse.RebrowseError`): catches every error below
   - RebrowseAPIError         the API answered with an error (status_code, message, field errors)
     + InvalidRequestError    400 or 422: the request or the automation is invalid
     + AuthenticationError    401: no API key, or not a valid one
     + NotFoundError          404: no such task or automation in your account
     + ConflictError          409: the task is not in a state that allows this
+  - APIConnectionError       the API could not be reached (url; httpx's exception is the __cause__)
+    + APITimeoutError        it did not answer in time (also a TimeoutError)
+  - MissingAPIKey            no api_key= and no REBROWSE_API_KEY (also a ValueError)
   - WaitTimeout              a task did not end before the deadline (also a TimeoutError)
-
-Network failures are httpx's own exceptions (httpx.TransportError and its subclasses).
 """
 
 from __future__ import annotations
@@ -40,6 +41,22 @@ class NotFoundError(RebrowseAPIError):
 
 class ConflictError(RebrowseAPIError):
     """The task is not in a state that allows this (409)."""
+
+
+class APIConnectionError(RebrowseError):
+    """The API could not be reached: refused, reset, unresolvable, or no answer in time."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the API at {url}: {reason}")
+        self.url = url
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The API did not answer in time (a submission may still have been queued: look for it before retrying)."""
+
+
+class MissingAPIKey(RebrowseError, ValueError):
+    """No API key was given."""
 
 
 class WaitTimeout(RebrowseError, TimeoutError):

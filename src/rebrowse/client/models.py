@@ -34,7 +34,7 @@ class LlmUsage(Model):
     requests: int = 0
 
 
-class TaskStatus(Model):
+class Task(Model):
     """A task: where it is in its lifecycle and, once it has ended, what it produced."""
 
     task_id: str

@@ -12,7 +12,7 @@ import httpx
 from rebrowse.client import _calls
 from rebrowse.client._calls import DEFAULT_POLL_S, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S, Call, Params, SubmitOptions
 from rebrowse.client.errors import WaitTimeout
-from rebrowse.client.models import Cancellation, Download, TaskStatus
+from rebrowse.client.models import Cancellation, Download, Task
 
 
 class Client:
@@ -51,7 +51,9 @@ class Client:
         self._http.close()
 
     def _send(self, call: Call) -> httpx.Response:
-        response = self._http.request(call.method, call.path, json=call.json, params=call.params)
+        request = self._http.build_request(call.method, call.path, json=call.json, params=call.params)
+        with _calls.reaching(request):
+            response = self._http.send(request)
         return _calls.checked(response)
 
     def submit(
@@ -92,13 +94,11 @@ class Client:
         )
         return _calls.task_id_of(self._send(call))
 
-    def status(self, task_id: str) -> TaskStatus:
+    def status(self, task_id: str) -> Task:
         """The task as it is now."""
         return _calls.task_of(self._send(_calls.status(task_id)))
 
-    def wait(
-        self, task_id: str, *, timeout: float = DEFAULT_WAIT_S, poll_interval: float = DEFAULT_POLL_S
-    ) -> TaskStatus:
+    def wait(self, task_id: str, *, timeout: float = DEFAULT_WAIT_S, poll_interval: float = DEFAULT_POLL_S) -> Task:
         """The task once it has ended; WaitTimeout when it is still going after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while not (task := self.status(task_id)).is_terminal:
@@ -116,7 +116,7 @@ class Client:
         wait: bool = True,
         timeout: float = DEFAULT_WAIT_S,
         **options: Unpack[SubmitOptions],
-    ) -> TaskStatus:
+    ) -> Task:
         """Submit a run and, with `wait`, return it once it has ended (else as it is just after submission)."""
         task_id = self.submit(endpoint, params, unique=unique, **options)
         return self.wait(task_id, timeout=timeout) if wait else self.status(task_id)
