@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
-from rebrowse.store import automations
+from rebrowse.store import automations, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from tests.api.conftest import AUTOMATION, Account, automation
@@ -142,3 +143,55 @@ async def test_the_sealed_marker_must_stand_for_a_value_stored_before(acme: Acco
     response = await acme.client.put("/api/v1/automations/login", json={"automation": with_own_secret(otp=sealed)})
     assert_error(response, 422, "secure_parameters.otp", "[sealed]")
     assert (await acme.client.get("/api/v1/automations")).json()["automations"] == []
+
+
+async def test_an_automations_callback_is_the_default_of_its_tasks_and_its_key_is_sealed(
+    acme: Account, db: Database, sealer: Sealer
+) -> None:
+    settings = {"callback_url": "https://hooks.example.com/portal", "callback_api_key": "hook-key-4417"}
+    body = {"automation": AUTOMATION, "settings": settings}
+    saved = await acme.client.put("/api/v1/automations/login", json=body)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["settings"]["callback_api_key"] == "[sealed]"
+    shown = await acme.client.get("/api/v1/automations/login")
+    assert shown.json()["settings"]["callback_url"] == settings["callback_url"] and "hook-key-4417" not in shown.text
+    async with db.connection() as conn:
+        row = await (await conn.execute("SELECT settings::text AS clear FROM automations")).fetchone()
+    assert row is not None and "hook-key-4417" not in row["clear"]
+
+    # Saving what is shown keeps the stored key.
+    kept = {**body, "settings": shown.json()["settings"]}
+    assert (await acme.client.put("/api/v1/automations/login", json=kept)).status_code == 200
+
+    async def submitted(**fields: Any) -> tasks.Task:
+        request = {"endpoint_name": "login", **fields}
+        response = await acme.client.post("/api/v1/inference", json=request)
+        assert response.status_code == 202, response.text
+        async with db.connection() as conn:
+            task = await tasks.get_task(conn, uuid.UUID(response.json()["task_id"]))
+        assert task is not None
+        return task
+
+    default = await submitted()
+    assert default.callback_url == settings["callback_url"]
+    assert default.callback_api_key is not None and sealer.open_json(default.callback_api_key) == "hook-key-4417"
+    own = await submitted(task_callback_url="https://hooks.example.com/mine")
+    assert own.callback_url == "https://hooks.example.com/mine" and own.callback_api_key is None
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"callback_api_key": "k"}, ["callback_api_key is given without callback_url"]),
+        ({"callback_url": "ftp://hooks.example.com"}, ["settings.callback_url"]),
+        (
+            {"callback_url": "https://hooks.example.com", "callback_api_key": "[sealed]"},
+            ["settings.callback_api_key", "no stored key"],
+        ),
+    ],
+)
+async def test_bad_callback_settings_are_400_naming_the_field(
+    acme: Account, given: dict[str, Any], words: list[str]
+) -> None:
+    response = await acme.client.put("/api/v1/automations/login", json={"automation": AUTOMATION, "settings": given})
+    assert_error(response, 400, *words)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import procrastinate
 from fastapi import Depends, Request
@@ -24,6 +24,15 @@ CACHED_AUTOMATIONS = 512
 CacheKey = tuple[uuid.UUID, str, int]
 
 
+@dataclass(frozen=True)
+class Runnable:
+    """A version of an automation, loaded, with its settings on the server (the defaults of its tasks)."""
+
+    automation: Automation
+    version: int
+    settings: dict[str, Any]
+
+
 class AutomationCache:
     """Loaded automations by (account, name, version); a version never changes, so an entry never goes stale."""
 
@@ -33,28 +42,29 @@ class AutomationCache:
         self.allow_python_scripts = allow_python_scripts
         self.captcha_by_person = captcha_by_person
         self.size = size
-        self._entries: OrderedDict[CacheKey, Automation] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, Runnable] = OrderedDict()
 
-    def get(self, key: CacheKey) -> Automation | None:
+    def get(self, key: CacheKey) -> Runnable | None:
         automation = self._entries.get(key)
         if automation is not None:
             self._entries.move_to_end(key)
         return automation
 
-    def load(self, account_id: uuid.UUID, stored: automations.StoredAutomation) -> Automation:
+    def load(self, account_id: uuid.UUID, stored: automations.StoredAutomation) -> Runnable:
         """The stored automation, validated for this deployment (AutomationInvalid when it no longer is)."""
         key = (account_id, stored.endpoint_name, stored.version)
-        automation = self.get(key)
-        if automation is None:
+        runnable = self.get(key)
+        if runnable is None:
             automation = load_automation(
                 stored.definition,
                 allow_python_scripts=self.allow_python_scripts,
                 captcha_by_person=self.captcha_by_person,
             )
-            self._entries[key] = automation
+            runnable = Runnable(automation, stored.version, stored.settings)
+            self._entries[key] = runnable
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return automation
+        return runnable
 
 
 @dataclass
@@ -99,22 +109,22 @@ async def find_automation(conn: Connection, account_id: uuid.UUID, endpoint_name
 
 async def runnable_automation(
     services: Services, account_id: uuid.UUID, endpoint_name: str, latest: int | None = None
-) -> tuple[Automation, int]:
-    """The newest version of the account's automation and its number (`latest` when the caller has already
-    looked it up), loaded once per version."""
+) -> Runnable:
+    """The newest version of the account's automation (`latest` when the caller has already looked it up), loaded
+    once per version."""
     if latest is not None and (cached := services.automations.get((account_id, endpoint_name, latest))):
-        return cached, latest
+        return cached
     async with services.db.connection() as conn:
         version = latest or await automations.latest_version(conn, account_id, endpoint_name)
         if version is None:
             raise automation_not_found(endpoint_name)
         cached = services.automations.get((account_id, endpoint_name, version))
         if cached is not None:
-            return cached, version
+            return cached
         stored = await automations.get_automation(conn, account_id, endpoint_name, version)
     if stored is None:  # versions are never purged, but the store's signature allows it
         raise automation_not_found(endpoint_name)
-    return services.automations.load(account_id, stored), version
+    return services.automations.load(account_id, stored)
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -7,12 +7,14 @@ import uuid
 from typing import Any
 
 from rebrowse.api.deps import Services
-from rebrowse.api.errors import Conflict
+from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.schemas import AutomationSaved
 from rebrowse.api.views import automation_saved
 from rebrowse.automation.loading import load_automation
-from rebrowse.automation.sealed import secure_parameters, with_secure
+from rebrowse.automation.sealed import SEALED, secure_parameters, with_secure
+from rebrowse.errors import FieldError
 from rebrowse.store import automations
+from rebrowse.store.sealing import Sealer
 
 
 async def save_version(
@@ -46,10 +48,28 @@ async def save_version(
         )
         if settings is None:
             settings = {} if previous is None else previous.settings
+        else:
+            settings = with_sealed_callback_key(settings, previous, services.sealer)
         stored = await automations.put_automation(
             conn, services.sealer, account_id, endpoint_name, definition, description, settings
         )
     return automation_saved(stored, automation)
+
+
+def with_sealed_callback_key(
+    settings: dict[str, Any], previous: automations.StoredAutomation | None, sealer: Sealer
+) -> dict[str, Any]:
+    """The settings to store: a callback key given in clear is sealed; one given as shown ("[sealed]") keeps the
+    key stored before."""
+    key = settings.get("callback_api_key")
+    if key is None:
+        return settings
+    if key == SEALED:
+        before = None if previous is None else previous.settings.get("callback_api_key")
+        if before is None:
+            raise BadRequest.of_fields([FieldError("settings.callback_api_key", "there is no stored key to keep")])
+        return {**settings, "callback_api_key": before}
+    return {**settings, "callback_api_key": sealer.seal_json(key).decode()}
 
 
 def check_unchanged(

@@ -18,6 +18,7 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 from rebrowse.automation.parameters import SecureParameter
@@ -153,6 +154,22 @@ class AutomationSettings(Body):
         description="The account's proxy (PUT /api/v1/proxies/{name}) tasks use; null: the account's 'default', else"
         " the server's REBROWSE_PROXY_URL",
     )
+    callback_url: CallbackUrl | None = Field(
+        default=None,
+        description="Where the callback of a task goes when its request names no task_callback_url (Optexity's"
+        " recording-level callback_url)",
+    )
+    callback_api_key: Annotated[Text, Field(max_length=4096)] | None = Field(
+        default=None,
+        description='Sent as x-api-key with those callbacks; stored sealed and shown as "[sealed]" (sending'
+        ' "[sealed]" keeps the stored one)',
+    )
+
+    @model_validator(mode="after")
+    def key_needs_url(self) -> AutomationSettings:
+        if self.callback_api_key is not None and self.callback_url is None:
+            raise ValueError("callback_api_key is given without callback_url")
+        return self
 
 
 class PutAutomationRequest(Body):

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from rebrowse import lifecycle
 from rebrowse.api.auth import Submitter
-from rebrowse.api.deps import Services, runnable_automation
+from rebrowse.api.deps import Runnable, Services, runnable_automation
 from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.schemas import InferenceRequest
 from rebrowse.automation.loading import check_run_parameters
@@ -53,25 +53,35 @@ async def proxy_configured(services: Services, caller: Caller) -> bool:
         return bool(await proxies.list_proxies(conn, caller.account.id))
 
 
+def callback_of(services: Services, request: InferenceRequest, runnable: Runnable) -> tuple[str | None, bytes | None]:
+    """Where the task's callback goes and its sealed key: the request's, else the automation's default (its key is
+    stored sealed with the same key)."""
+    if request.task_callback_url is not None:
+        key = request.task_callback_api_key
+        return request.task_callback_url, services.sealer.seal_json(key) if key is not None else None
+    sealed_key = runnable.settings.get("callback_api_key")
+    return runnable.settings.get("callback_url"), sealed_key.encode() if sealed_key else None
+
+
 def new_task(
-    services: Services, caller: Caller, request: InferenceRequest, version: int, pinned: str | None
+    services: Services, caller: Caller, request: InferenceRequest, runnable: Runnable, pinned: str | None
 ) -> tasks.NewTask:
     """The task to store, its secrets sealed."""
     secure = {
         name: [p.model_dump(exclude_none=True) for p in values] for name, values in request.secure_parameters.items()
     }
-    callback_key = request.task_callback_api_key
+    callback_url, callback_key = callback_of(services, request, runnable)
     return tasks.NewTask(
         account_id=caller.account.id,
         endpoint_name=request.endpoint_name,
-        automation_version=version,
+        automation_version=runnable.version,
         input_parameters={name: list(values) for name, values in request.input_parameters.items()},
         secure_parameters=services.sealer.seal_json(secure) if secure else None,
         unique_parameter_names=list(dict.fromkeys(request.unique_parameter_names)),
         priority=request.priority,
         max_timeout_in_minutes=request.max_timeout_in_minutes,
-        callback_url=request.task_callback_url,
-        callback_api_key=services.sealer.seal_json(callback_key) if callback_key is not None else None,
+        callback_url=callback_url,
+        callback_api_key=callback_key,
         pinned_worker=pinned,
         callback_include_screenshot=request.callback_include_screenshot,
         healing=request.healing,
@@ -88,14 +98,14 @@ async def submit(
     """Check the request against the newest version of its automation, store the task and queue its job."""
     caller = submitter.caller
     latest = submitter.version_of(request.endpoint_name)
-    automation, version = await runnable_automation(services, caller.account.id, request.endpoint_name, latest)
-    problems = request_problems(automation, request)
+    runnable = await runnable_automation(services, caller.account.id, request.endpoint_name, latest)
+    problems = request_problems(runnable.automation, request)
     if request.use_proxy and not await proxy_configured(services, caller):
         problems.append(FieldError("use_proxy", proxies.NO_PROXY))
     if problems:
         raise BadRequest.of_fields(problems)
     # The task and its job are written together: a 202 means both exist, an error means neither does.
-    return await services.task_writer.create(new_task(services, caller, request, version, pinned_worker))
+    return await services.task_writer.create(new_task(services, caller, request, runnable, pinned_worker))
 
 
 async def cancel(services: Services, task: tasks.Task) -> tasks.Task:

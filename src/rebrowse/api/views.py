@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rebrowse.api import artifacts
 from rebrowse.api.schemas import (
     AutomationInfo,
@@ -20,6 +22,7 @@ from rebrowse.api.schemas import (
 )
 from rebrowse.automation.loading import summarize
 from rebrowse.automation.schema import Automation
+from rebrowse.automation.sealed import SEALED
 from rebrowse.settings import ServerSettings
 from rebrowse.store.accounts import ApiKey
 from rebrowse.store.automations import StoredAutomation
@@ -47,8 +50,15 @@ def automation_saved(stored: StoredAutomation, automation: Automation) -> Automa
             generated_parameters=list(summary.generated_parameters),
         ),
         total_nodes=summary.total_nodes,
-        settings=AutomationSettings.model_validate(stored.settings),
+        settings=shown_settings(stored.settings),
     )
+
+
+def shown_settings(settings: dict[str, Any]) -> AutomationSettings:
+    """The automation's settings as they are shown: its callback key, if any, reads "[sealed]"."""
+    if settings.get("callback_api_key") is not None:
+        settings = {**settings, "callback_api_key": SEALED}
+    return AutomationSettings.model_validate(settings)
 
 
 def call_status(task: Task) -> CallStatus:

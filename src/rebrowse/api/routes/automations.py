@@ -65,7 +65,7 @@ async def get_automation(endpoint_name: EndpointName, services: ServicesDep, cal
     async with services.db.connection() as conn:
         stored = await find_automation(conn, caller.account.id, endpoint_name)
         versions = await automations.list_versions(conn, caller.account.id, endpoint_name)
-    saved = automation_saved(stored, services.automations.load(caller.account.id, stored))
+    saved = automation_saved(stored, services.automations.load(caller.account.id, stored).automation)
     return AutomationDetail(
         **saved.model_dump(),
         automation=redacted(stored.definition),

@@ -73,7 +73,8 @@ function runForm(stored, rerun) {
       h("label", { for: "run-timeout" }, "Timeout per attempt (minutes)"),
       h("input", { id: "run-timeout", name: "timeout", type: "number", min: 0.1, step: "any", value: rerun?.max_timeout_in_minutes ?? 10 }),
       h("label", { for: "run-callback" }, "Callback URL"),
-      h("input", { id: "run-callback", name: "callback", type: "url", autocomplete: "off" }),
+      h("input", { id: "run-callback", name: "callback", type: "url", autocomplete: "off",
+        placeholder: stored.settings.callback_url ? `the automation's: ${stored.settings.callback_url}` : "" }),
       h("label", { for: "run-callback-key" }, "Callback API key"),
       h("input", { id: "run-callback-key", name: "callback_key", type: "password", autocomplete: "off" }),
       h("label", { class: "inline" }, h("input", { type: "checkbox", name: "reuse_session", checked: stored.settings.reuse_session }),
@@ -120,7 +121,8 @@ function versions(stored) {
 
 function settingsLine(settings) {
   const proxy = settings.use_proxy ? `through proxy ${settings.proxy || "default"}` : "direct";
-  return `Defaults of its tasks: ${settings.reuse_session ? "warm sessions" : "no warm sessions"} · ${proxy}`;
+  const callback = settings.callback_url ? ` · callbacks to ${settings.callback_url}` : "";
+  return `Defaults of its tasks: ${settings.reuse_session ? "warm sessions" : "no warm sessions"} · ${proxy}${callback}`;
 }
 
 /** The browser states its logins kept, each with a button that drops it (the login's next run signs in again). */
