@@ -21,8 +21,8 @@ from rebrowse.client import (
     Task,
     WaitTimeout,
 )
+from rebrowse.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "APIConnectionError",
     "APITimeoutError",

@@ -7,7 +7,7 @@
     + ExpressionInvalid    a condition or expression is not allowed or does not evaluate
     + PlaceholderError     a placeholder names no value
     + LlmNotConfigured     a step needs an LLM and the deployment has none (says which setting to set)
-    + LlmFailed            the model gave no valid answer (carries the call's record)
+    + LlmFailed            the model gave no valid answer (rebrowse.llm.client: it carries the call's record)
   - SecretUnavailable      a secure parameter could not be resolved
   - ChromiumNotFound       no Chromium executable could be found
 """
@@ -15,10 +15,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rebrowse.llm.client import LlmCall
 
 
 class RebrowseError(Exception):
@@ -65,14 +61,6 @@ class PlaceholderError(StepFailed):
 
 class LlmNotConfigured(StepFailed):
     """A step needs an LLM and none is configured."""
-
-
-class LlmFailed(StepFailed):
-    """The model gave no valid answer; `call` is what the attempt cost."""
-
-    def __init__(self, message: str, call: LlmCall) -> None:
-        self.call = call
-        super().__init__(message)
 
 
 class SecretUnavailable(RebrowseError):

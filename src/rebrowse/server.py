@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import signal
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +14,12 @@ import procrastinate
 import uvicorn
 
 from rebrowse.automation.sealed import redacted
+from rebrowse.hosting import CallerSignals, secret_key
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts
 from rebrowse.store.database import Connection, Database, migrate
 from rebrowse.store.embedded import EmbeddedPostgres, start_embedded
-from rebrowse.store.sealing import Sealer, key_from_file
+from rebrowse.store.sealing import Sealer
 
 
 @dataclass
@@ -42,11 +42,6 @@ def database_url(settings: ServerSettings) -> tuple[str, EmbeddedPostgres | None
     settings.data_dir.chmod(0o755)
     server = start_embedded(settings.data_dir.resolve())
     return server.get_uri(), server
-
-
-def secret_key(settings: ServerSettings) -> bytes:
-    """REBROWSE_SECRET_KEY, or the key kept in the data directory (separate API and worker hosts must share it)."""
-    return settings.secret_key or key_from_file(settings.data_dir / "secret.key")
 
 
 @asynccontextmanager
@@ -96,14 +91,6 @@ async def recovery_admin_key(rt: Runtime, name: str) -> str:
     async with rt.db.transaction() as conn:
         await accounts.lock_admin_keys(conn)
         return await new_admin_key(conn, rt.sealer, name)
-
-
-class CallerSignals(uvicorn.Server):
-    """A uvicorn server that leaves signals to its caller, who stops it through `should_exit`."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def api_server(rt: Runtime) -> uvicorn.Server:

@@ -6,16 +6,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from rebrowse.browser.upstream import ProxyInvalid, UpstreamProxy
-from rebrowse.callbacks.ssrf import AllowList
-from rebrowse.engine.options import ScreenshotMode
 from rebrowse.llm.config import LlmConfig
-from rebrowse.observability.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel
+from rebrowse.ssrf import AllowList
 
-SCREENSHOT_MODES = ("never", "on_failure", "every_step")
+ScreenshotMode = Literal["never", "on_failure", "every_step"]
+SCREENSHOT_MODES: tuple[ScreenshotMode, ...] = ("never", "on_failure", "every_step")
+LogFormat = Literal["json", "text"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text")
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 WILDCARD_ADDRESSES = ("0.0.0.0", "::")
@@ -51,7 +54,7 @@ class Settings:
             chromium=env.get("REBROWSE_CHROMIUM") or None,
             chrome=env.get("REBROWSE_CHROME_PATH") or None,
             allow_python_scripts=env.get("REBROWSE_ALLOW_PYTHON_SCRIPTS", "").lower() in TRUE_WORDS,
-            screenshots=cast(ScreenshotMode, screenshots),
+            screenshots=screenshots,
             trace=env.get("REBROWSE_TRACE", "").lower() in TRUE_WORDS,
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             onepassword_token=env.get("OP_SERVICE_ACCOUNT_TOKEN") or None,

@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 import httpx
 from fastapi import FastAPI
 
-from rebrowse.messages.inbox import AccountInbox
 from rebrowse.messages.models import MessageQuery
 from rebrowse.store import messages
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
+from rebrowse.worker.inbox import AccountInbox
 from tests.api.conftest import BASE_URL, Account, new_account
 
 TWILIO_TOKEN = "twilio-auth-token-of-acme"

@@ -19,8 +19,8 @@ from rebrowse.browser.egress import (
     interface_addresses,
 )
 from rebrowse.browser.launch import launch_chromium
-from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.settings import ServerSettings, browser_egress_from_env
+from rebrowse.ssrf import AllowList
 from tests.egress_sites import SECRET, Site, running_site
 from tests.waiting import eventually
 

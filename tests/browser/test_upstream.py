@@ -13,9 +13,9 @@ from playwright.async_api import Browser
 
 from rebrowse.browser.egress import DENIED_HEADER, EgressPolicy, EgressProxy
 from rebrowse.browser.upstream import ProxyInvalid, UpstreamProxy
-from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.demo.site import SiteServer
 from rebrowse.settings import ServerSettings
+from rebrowse.ssrf import AllowList
 from tests.egress_sites import SECRET, Site, running_site
 from tests.upstream_proxy import PROXY_PASSWORD, Passage, UpstreamProxyServer, running_upstream_proxy
 

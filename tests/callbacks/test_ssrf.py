@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from rebrowse.callbacks.ssrf import AllowList, DestinationRefused, PinnedTransport, checked_address, is_internal
+from rebrowse.ssrf import AllowList, DestinationRefused, PinnedTransport, checked_address, is_internal
 from tests.callbacks.conftest import serve_asgi
 
 INTERNAL = [

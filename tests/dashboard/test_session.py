@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session
+from rebrowse.api.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session
 from rebrowse.store import accounts
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key

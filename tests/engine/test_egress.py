@@ -14,9 +14,9 @@ from playwright.async_api import Browser
 
 from rebrowse.automation.loading import load_automation
 from rebrowse.browser.egress import EgressPolicy, EgressProxy
-from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
+from rebrowse.ssrf import AllowList
 from tests.egress_sites import SECRET, Site, running_site
 
 

@@ -19,7 +19,6 @@ from playwright.async_api import Browser
 
 from rebrowse.automation.loading import load_automation
 from rebrowse.browser.egress import EgressPolicy, EgressProxy
-from rebrowse.callbacks.ssrf import AllowList
 from rebrowse.demo.automation import rebase_urls
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.options import RunOptions
@@ -27,6 +26,7 @@ from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid
 from rebrowse.llm.config import MODEL_SETTING, LlmConfig
 from rebrowse.secrets.resolver import SecretResolver
+from rebrowse.ssrf import AllowList
 from tests.engine.conftest import ORIGIN, Replay, action, automation
 from tests.engine.test_extraction import read_text
 from tests.engine.test_llm_extraction import Scripted, text_of

@@ -14,13 +14,13 @@ import pytest
 from rebrowse.browser.egress import EgressPolicy
 from rebrowse.demo.site import SiteServer
 from rebrowse.llm.config import LlmConfig
-from rebrowse.messages.inbox import AccountInbox
 from rebrowse.messages.models import Channel, Message
 from rebrowse.messages.slack import SLACK_API_URL
 from rebrowse.store import accounts, messages
 from rebrowse.store.database import Database
 from rebrowse.store.messages import SourceKind
 from rebrowse.store.sealing import Sealer
+from rebrowse.worker.inbox import AccountInbox
 from tests.engine.conftest import Replay, action, automation
 from tests.llm_server import Call, ChatServer, output_tool
 from tests.mailserver import MAIL_PASSWORD, MAIL_USER, SLACK_TOKEN, Mailbox, SlackFake

@@ -13,8 +13,8 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.test import TestModel
 
-from rebrowse.errors import LlmFailed, LlmNotConfigured
-from rebrowse.llm.client import OUTPUT_RETRIES, Llm
+from rebrowse.errors import LlmNotConfigured
+from rebrowse.llm.client import OUTPUT_RETRIES, Llm, LlmFailed
 from rebrowse.llm.config import LlmConfig
 from tests.llm_server import Call, ChatServer, Fail, Reply, chat_server, output_tool
 

@@ -17,8 +17,8 @@ import uvicorn
 
 from rebrowse.api.app import create_app
 from rebrowse.demo.site import SiteServer
+from rebrowse.hosting import CallerSignals
 from rebrowse.queue.app import make_queue
-from rebrowse.server import CallerSignals
 from rebrowse.settings import ServerSettings
 from rebrowse.store import accounts
 from rebrowse.store.database import Database

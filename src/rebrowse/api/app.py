@@ -13,8 +13,8 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from rebrowse import __version__
 from rebrowse.api.body_limit import BodyLimit
+from rebrowse.api.dashboard import routes as dashboard
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
 from rebrowse.api.routes import (
@@ -31,11 +31,11 @@ from rebrowse.api.routes import (
     stream,
     tasks,
 )
-from rebrowse.dashboard import routes as dashboard
 from rebrowse.observability.metrics import LiveViewConnections
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
+from rebrowse.version import __version__
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # large recorded automations fit; anything bigger is refused with 413
 # Browser assets shipped in the package (the noVNC client, the dashboard): public, like any page's scripts.

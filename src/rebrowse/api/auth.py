@@ -8,9 +8,9 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
 
+from rebrowse.api.dashboard.session import COOKIE, CSRF_HEADER, open_session
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.errors import Forbidden, Unauthorized
-from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, open_session
 from rebrowse.store import accounts
 
 API_KEY_HEADER = "x-api-key"

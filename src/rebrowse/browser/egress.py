@@ -30,8 +30,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from rebrowse.browser.upstream import UpstreamProxy
-from rebrowse.callbacks.ssrf import AllowList, IPAddress, is_internal, resolve
 from rebrowse.errors import RebrowseError
+from rebrowse.ssrf import AllowList, IPAddress, is_internal, resolve
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, unquote, urlsplit
 
-from rebrowse.callbacks.ssrf import IPAddress
+from rebrowse.ssrf import IPAddress
 
 SESSION_ID = "{session_id}"
 

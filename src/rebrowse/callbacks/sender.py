@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import httpx
 import psycopg
 
-from rebrowse import __version__
 from rebrowse.callbacks import outbox, signing
-from rebrowse.callbacks.ssrf import AllowList, DestinationRefused, PinnedTransport
 from rebrowse.settings import ServerSettings
+from rebrowse.ssrf import AllowList, DestinationRefused, PinnedTransport
 from rebrowse.store import accounts, callbacks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
+from rebrowse.version import __version__
 
 log = logging.getLogger(__name__)
 

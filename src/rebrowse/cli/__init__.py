@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from rebrowse import __version__
 from rebrowse.cli import remote
 from rebrowse.cli.lazy import LazyGroup
+from rebrowse.version import __version__
 
 PRIVATE_UMASK = 0o077
 

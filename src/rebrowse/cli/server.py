@@ -22,7 +22,7 @@ from rich.markup import escape
 from rebrowse.cli.common import DataDir, fail, invalid_input_exits, out
 from rebrowse.demo.automation import DEMO_SITE
 from rebrowse.demo.site import SiteServer
-from rebrowse.observability.logs import LogFormat, LogLevel, configure_logging
+from rebrowse.observability.logs import configure_logging
 from rebrowse.server import (
     Runtime,
     demo_key,
@@ -34,7 +34,7 @@ from rebrowse.server import (
     runtime,
     stop_on_signals,
 )
-from rebrowse.settings import ServerSettings
+from rebrowse.settings import LogFormat, LogLevel, ServerSettings
 from rebrowse.store.database import migrate as apply_migrations
 from rebrowse.store.embedded import embedded_running
 

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import httpx
 
-import rebrowse
 from rebrowse.client.errors import APIConnectionError, APITimeoutError, MissingAPIKey, error_for
 from rebrowse.client.models import Cancellation, Download, Task
 from rebrowse.errors import FieldError
+from rebrowse.version import __version__
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_S = 30.0
@@ -57,7 +57,7 @@ def client_options(base_url: str | None, api_key: str | None, timeout: float) ->
         raise MissingAPIKey("an API key is needed: pass api_key= or set REBROWSE_API_KEY")
     return {
         "base_url": base_url or os.environ.get("REBROWSE_URL") or DEFAULT_URL,
-        "headers": {"x-api-key": key, "user-agent": f"rebrowse-python/{rebrowse.__version__}"},
+        "headers": {"x-api-key": key, "user-agent": f"rebrowse-python/{__version__}"},
         "timeout": timeout,
         "follow_redirects": False,
     }

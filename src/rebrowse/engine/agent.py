@@ -44,7 +44,8 @@ from rebrowse.engine.interaction import options_for
 from rebrowse.engine.locators import learned_command
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
-from rebrowse.errors import LlmFailed, RebrowseError, StepFailed
+from rebrowse.errors import RebrowseError, StepFailed
+from rebrowse.llm.client import LlmFailed
 from rebrowse.llm.snapshot import SnapshotElement, element_locator, find_element
 
 SETTLE_AFTER_ACTION_S = 2.0  # what an action starts (a fetch, a re-render) is waited for before the next snapshot

@@ -10,8 +10,7 @@ from pydantic_ai.messages import UserContent
 from pydantic_ai.output import OutputSpec
 
 from rebrowse.engine.state import Step
-from rebrowse.errors import LlmFailed
-from rebrowse.llm.client import Answer, LlmCall
+from rebrowse.llm.client import Answer, LlmCall, LlmFailed
 from rebrowse.llm.snapshot import page_snapshot
 
 T = TypeVar("T")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.llm.config import LlmConfig
+from rebrowse.settings import ScreenshotMode
 
 if TYPE_CHECKING:
     from rebrowse.engine.person import PersonGate
-
-ScreenshotMode = Literal["never", "on_failure", "every_step"]
 
 
 @dataclass(frozen=True)

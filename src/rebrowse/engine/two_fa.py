@@ -1,6 +1,6 @@
 """two_fa_action: wait for a message that arrived after the step's 2FA clock started, and keep its code.
 
-The wait is woken by each message stored for the task's account (see messages/inbox.py), never by a fixed poll.
+The wait is woken by each message stored for the task's account (see worker/inbox.py), never by a fixed poll.
 The code is read by the step's pattern, or by the model when the step gives instructions (as Optexity always does).
 """
 

@@ -30,7 +30,7 @@ from pydantic_ai.output import OutputSpec
 from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from rebrowse.errors import LlmFailed, LlmNotConfigured
+from rebrowse.errors import LlmNotConfigured, StepFailed
 from rebrowse.llm.config import NOT_CONFIGURED, LlmConfig
 from rebrowse.llm.names import pydantic_ai_name
 
@@ -60,6 +60,14 @@ class LlmCall:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class LlmFailed(StepFailed):
+    """The model gave no valid answer; `call` is what the attempt cost."""
+
+    def __init__(self, message: str, call: LlmCall) -> None:
+        self.call = call
+        super().__init__(message)
 
 
 @dataclass

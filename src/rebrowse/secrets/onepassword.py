@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Protocol
 
-from rebrowse import __version__
 from rebrowse.automation.parameters import OnePasswordSecret
 from rebrowse.errors import SecretUnavailable
 from rebrowse.secrets.totp import totp_code
+from rebrowse.version import __version__
 
 # These characters would change the meaning of a reference (path separator, query, fragment).
 _RESERVED = ("/", "?", "#")

@@ -20,8 +20,8 @@ from playwright.async_api import async_playwright
 
 from rebrowse.browser.display import live_view_available
 from rebrowse.browser.egress import EgressPolicy, running_proxies
+from rebrowse.hosting import secret_key
 from rebrowse.queue.app import DEFAULT_QUEUE, register_worker_job, worker_queue
-from rebrowse.server import secret_key
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer

@@ -32,7 +32,6 @@ from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
 from rebrowse.live import registry
 from rebrowse.llm.client import LlmCall, LlmUsage
-from rebrowse.messages.inbox import AccountInbox
 from rebrowse.observability.logs import TaskLog, task_logging
 from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
 from rebrowse.queue.app import WorkerStopping
@@ -44,6 +43,7 @@ from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task, Waiting
 from rebrowse.worker import logins
+from rebrowse.worker.inbox import AccountInbox
 from rebrowse.worker.live_steps import LiveSteps
 from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool

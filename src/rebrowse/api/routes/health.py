@@ -8,9 +8,9 @@ import logging
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from rebrowse import __version__
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.schemas import Health
+from rebrowse.version import __version__
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
 logger = logging.getLogger("rebrowse.api")

@@ -1,5 +1,8 @@
 """Callbacks must not reach the deployment's own network: every resolved address is checked before connecting.
 
+The address policy (AllowList, is_internal) is shared with the browser's egress, the upstream proxy and the
+settings that parse allow-lists, so it sits in a bottom layer of its own rather than inside callbacks/.
+
 The check happens in the HTTP transport, right before the connection is made, and the connection goes to the
 address that was checked: a DNS answer that changes between the check and the connection (DNS rebinding)
 cannot redirect a callback to an internal address.

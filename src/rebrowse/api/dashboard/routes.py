@@ -10,13 +10,13 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from rebrowse.api.auth import CallerDep, known_caller
+from rebrowse.api.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.errors import Forbidden
 from rebrowse.api.schemas import ERRORS, Body, ErrorBody
-from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session
 from rebrowse.store import accounts
 
-SHELL = Path(__file__).resolve().parent.parent / "static" / "dashboard" / "index.html"
+SHELL = Path(__file__).resolve().parents[2] / "static" / "dashboard" / "index.html"
 PAGES = (
     "/sign-in",
     "/tasks",
