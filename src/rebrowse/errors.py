@@ -10,6 +10,7 @@
     + LlmFailed            the model gave no valid answer (rebrowse.llm.client: it carries the call's record)
   - SecretUnavailable      a secure parameter could not be resolved
   - ChromiumNotFound       no Chromium executable could be found
+  - ConfigurationError     a setting's value cannot be used (names its environment variable; also a ValueError)
 """
 
 from __future__ import annotations
@@ -69,3 +70,7 @@ class SecretUnavailable(RebrowseError):
 
 class ChromiumNotFound(RebrowseError):
     """No Chromium executable was found: install Debian's `chromium` package or set REBROWSE_CHROMIUM."""
+
+
+class ConfigurationError(RebrowseError, ValueError):
+    """A setting's value cannot be used; the message names its environment variable."""

@@ -13,7 +13,7 @@ import pytest
 from rebrowse.artifacts.collect import collect_expired
 from rebrowse.artifacts.layout import UnsafeName, artifact_name, checked_name, stored_name
 from rebrowse.artifacts.store import ArtifactStore, S3ArtifactStore, artifact_store
-from rebrowse.settings import ServerSettings, Settings
+from rebrowse.settings import EngineSettings, ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from tests.artifacts.conftest import S3Server
@@ -31,7 +31,7 @@ def settings_for(kind: str, data_dir: Path, endpoint: str, bucket: str, *, presi
         artifacts_bucket=bucket,
         artifacts_prefix="deployment/one",
         artifacts_presigned=presigned,
-        engine=Settings(aws_endpoint_url=endpoint),
+        engine=EngineSettings(aws_endpoint_url=endpoint),
     )
 
 

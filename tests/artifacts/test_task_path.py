@@ -58,8 +58,10 @@ def automation(site: SiteServer) -> dict[str, Any]:
 
 
 def in_s3(settings: ServerSettings, endpoint: str, bucket: str, **changes: Any) -> ServerSettings:
-    engine = dataclasses.replace(settings.engine, screenshots="every_step", aws_endpoint_url=endpoint)
-    return dataclasses.replace(settings, artifacts_bucket=bucket, artifacts_prefix=PREFIX, engine=engine, **changes)
+    engine = settings.engine.model_copy(update={"screenshots": "every_step", "aws_endpoint_url": endpoint})
+    return settings.model_copy(
+        update={"artifacts_bucket": bucket, "artifacts_prefix": PREFIX, "engine": engine, **changes}
+    )
 
 
 @contextlib.asynccontextmanager
@@ -194,7 +196,7 @@ async def test_a_task_s_files_go_through_object_storage(
     assert (await deployment.other.get(f"/api/v1/tasks/{task_id}/downloads/invoice_2.txt")).status_code == 404
 
     # The garbage collector (a recovery pass of a worker with a retention) deletes the task's objects.
-    collecting = dataclasses.replace(deployment.worker, artifacts_retention_s=0.001)
+    collecting = deployment.worker.model_copy(update={"artifacts_retention_s": 0.001})
     queue = make_queue(deployment.worker.database_url or "", max_connections=2)
     async with queue.open_async():
         recovery = Recovery(db=db, sealer=sealer, queue=queue, settings=collecting, state=WorkerState("collector"))

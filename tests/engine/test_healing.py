@@ -12,7 +12,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from rebrowse.engine.run import RunResult
 from rebrowse.llm.config import MODEL_SETTING, LlmConfig
 from rebrowse.secrets.resolver import SecretResolver
-from rebrowse.settings import Settings
+from rebrowse.settings import EngineSettings
 from tests import llm_server
 from tests.engine.conftest import Replay, automation
 from tests.engine.test_interaction import READ_STATUS, interact, status_after
@@ -180,16 +180,18 @@ async def test_healing_off_fails_without_asking_the_model(replay: Replay) -> Non
 
 
 async def test_rebrowse_healing_turns_healing_off_for_a_run(replay: Replay) -> None:
-    settings = Settings.from_env({"REBROWSE_HEALING": "0"})
+    settings = EngineSettings.from_env({"REBROWSE_HEALING": "0"})
     llm = LlmConfig(model=FunctionModel(never_called))
 
     await assert_fails_unhealed(await replay(place_order(), llm=llm, healing=settings.healing))
 
 
 def test_rebrowse_healing_is_on_unless_turned_off() -> None:
-    assert Settings.from_env({}).healing is True
-    assert Settings.from_env({"REBROWSE_HEALING": "yes"}).healing is True
-    assert [Settings.from_env({"REBROWSE_HEALING": w}).healing for w in ("0", "false", "No", "OFF")] == [False] * 4
+    assert EngineSettings.from_env({}).healing is True
+    assert EngineSettings.from_env({"REBROWSE_HEALING": "yes"}).healing is True
+    assert [EngineSettings.from_env({"REBROWSE_HEALING": w}).healing for w in ("0", "false", "No", "OFF")] == [
+        False
+    ] * 4
 
 
 # ---------------------------------------------------------------------------------------------------------

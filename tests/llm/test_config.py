@@ -6,7 +6,7 @@ import pytest
 
 from rebrowse.llm.config import LlmConfig
 from rebrowse.llm.names import pydantic_ai_name
-from rebrowse.settings import Settings
+from rebrowse.settings import EngineSettings
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_litellm_names_become_pydantic_ai_names(name: str, expected: str) -> Non
 
 
 def test_no_model_is_not_configured() -> None:
-    config = Settings.from_env({}).llm
+    config = EngineSettings.from_env({}).llm
     assert not config.configured
     assert config.base_url is None
 
@@ -64,4 +64,4 @@ def test_the_settings_name_the_model_its_server_and_fallback() -> None:
 )
 def test_a_bad_setting_is_refused_naming_its_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(ValueError, match=named):
-        Settings.from_env(env)
+        EngineSettings.from_env(env)

@@ -23,7 +23,7 @@ from playwright.async_api import Playwright, async_playwright
 from rebrowse.demo.site import SiteServer
 from rebrowse.llm.config import LlmConfig
 from rebrowse.queue.app import enqueue, make_queue
-from rebrowse.settings import ServerSettings, Settings
+from rebrowse.settings import EngineSettings, ServerSettings
 from rebrowse.store import accounts, automations, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
@@ -188,7 +188,7 @@ def worker_settings(
         worker_name=name,
         heartbeat_interval_s=FAST_HEARTBEAT_S,
         stalled_after_s=FAST_STALLED_S,
-        engine=Settings(screenshots="never", llm=llm or LlmConfig()),
+        engine=EngineSettings(screenshots="never", llm=llm or LlmConfig()),
         browser_allow_hosts=(FIXTURE_HOST,),
     )
 

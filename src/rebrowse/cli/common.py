@@ -14,7 +14,7 @@ from rich.markup import escape
 from rebrowse.errors import AutomationInvalid
 
 if TYPE_CHECKING:
-    from rebrowse.settings import Settings
+    from rebrowse.settings import EngineSettings
 
 # Soft wrap: a long line (an error with its node path and locator) stays one line when piped or captured.
 out = Console(soft_wrap=True)
@@ -46,11 +46,11 @@ def invalid_input_exits(what: str) -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
-def read_settings() -> Settings:
-    from rebrowse.settings import Settings  # imports the engine and LLM modules: server parts
+def read_settings() -> EngineSettings:
+    from rebrowse.settings import EngineSettings  # imports the engine and LLM modules: server parts
 
     with invalid_input_exits("settings"):
-        return Settings.from_env()
+        return EngineSettings.from_env()
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, list[str]]:

@@ -32,10 +32,10 @@ from rebrowse.errors import RebrowseError
 from rebrowse.llm.config import HOW_TO_CONFIGURE
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
-from rebrowse.settings import Settings, browser_egress_from_env
+from rebrowse.settings import EngineSettings, browser_egress_from_env
 
 
-def load(file: Path, settings: Settings) -> Automation:
+def load(file: Path, settings: EngineSettings) -> Automation:
     """The automation in `file`; a file that cannot be read or does not validate exits 2, naming the file."""
     with invalid_input_exits(f"automation {file}"):
         try:
@@ -154,7 +154,7 @@ async def replay(
     inputs: dict[str, list[Any]],
     secure: dict[str, list[SecureParameter]],
     options: RunOptions,
-    settings: Settings,
+    settings: EngineSettings,
     headed: bool,
     show_steps: bool,
     egress: EgressPolicy | None = None,

@@ -11,7 +11,6 @@ import sys
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -159,7 +158,8 @@ def serve(
         # The egress policy denies tasks this machine's addresses: the demo portal is allowed, nothing else of it.
         portal = urlsplit(site.url).netloc
         run_service(
-            replace(settings, browser_allow_hosts=(*settings.browser_allow_hosts, portal)), serve_body(site.url)
+            settings.model_copy(update={"browser_allow_hosts": (*settings.browser_allow_hosts, portal)}),
+            serve_body(site.url),
         )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic_ai.models import Model
 
+from rebrowse.errors import ConfigurationError
 from rebrowse.llm.names import check_model_name
 
 MODEL_SETTING = "REBROWSE_LLM_MODEL"
@@ -44,20 +45,22 @@ class LlmConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LlmConfig:
-        """The LLM settings of the environment; an invalid value raises ValueError naming the variable."""
+        """The LLM settings of the environment; an invalid value raises ConfigurationError naming the variable."""
         model = env.get(MODEL_SETTING, "").strip() or None
         base_url = env.get(BASE_URL_SETTING, "").strip() or None
         fallback = env.get(FALLBACK_SETTING, "").strip() or None
         if base_url is not None and model is None:
-            raise ValueError(f"{BASE_URL_SETTING} needs {MODEL_SETTING}: the name of a model that server serves")
+            raise ConfigurationError(
+                f"{BASE_URL_SETTING} needs {MODEL_SETTING}: the name of a model that server serves"
+            )
         if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"{BASE_URL_SETTING} must be an http:// or https:// URL")
+            raise ConfigurationError(f"{BASE_URL_SETTING} must be an http:// or https:// URL")
         for setting, name in ((MODEL_SETTING, model), (FALLBACK_SETTING, fallback)):
             if name is not None and base_url is None:
                 check_model_name(name, setting)
         retries = env.get(RETRIES_SETTING, "3").strip()
         if not retries.isdigit():
-            raise ValueError(f"{RETRIES_SETTING} must be a whole number of retries (0 or more)")
+            raise ConfigurationError(f"{RETRIES_SETTING} must be a whole number of retries (0 or more)")
         return cls(
             model=model,
             base_url=base_url,

@@ -6,6 +6,8 @@ from pydantic_ai.exceptions import UserError
 from pydantic_ai.models import parse_model_id
 from pydantic_ai.providers import infer_provider_class
 
+from rebrowse.errors import ConfigurationError
+
 # LiteLLM's provider prefixes, as Optexity automations carry them, to pydantic-ai's providers.
 LITELLM_PROVIDERS: dict[str, str] = {
     "gemini": "google",
@@ -51,14 +53,14 @@ def pydantic_ai_name(name: str) -> str:
 
 
 def check_model_name(name: str, where: str) -> None:
-    """ValueError naming `where` unless `name` is a model pydantic-ai can build (its provider is known)."""
+    """ConfigurationError naming `where` unless `name` is a model pydantic-ai can build (its provider is known)."""
     provider, _ = parse_model_id(pydantic_ai_name(name))
     try:
         if provider is None:
             raise ValueError
         infer_provider_class(provider)
     except (ValueError, UserError):
-        raise ValueError(
+        raise ConfigurationError(
             f"{where}: {name!r} is not a model name rebrowse knows; use provider:model, for example "
             "openai:gpt-4.1-mini, anthropic:claude-sonnet-4-5 or google:gemini-2.5-flash"
         ) from None
