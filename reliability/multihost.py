@@ -377,7 +377,7 @@ async def cluster_of_hosts(work_dir: Path) -> AsyncIterator[tuple[Cluster, SiteS
 # The checks
 
 
-async def put_automation(cluster: Cluster, client: httpx.AsyncClient, name: str, definition: dict[str, Any]) -> None:
+async def put_automation(client: httpx.AsyncClient, name: str, definition: dict[str, Any]) -> None:
     response = await client.put(f"/api/v1/automations/{name}", json={"automation": definition})
     if response.status_code != 200:
         raise ScenarioFailed(f"PUT automation {name}: {response.status_code} {response.text[:300]}")
@@ -425,7 +425,7 @@ async def screenshots_served(client: httpx.AsyncClient, task_ids: list[str]) -> 
 
 
 async def tasks_run_on_hosts(cluster: Cluster, client: httpx.AsyncClient, row: Row, site: SiteServer) -> None:
-    await put_automation(cluster, client, "page", automation(site.url, "table.html", 0.5))
+    await put_automation(client, "page", automation(site.url, "table.html", 0.5))
     task_ids = [await submit(client, "page") for _ in range(TASKS)]
     rows = await wait_ended(cluster, task_ids, deadline_s=120 + TASKS * 10)
     record(row, rows, task_ids)
@@ -455,7 +455,7 @@ async def unknown_worker_refused(client: httpx.AsyncClient, row: Row) -> None:
 
 async def live_view_across_hosts(cluster: Cluster, client: httpx.AsyncClient, row: Row, site: SiteServer) -> None:
     """A task pinned to the second worker host, watched through the API host's stream bridge."""
-    await put_automation(cluster, client, "watch", automation(site.url, "live.html", 60))
+    await put_automation(client, "watch", automation(site.url, "live.html", 60))
     task_id = await submit(client, "watch", "/api/v1/workers/wb/inference")
 
     async def running() -> bool:
@@ -515,7 +515,7 @@ async def recovery_lock_held_from(cluster: Cluster, host: Host) -> AsyncIterator
 async def worker_host_cut_off(cluster: Cluster, client: httpx.AsyncClient, row: Row, site: SiteServer) -> None:
     """Cut the first worker's host off while it runs tasks (and holds the recovery lock); the second worker
     finishes them."""
-    await put_automation(cluster, client, "slow", automation(site.url, "table.html", 4, retries=1))
+    await put_automation(client, "slow", automation(site.url, "table.html", 4, retries=1))
     task_ids = [await submit(client, "slow") for _ in range(CUT_TASKS)]
     held: list[dict[str, Any]] = []
 
