@@ -27,6 +27,7 @@ from rebrowse.browser.egress import EgressPolicy
 from rebrowse.browser.launch import find_chrome
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.contexts import ContextSpec
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
@@ -43,6 +44,7 @@ from rebrowse.store import automations, tasks
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task, Waiting
+from rebrowse.worker import recording
 from rebrowse.worker.live_steps import LiveSteps
 from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool
@@ -117,6 +119,9 @@ class TaskRunner:
                 await self._finish(task_uuid, Outcome("failed", error=error, llm_usage=usage.to_json()))
 
     async def _run(self, task: Task, secrets: SecretResolver, task_log: TaskLog, usage: LlmUsage) -> None:
+        if task.kind == "recording":
+            await self._record(task)
+            return
         automation = await self._automation(task)
         secure = self._secure_parameters(task)
         logger.info("task started", extra={"endpoint": task.endpoint_name, "version": task.automation_version})
@@ -175,6 +180,26 @@ class TaskRunner:
                     # Before the task ends: once it has, the API serves its files from the store.
                     screenshot = await self._keep_artifacts(task)
                 await self._finish(task.id, outcome_of(result), screenshot=screenshot)
+            finally:
+                await self._unpublish(slot)
+
+    async def _record(self, task: Task) -> None:
+        """A recording in a slot, watched and driven by its owner through the live view until they stop it."""
+        logger.info("recording started")
+        async with self._slots.take_slot() as slot:
+            contexts = await slot.for_task()
+            await self._publish(slot, task.id)  # before it runs: the owner's live view finds it at once
+            try:
+                async with self._db.connection() as conn:
+                    await tasks.mark_running(conn, task.id, task.retry_count)
+                self._state.begin(task.id, task.max_timeout_in_minutes * 60 + OVERDUE_MARGIN_S)
+                try:
+                    proxy = slot.egress.proxy_url if slot.egress is not None else None
+                    spec = ContextSpec(window=slot.window, proxy=proxy)
+                    outcome = await recording.record(self._db, contexts, spec, task)
+                finally:
+                    self._state.end(task.id)
+                await self._finish(task.id, outcome)
             finally:
                 await self._unpublish(slot)
 
