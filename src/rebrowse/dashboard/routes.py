@@ -17,7 +17,17 @@ from rebrowse.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_
 from rebrowse.store import accounts
 
 SHELL = Path(__file__).resolve().parent.parent / "static" / "dashboard" / "index.html"
-PAGES = ("/sign-in", "/tasks", "/tasks/{task_id}", "/automations", "/automations/{endpoint_name}", "/keys", "/messages")
+PAGES = (
+    "/sign-in",
+    "/tasks",
+    "/tasks/{task_id}",
+    "/automations",
+    "/automations/{endpoint_name}",
+    "/recordings",
+    "/recordings/{recording_id}",
+    "/keys",
+    "/messages",
+)
 # Everything the pages load is shipped with rebrowse; nothing may come from elsewhere, or run inline.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
