@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(live_view_available() is not None, reason="Xvfb 
 
 KEY_EVENT, POINTER_EVENT = 4, 5  # RFB client message types
 BINARY = Subprotocol("binary")
-REACH_S = 20.0
+REACH_S = 90.0
 KEYSYMS = {"Tab": 0xFF09, "Return": 0xFF0D}
 
 
@@ -196,35 +196,47 @@ async def test_record_drive_edit_save_and_run_with_other_values(
     assert bad.status_code == 400 and bad.json()["errors"][0]["path"] == "edits[0]", bad.text
 
     endpoint = f"recorded-{uuid.uuid4().hex[:6]}"
-    saved = await api.post(f"/api/v1/recordings/{recording_id}/save", json={"endpoint_name": endpoint})
-    assert saved.status_code == 200, saved.text
-    assert saved.json()["version"] == 1
-
     vault_email = f"vault-{uuid.uuid4().hex[:8]}@example.com"
     boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws_endpoint).create_secret(
         Name=endpoint, SecretString=vault_email
     )
+    secure = {"email": [{"amazon_secrets_manager": {"secret_name": endpoint, "region_name": "us-east-1"}}]}
+
+    # Run once, unsaved: the draft as it is now, with the values recorded.
+    once = await api.post(f"/api/v1/recordings/{recording_id}/run", json={"secure_parameters": secure})
+    assert once.status_code == 202, once.text
+    await run_ended(api, once.json()["task_id"])
+    assert [s["fields"]["email"] for s in site.submissions() if s["fields"].get("full_name") == name] == [
+        email,  # the recording itself
+        vault_email,  # the run of the draft
+    ]
+    unknown = await api.post(f"/api/v1/recordings/{recording_id}/run", json={"input_parameters": {"nope": ["x"]}})
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["path"] == "input_parameters.nope"
+
+    saved = await api.post(f"/api/v1/recordings/{recording_id}/save", json={"endpoint_name": endpoint})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["version"] == 1
+
     other_name = f"Grace {uuid.uuid4().hex[:8]}"
-    secret = {"amazon_secrets_manager": {"secret_name": endpoint, "region_name": "us-east-1"}}
     run = await api.post(
         "/api/v1/inference",
-        json={
-            "endpoint_name": endpoint,
-            "input_parameters": {"person": [other_name]},
-            "secure_parameters": {"email": [secret]},
-        },
+        json={"endpoint_name": endpoint, "input_parameters": {"person": [other_name]}, "secure_parameters": secure},
     )
     assert run.status_code == 202, run.text
-    task_id = run.json()["task_id"]
+    await run_ended(api, run.json()["task_id"])
+    [fields] = [s["fields"] for s in site.submissions() if s["fields"].get("full_name") == other_name]
+    assert fields["email"] == vault_email
+
+
+async def run_ended(api: httpx.AsyncClient, task_id: str) -> None:
+    """Wait for the task to end, and check it succeeded."""
 
     async def ended() -> bool:
         return (await api.get(f"/api/v1/tasks/{task_id}")).json()["completed_at"] is not None
 
-    await eventually(ended, timeout_s=90, what="the saved automation's run")
+    await eventually(ended, timeout_s=REACH_S, what=f"task {task_id} to end")
     detail = (await api.get(f"/api/v1/tasks/{task_id}")).json()
     assert detail["status"] == "success", detail["error"]
-    [fields] = [s["fields"] for s in site.submissions() if s["fields"].get("full_name") == other_name]
-    assert fields["email"] == vault_email
 
 
 async def test_another_account_cannot_drive_watch_or_read_a_recording(api: httpx.AsyncClient, site: SiteServer) -> None:

@@ -590,3 +590,18 @@ class EditDraftRequest(Body):
 class SaveRecordingRequest(Body):
     endpoint_name: Annotated[str, Field(pattern=NAME_PATTERN, description="The automation to add a version to")]
     description: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class RunDraftRequest(Body):
+    input_parameters: dict[str, list[ParameterValue]] | None = Field(
+        default=None, description="The values to run with; null: the values recorded"
+    )
+    secure_parameters: dict[str, list[SecureParameter]] = Field(
+        default_factory=dict, description="Where each secure parameter's value comes from (none is recorded)"
+    )
+    max_timeout_in_minutes: float = Field(default=10, gt=0, le=MAX_TIMEOUT_MINUTES, description="Per attempt")
+
+
+class DraftRunAccepted(BaseModel):
+    task_id: uuid.UUID = Field(description="The task running the draft as it is now (follow it like any task)")
+    status: TaskStatus

@@ -107,7 +107,7 @@ class Step:
     opens_tab: str | None = None  # the page guid of the popup it opened
     secret: bool | None = None  # a typed field: True for a password field, None while not yet checked
     problem: str | None = None  # why the step cannot be replayed
-    matches: int | None = None  # how many elements its locator matched on the live page when recorded (None: unknown)
+    matches: int | None = None  # how many elements its locator matched on the live page when recorded (None: unchecked)
 
     @property
     def ambiguous(self) -> bool:

@@ -103,8 +103,9 @@ class RecordingSession:
         task.add_done_callback(self._checks.discard)
 
     async def _count(self, page: Any, selector: str, command: str) -> None:
-        """Count the elements the step's locator matches on the page it was recorded on. A count taken after the
-        page went elsewhere (the step navigated) says nothing about the step: it stays unknown."""
+        """Count the elements the step's locator matches on the page it was recorded on. The count comes once the
+        action has happened: none left (the action removed its element or left the page) or a page gone elsewhere
+        meanwhile says nothing about the locator, which stays unchecked."""
         found = playwright_recorder.public_page(self.context, page)
         if found is None:
             return
@@ -113,7 +114,7 @@ class RecordingSession:
             count = await found.locator(selector).count()
         except PlaywrightError:
             return
-        if found.url == url:
+        if count > 0 and found.url == url:
             self._matches[command] = count
             self._changed()
 

@@ -67,6 +67,7 @@ class Task:
     start_url: str | None = None
     recording: dict[str, Any] | None = None  # a recording's {steps, draft, errors} so far (never a secret's value)
     stop_requested: bool = False  # a recording's owner asked for its draft
+    inline_automation: dict[str, Any] | None = None  # the draft a "run once" runs (no saved automation then)
 
     @property
     def is_terminal(self) -> bool:
@@ -105,6 +106,7 @@ class NewTask:
     callback_events: list[str] = field(default_factory=list)
     kind: TaskKind = "automation"
     start_url: str | None = None
+    inline_automation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "callback_events": "jsonb",
     "kind": "text",
     "start_url": "text",
+    "inline_automation": "jsonb",
 }
 
 
@@ -203,6 +206,7 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "callback_events": Jsonb(new.callback_events),
         "kind": new.kind,
         "start_url": new.start_url,
+        "inline_automation": Jsonb(new.inline_automation) if new.inline_automation is not None else None,
     }
 
 

@@ -243,17 +243,8 @@ class TaskRunner:
             logger.warning("slot %d: could not record that it is free: %s", slot.index, exc)
 
     async def _automation(self, task: Task) -> Automation:
-        """The task's pinned automation version, with only the attempts it has left."""
-        async with self._db.connection() as conn:
-            stored = await automations.get_automation(
-                conn, task.account_id, task.endpoint_name, task.automation_version
-            )
-        if stored is None:
-            raise TaskUnrunnable(f"automation {task.endpoint_name} version {task.automation_version} does not exist")
-        try:
-            definition = automations.with_secrets(stored, self._sealer)
-        except SealingError:
-            raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
+        """The task's pinned automation version (or the draft it carries), with only the attempts it has left."""
+        definition = task.inline_automation or await self._stored_definition(task)
         try:
             automation = load_automation(
                 definition,
@@ -265,6 +256,18 @@ class TaskRunner:
         # Attempts lost with a worker count against the automation's retries.
         remaining = max(0, automation.max_retries - task.retry_count)
         return automation.model_copy(update={"max_retries": remaining})
+
+    async def _stored_definition(self, task: Task) -> dict[str, Any]:
+        async with self._db.connection() as conn:
+            stored = await automations.get_automation(
+                conn, task.account_id, task.endpoint_name, task.automation_version
+            )
+        if stored is None:
+            raise TaskUnrunnable(f"automation {task.endpoint_name} version {task.automation_version} does not exist")
+        try:
+            return automations.with_secrets(stored, self._sealer)
+        except SealingError:
+            raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
 
     def _secure_parameters(self, task: Task) -> dict[str, list[SecureParameter]]:
         if task.secure_parameters is None:

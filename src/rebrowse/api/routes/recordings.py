@@ -21,6 +21,7 @@ from rebrowse.api.schemas import (
     AutomationSaved,
     DeleteNode,
     DraftEdit,
+    DraftRunAccepted,
     EditDraftRequest,
     ErrorBody,
     MakeSecret,
@@ -29,11 +30,14 @@ from rebrowse.api.schemas import (
     RecordingDetail,
     RecordingStarted,
     RenameParameter,
+    RunDraftRequest,
     SaveRecordingRequest,
     StartRecordingRequest,
 )
+from rebrowse.api.submission import sealed_secure
+from rebrowse.automation.loading import check_run_parameters, load_automation
 from rebrowse.browser.egress import EgressDenied, EgressPolicy
-from rebrowse.errors import FieldError
+from rebrowse.errors import AutomationInvalid, FieldError
 from rebrowse.recorder import editing
 from rebrowse.store import tasks
 
@@ -137,6 +141,45 @@ async def save_recording(
     """Store the draft as a new version of the named automation (what PUT /api/v1/automations/{name} does)."""
     recording = await find_recording(services, caller.account.id, recording_id)
     return await save_version(services, caller.account.id, body.endpoint_name, draft_of(recording), body.description)
+
+
+@router.post(
+    "/{recording_id}/run",
+    operation_id="run_recording_draft",
+    status_code=202,
+    responses={**CONFLICT, 422: {"model": ErrorBody, "description": "The draft is invalid (errors give JSON paths)"}},
+)
+async def run_draft(
+    recording_id: str, body: RunDraftRequest, services: ServicesDep, caller: CallerDep
+) -> DraftRunAccepted:
+    """Run the draft once, as it is now, without saving it: a task that carries the draft (follow it like any task)."""
+    recording = await find_recording(services, caller.account.id, recording_id)
+    draft = draft_of(recording)
+    automation = load_automation(
+        draft,
+        allow_python_scripts=services.settings.engine.allow_python_scripts,
+        captcha_by_person=services.settings.engine.captcha_by_person,
+    )
+    inputs = draft["parameters"].get("input_parameters", {}) if body.input_parameters is None else body.input_parameters
+    try:
+        check_run_parameters(automation, inputs, body.secure_parameters)
+    except AutomationInvalid as exc:
+        raise BadRequest.of_fields(exc.errors) from None
+    new = tasks.NewTask(
+        account_id=caller.account.id,
+        endpoint_name="",
+        automation_version=0,
+        input_parameters={name: list(values) for name, values in inputs.items()},
+        secure_parameters=sealed_secure(services, body.secure_parameters),
+        unique_parameter_names=[],
+        priority=None,
+        max_timeout_in_minutes=body.max_timeout_in_minutes,
+        callback_url=None,
+        callback_api_key=None,
+        inline_automation=draft,
+    )
+    task = await services.task_writer.create(new)
+    return DraftRunAccepted(task_id=task.id, status=task.status)
 
 
 async def find_recording(services: Services, account_id: Any, recording_id: str) -> tasks.Task:

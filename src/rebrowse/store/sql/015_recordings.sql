@@ -6,3 +6,6 @@ ALTER TABLE tasks ADD COLUMN kind text NOT NULL DEFAULT 'automation' CHECK (kind
 ALTER TABLE tasks ADD COLUMN start_url text;
 ALTER TABLE tasks ADD COLUMN recording jsonb;
 ALTER TABLE tasks ADD COLUMN stop_requested boolean NOT NULL DEFAULT false;
+-- "Run once" of a recording's draft: a task of kind 'automation' that runs the draft it carries (endpoint_name ''
+-- and automation_version 0: no saved automation); a draft holds no secret's value (secure parameters have none).
+ALTER TABLE tasks ADD COLUMN inline_automation jsonb;

@@ -77,8 +77,31 @@ function editor(recording, edit, problem) {
       h("button", { type: "button", class: "secondary", "aria-label": `Delete step ${index + 1}`,
         onclick: () => edit([{ op: "delete", node: index }]) }, "Delete")))),
     problem,
+    runForm(recording.recording_id, secure),
     saveForm(recording.recording_id),
   );
+}
+
+/** Run the draft once as it is now, with the values recorded; secure parameters need a source each (JSON). */
+function runForm(recordingId, secure) {
+  const sources = h("textarea", { id: "run-secure", rows: 3, spellcheck: false,
+    placeholder: '{"password": [{"amazon_secrets_manager": {"secret_name": "…", "region_name": "…"}}]}' });
+  const outcome = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "card", id: "run-draft" },
+    secure.length > 0 && [h("label", { for: "run-secure" }, `Secure parameters (${secure.join(", ")}): where each value comes from`), sources],
+    outcome,
+    h("button", { type: "submit", class: "secondary" }, "Run once"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const body = sources.value.trim() ? { secure_parameters: JSON.parse(sources.value) } : {};
+      const run = await api(`/api/v1/recordings/${recordingId}/run`, { method: "POST", body });
+      fill(outcome, h("p", {}, "Running the draft: ", h("a", { href: `/tasks/${run.task_id}`, id: "draft-run" }, "see the task")));
+    } catch (error) {
+      fill(outcome, errorBox(error));
+    }
+  });
+  return form;
 }
 
 function saveForm(recordingId) {
