@@ -50,6 +50,11 @@ async def test_record_in_the_page_edit_the_draft_and_save_it(dashboard: Page, se
     await dashboard.get_by_label("New name for full_name").fill("person")
     await parameters.locator('tr[data-parameter="full_name"]').get_by_role("button", name="Rename").click()
     await expect(parameters).to_contain_text("person")
+    # Run once, unsaved, with the values recorded: a task of its own.
+    await dashboard.get_by_role("button", name="Run once").click()
+    await expect(dashboard.locator("#draft-run")).to_have_text("see the task")
+    run = await dashboard.locator("#draft-run").get_attribute("href")
+    assert run is not None
     await parameters.locator('tr[data-parameter="email"]').get_by_role("button", name="Make secret").click()
     await expect(parameters.locator('tr[data-parameter="email"]')).to_contain_text("secret: each run passes it")
     await dashboard.get_by_role("button", name="Delete step 1").click()  # the click that focused the page
@@ -65,5 +70,8 @@ async def test_record_in_the_page_edit_the_draft_and_save_it(dashboard: Page, se
     await dashboard.get_by_role("button", name="Save").click()
     await expect(dashboard).to_have_url(re.compile(f"/automations/{endpoint}$"))
     saved = served.api.get(f"/api/v1/automations/{endpoint}").json()
+    await dashboard.goto(f"{served.url}{run}")
+    await expect(dashboard.locator("h1 .badge")).to_have_text("success", timeout=WAIT_MS)
+    await expect(dashboard.get_by_text("a recording's draft, run once (not saved)")).to_be_visible()
     assert saved["automation"]["parameters"]["input_parameters"] == {"person": [name]}
     assert list(saved["automation"]["parameters"]["secure_parameters"]) == ["email"]
