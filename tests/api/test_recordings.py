@@ -212,6 +212,8 @@ async def test_record_drive_edit_save_and_run_with_other_values(
     ]
     unknown = await api.post(f"/api/v1/recordings/{recording_id}/run", json={"input_parameters": {"nope": ["x"]}})
     assert unknown.status_code == 400 and unknown.json()["errors"][0]["path"] == "input_parameters.nope"
+    sourceless = await api.post(f"/api/v1/recordings/{recording_id}/run", json={})
+    assert sourceless.status_code == 400 and sourceless.json()["errors"][0]["path"] == "secure_parameters.email"
 
     saved = await api.post(f"/api/v1/recordings/{recording_id}/save", json={"endpoint_name": endpoint})
     assert saved.status_code == 200, saved.text

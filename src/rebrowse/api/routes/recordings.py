@@ -165,6 +165,10 @@ async def run_draft(
         check_run_parameters(automation, inputs, body.secure_parameters)
     except AutomationInvalid as exc:
         raise BadRequest.of_fields(exc.errors) from None
+    if missing := [name for name in automation.parameters.secure_parameters if name not in body.secure_parameters]:
+        raise BadRequest.of_fields(
+            [FieldError(f"secure_parameters.{name}", "is needed: no secret's value is recorded") for name in missing]
+        )
     new = tasks.NewTask(
         account_id=caller.account.id,
         endpoint_name="",
