@@ -164,7 +164,9 @@ async def test_record_drive_edit_save_and_run_with_other_values(
     assert not any("nobody" in step["description"] for step in recorded["steps"])
     stopped = await api.post(f"/api/v1/recordings/{recording_id}/stop")
     assert stopped.status_code == 200, stopped.text
-    done = await recording_where(api, recording_id, "its draft", lambda r: r["draft"] is not None)
+    done = await recording_where(
+        api, recording_id, "its draft", lambda r: r["draft"] is not None and r["status"] != "running"
+    )
     assert done["status"] == "success", done["error"]
     draft = done["draft"]
     assert draft["url"] == f"{site.url}/form.html"
