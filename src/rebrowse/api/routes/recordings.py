@@ -7,6 +7,7 @@ task); its owner watches and drives it with GET /api/v1/tasks/{id}/stream?contro
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -186,7 +187,7 @@ async def run_draft(
     return DraftRunAccepted(task_id=task.id, status=task.status)
 
 
-async def find_recording(services: Services, account_id: Any, recording_id: str) -> tasks.Task:
+async def find_recording(services: Services, account_id: uuid.UUID, recording_id: str) -> tasks.Task:
     """The account's recording; NotFound for anything else (another account's, a task that is no recording)."""
     task = await find_task(services, account_id, recording_id)
     if task.kind != "recording":
