@@ -61,7 +61,8 @@ async def stream(
     control: Annotated[
         bool,
         Query(
-            description="Drive the browser too: keyboard and mouse get through while the task waits for a person or records"
+            description="Drive the browser too: keyboard and mouse get through while the task waits for a person"
+            " or records"
         ),
     ] = False,
 ) -> StreamUrl:
