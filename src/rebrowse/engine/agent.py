@@ -44,7 +44,7 @@ from rebrowse.engine.interaction import options_for
 from rebrowse.engine.locators import learned_command
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
-from rebrowse.errors import RebrowseError, StepFailed
+from rebrowse.errors import RebrowseError, StepFailed, first_line
 from rebrowse.llm.client import LlmFailed
 from rebrowse.llm.snapshot import SnapshotElement, element_locator, find_element
 
@@ -281,10 +281,6 @@ def interaction(name: str, action: BaseModel) -> dict[str, Any]:
     """An Optexity action node for an interaction action."""
     payload = action.model_dump(mode="json", exclude_defaults=True)
     return {"type": "action_node", "interaction_action": {name: payload}}
-
-
-def first_line(error: BaseException) -> str:
-    return (str(error) or type(error).__name__).strip().splitlines()[0]
 
 
 def take_refused_navigation(step: Step) -> EgressDenied | None:
