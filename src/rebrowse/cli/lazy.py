@@ -39,6 +39,7 @@ SERVER_PACKAGES = frozenset(
         "psycopg",
         "psycopg_pool",
         "pydantic_ai",
+        "pydantic_settings",
         "pyotp",
         "simpleeval",
         "starlette",
