@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import procrastinate
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -33,6 +32,7 @@ from rebrowse.api.routes import (
 )
 from rebrowse.dashboard import routes as dashboard
 from rebrowse.observability.metrics import LiveViewConnections
+from rebrowse.queue.app import Queue
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -42,7 +42,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # large recorded automations fit; anything bi
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
-def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App, sealer: Sealer) -> FastAPI:
+def create_app(settings: ServerSettings, db: Database, queue: Queue, sealer: Sealer) -> FastAPI:
     """The API on an open database and queue (the caller opens and closes them)."""
     app = FastAPI(
         title="rebrowse",

@@ -23,6 +23,7 @@ from rebrowse.cli.common import DataDir, fail, invalid_input_exits, out
 from rebrowse.demo.automation import DEMO_SITE
 from rebrowse.demo.site import SiteServer
 from rebrowse.observability.logs import LogFormat, LogLevel, configure_logging
+from rebrowse.queue.schema import QueueSchemaMismatch
 from rebrowse.server import (
     Runtime,
     demo_key,
@@ -97,7 +98,7 @@ def run_service(settings: ServerSettings, body: Callable[[Runtime, asyncio.Event
 
     try:
         asyncio.run(main())
-    except OSError as exc:
+    except (OSError, QueueSchemaMismatch) as exc:
         raise fail(str(exc), 1) from None
 
 
