@@ -4,7 +4,8 @@
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-SYSTEM_PACKAGES := chromium xvfb x11vnc dovecot-imapd xdotool
+# dovecot-imapd: 2FA tests' mail server; xdotool: the recorder's tests; iproute2: `ip netns`, reliability scenario 8
+SYSTEM_PACKAGES := chromium xvfb x11vnc dovecot-imapd xdotool iproute2
 PORT ?= 8000
 
 .PHONY: serve demo test lint typecheck unit bench reliability setup system
@@ -41,6 +42,7 @@ unit: $(STAMP)
 bench: setup
 	$(BIN)/python -m bench --markdown docs/benchmarks.md
 
-# Minutes long: failures injected into a real deployment on 127.0.0.1 (docs/reliability.md).
+# Minutes long: failures injected into a real deployment on 127.0.0.1, and one across network namespaces (as root;
+# docs/reliability.md).
 reliability: setup
 	$(BIN)/python -m reliability

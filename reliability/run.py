@@ -27,6 +27,7 @@ from reliability import (
     bad_inputs,
     browser_crash,
     database_outage,
+    multihost,
     receiver_outage,
     security_review,
     worker_kill,
@@ -43,6 +44,7 @@ SCENARIOS: dict[str, Scenario] = {
     "5": (api_fuzz.NAME, lambda pg, work, args: api_fuzz.run(pg, work, args.examples)),
     "6": (bad_inputs.NAME, lambda pg, work, args: bad_inputs.run(pg, work)),
     "7": (security_review.NAME, lambda pg, work, args: security_review.run(pg, work)),
+    "8": (multihost.NAME, lambda pg, work, args: multihost.run(pg, work)),
 }
 
 

@@ -25,6 +25,7 @@ from rebrowse.api.routes import (
     messages,
     metrics,
     proxies,
+    recordings,
     schemas,
     sessions,
     stream,
@@ -67,6 +68,7 @@ def create_app(settings: ServerSettings, db: Database, queue: Queue, sealer: Sea
         keys,
         messages,
         stream,
+        recordings,
         metrics,
         schemas,
     )

@@ -20,6 +20,15 @@ CONNECTION_WAIT_S = 5.0
 # (5 min by default), so after an outage of 20 s the next try could come 15 s after the database was back.
 # Giving a try up after a few seconds makes the next request that waits start a new one at once instead.
 RECONNECT_S = 3.0
+# A client whose host vanishes (unplugged, cut off, powered down) never closes its connections, and the server
+# keeps them, with what they hold (the workers' recovery lock, a transaction's row locks), until the kernel's
+# keepalive gives up: two hours by default. Every connection therefore asks the server to probe it after 5 s of
+# silence and to drop it after 3 unanswered probes 5 s apart, or after 20 s of unacknowledged data. The server
+# ignores these on Unix sockets.
+DROP_VANISHED_CLIENTS = (
+    "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;"
+    " SET tcp_user_timeout = 20000"
+)
 Connection = AsyncConnection[DictRow]
 # What a database that cannot be reached raises (the pool's PoolTimeout is an OperationalError too).
 DATABASE_DOWN = (OperationalError, InterfaceError)
@@ -41,6 +50,7 @@ class Database:
             open=False,
             kwargs={"row_factory": dict_row, "autocommit": True},
             connection_class=AsyncConnection[DictRow],
+            configure=drop_when_vanished,
         )
 
     async def open(self) -> None:
@@ -65,6 +75,11 @@ class Database:
 async def ping(conn: Connection) -> None:
     """A round trip to the database (raises when it cannot be reached)."""
     await conn.execute("SELECT 1")
+
+
+async def drop_when_vanished(conn: Connection) -> None:
+    """Have the server drop this connection when its client's host is gone (see DROP_VANISHED_CLIENTS)."""
+    await conn.execute(DROP_VANISHED_CLIENTS)
 
 
 def migration_files() -> list[tuple[int, str, str]]:

@@ -22,7 +22,8 @@ TERMINAL: tuple[TaskStatus, ...] = ("success", "failed", "killed", "cancelled")
 ACTIVE: tuple[TaskStatus, ...] = ("queued", "allocated", "running")
 CallbackEventName = Literal["waiting_for_person"]
 CALLBACK_EVENTS: tuple[CallbackEventName, ...] = ("waiting_for_person",)
-WAKE_CHANNEL = "rebrowse_task_wake"  # NOTIFY payload: the id of a task whose wait for a person ended
+WAKE_CHANNEL = "rebrowse_task_wake"  # NOTIFY payload: the id of a task whose wait for a person (or recording) ended
+TaskKind = Literal["automation", "recording"]
 
 
 @dataclass
@@ -69,6 +70,11 @@ class Task:
     use_proxy: bool | None = None
     proxy_session_id: str | None = None
     session_reused: bool = False
+    kind: TaskKind = "automation"  # "recording": the worker records a person's actions on start_url (no automation)
+    start_url: str | None = None
+    recording: dict[str, Any] | None = None  # a recording's {steps, draft, errors} so far (never a secret's value)
+    stop_requested: bool = False  # a recording's owner asked for its draft
+    inline_automation: dict[str, Any] | None = None  # the draft a "run once" runs (no saved automation then)
 
     @property
     def is_terminal(self) -> bool:
@@ -76,9 +82,11 @@ class Task:
 
     @property
     def is_interactive(self) -> bool:
-        """Whether its owner may drive its browser through the live view now: while it waits for a person (a
-        recording task kind would add itself here)."""
-        return self.status == "running" and self.waiting_for is not None and self.waiting_for["kind"] == "person"
+        """Whether its owner may drive its browser through the live view now: while it waits for a person, or
+        while it records."""
+        if self.status != "running":
+            return False
+        return self.kind == "recording" or (self.waiting_for is not None and self.waiting_for["kind"] == "person")
 
     @property
     def unique_parameters(self) -> dict[str, list[Any]]:
@@ -106,6 +114,9 @@ class NewTask:
     reuse_session: bool | None = None
     use_proxy: bool | None = None
     proxy_session_id: str | None = None
+    kind: TaskKind = "automation"
+    start_url: str | None = None
+    inline_automation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,9 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "reuse_session": "boolean",
     "use_proxy": "boolean",
     "proxy_session_id": "text",
+    "kind": "text",
+    "start_url": "text",
+    "inline_automation": "jsonb",
 }
 
 
@@ -206,6 +220,9 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "reuse_session": new.reuse_session,
         "use_proxy": new.use_proxy,
         "proxy_session_id": new.proxy_session_id,
+        "kind": new.kind,
+        "start_url": new.start_url,
+        "inline_automation": Jsonb(new.inline_automation) if new.inline_automation is not None else None,
     }
 
 
@@ -422,3 +439,30 @@ async def set_waiting_for(conn: Connection, task_id: uuid.UUID, waiting: Waiting
     await conn.execute(
         "UPDATE tasks SET waiting_for = %(waiting)s WHERE id = %(id)s", {"waiting": value, "id": task_id}
     )
+
+
+async def save_recording(conn: Connection, task_id: uuid.UUID, recording: dict[str, Any]) -> None:
+    """Record what the recording task has recorded so far (its steps, then its draft)."""
+    await conn.execute(
+        "UPDATE tasks SET recording = %(recording)s WHERE id = %(id)s AND kind = 'recording'",
+        {"recording": Jsonb(recording), "id": task_id},
+    )
+
+
+async def request_stop(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+    """Ask the account's running recording to stop, waking its worker (any host) through WAKE_CHANNEL when the
+    transaction commits; False when it is not a recording of that account that runs."""
+    cursor = await conn.execute(
+        "UPDATE tasks SET stop_requested = true WHERE id = %(id)s AND account_id = %(account)s"
+        " AND kind = 'recording' AND status IN ('queued', 'allocated', 'running')",
+        {"id": task_id, "account": account_id},
+    )
+    if cursor.rowcount != 1:
+        return False
+    await notifications.notify(conn, WAKE_CHANNEL, str(task_id))
+    return True
+
+
+async def stop_requested(conn: Connection, task_id: uuid.UUID) -> bool:
+    row = await (await conn.execute("SELECT stop_requested FROM tasks WHERE id = %(id)s", {"id": task_id})).fetchone()
+    return bool(row and row["stop_requested"])
