@@ -24,8 +24,9 @@ async function secureNames(endpointName) {
 
 function facts(task) {
   const rows = [
-    ["Automation", h("a", { href: `/automations/${encodeURIComponent(task.endpoint_name)}` },
-      `${task.endpoint_name} v${task.automation_version}`)],
+    ["Automation", task.endpoint_name
+      ? h("a", { href: `/automations/${encodeURIComponent(task.endpoint_name)}` }, `${task.endpoint_name} v${task.automation_version}`)
+      : "a recording's draft, run once (not saved)"],
     ["Created", time(task.created_at)],
     ["Started", time(task.started_at)],
     ["Completed", time(task.completed_at)],
