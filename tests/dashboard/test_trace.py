@@ -4,7 +4,11 @@ real port; the trace is a real one, recorded by Playwright on the fixture site."
 
 from __future__ import annotations
 
+import asyncio
 import io
+import re
+import shutil
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from tests.api.conftest import Account, submit_ok
 from tests.dashboard.conftest import Served
 from tests.dashboard.test_fixed_version import open_task
 from tests.dashboard.test_healing import served  # noqa: F401 (the API app on a real port)
+from tests.test_cli import rebrowse
 
 
 async def record_trace(browser: Browser, site: SiteServer, path: Path) -> None:
@@ -92,3 +97,30 @@ async def test_the_task_page_opens_its_trace_in_the_viewer_offline(
     await expect(actions.filter(has_text="Click")).to_have_count(1, timeout=15_000)
     await expect(actions.filter(has_text="Navigate")).not_to_have_count(0)
     assert elsewhere == []
+
+
+@pytest.mark.usefixtures("login")
+async def test_rebrowse_trace_of_a_task_downloads_it_and_prints_the_viewer(
+    served: Served,  # noqa: F811
+    acme: Account,
+    settings: ServerSettings,
+    browser: Browser,
+    site: SiteServer,
+    tmp_path: Path,
+) -> None:
+    task_id = await traced_task(acme, settings, browser, site)
+    args = ("trace", task_id, "--no-open", "--url", served.url, "--api-key", acme.key)
+
+    # In a thread: the API answering it runs on this test's event loop.
+    done = await asyncio.to_thread(rebrowse, *args, cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    downloaded = re.search(r"^trace (\S+\.zip)$", done.stdout, re.MULTILINE)
+    assert downloaded is not None, done.stdout
+    try:
+        assert zipfile.is_zipfile(downloaded[1])
+    finally:
+        shutil.rmtree(Path(downloaded[1]).parent)  # the CLI leaves it for the viewer; the test's own to remove
+    assert "/trace-viewer/index.html?trace=" in done.stdout
+    unknown = await asyncio.to_thread(rebrowse, *args[:1], str(uuid.uuid4()), *args[2:], cwd=tmp_path)
+    assert unknown.returncode != 0 and "not found" in unknown.stderr.lower()
