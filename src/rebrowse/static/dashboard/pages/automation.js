@@ -1,5 +1,5 @@
 // One automation: its versions, and a run form generated from its parameters (secure ones as secret fields).
-import { api, errorBox, fill, h, section, time } from "../lib.js";
+import { api, errorBox, fill, h, notice, section, time } from "../lib.js";
 
 /** A form value back in the type of the automation's example value. */
 function typed(text, example) {
@@ -56,7 +56,7 @@ function runForm(stored, rerun) {
   const unique = new Set(rerun?.unique_parameter_names || []);
   const form = h("form", { class: "card", id: "run" },
     h("h2", {}, "Run"),
-    rerun && h("p", { class: "note" }, `Re-running task ${rerun.task_id.slice(0, 8)} with its inputs.`,
+    rerun && notice("info", `Re-running task ${rerun.task_id.slice(0, 8)} with its inputs.`,
       Object.keys(secureDeclared).length > 0 && " Secure values never come back from the server: enter them again, or leave them empty to use the automation's own."),
     Object.keys(inputsDeclared).length === 0 && h("p", { class: "muted" }, "This automation has no input parameters."),
     Object.entries(inputsDeclared).map(([name, examples]) => h("div", { class: "parameter" },

@@ -1,9 +1,10 @@
 // The account's API keys: create one (its value is shown once), list them, revoke one.
-import { api, errorBox, fill, h, time } from "../lib.js";
+import { api, errorBox, fill, h, notice, time } from "../lib.js";
 
-function keyRows(keys, revoke) {
+function keyRows(keys, session, revoke) {
   return keys.map((key) => h("tr", { "data-key-id": key.id },
-    h("td", {}, key.name, key.role !== "member" && h("span", { class: "chip" }, key.role)),
+    h("td", {}, key.name, key.role !== "member" && h("span", { class: "chip" }, key.role),
+      key.id === session.key_id && h("span", { class: "chip", title: "The key this dashboard is signed in with" }, "this session")),
     h("td", { class: "mono" }, `${key.prefix}…`),
     h("td", {}, time(key.created_at)),
     h("td", {}, time(key.last_used_at)),
@@ -17,12 +18,15 @@ export async function render(root) {
   document.title = "API keys · rebrowse";
   const body = h("tbody");
   const message = h("div", { "aria-live": "polite" });
-  const refresh = async () => fill(body, keyRows((await api("/api/v1/keys")).keys, revoke));
+  const session = await api("/api/v1/session");
+  const refresh = async () => fill(body, keyRows((await api("/api/v1/keys")).keys, session, revoke));
   async function revoke(key) {
-    if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…)? Anything using it stops working at once.`)) return;
+    const yours = key.id === session.key_id
+      ? " You are signed in with this key: revoking it signs you out of the dashboard." : "";
+    if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…)? Anything using it stops working at once.${yours}`)) return;
     try {
       await api(`/api/v1/keys/${key.id}`, { method: "DELETE" });
-      fill(message, h("p", { class: "ok" }, `Key ${key.name} revoked.`));
+      fill(message, notice("success", `Key ${key.name} revoked.`));
       await refresh();  // when it was this session's key, the API answers 401 and the page goes to sign-in
     } catch (error) {
       fill(message, errorBox(error));
