@@ -458,7 +458,8 @@ async def test_every_page_fits_a_desktop_and_a_phone(dashboard: Page, served: Se
     await dashboard.goto(f"{served.url}/tasks?task_id={task_id}")
     card = dashboard.locator(f'tr[data-task-id="{task_id}"]')
     box = await card.bounding_box()
-    assert box is not None and box["height"] < 844 / 2, box
+    assert box is not None and box["height"] < 160, box  # four short lines
+    await expect(card.locator("td").nth(5)).to_be_hidden()  # started: on the task's page
 
 
 async def test_find_a_task_by_part_of_its_id_or_of_its_endpoint(

@@ -14,7 +14,7 @@ function row(task) {
   return h("tr", { "data-task-id": task.task_id }, cells(COLUMNS, [
     h("a", { href: `/tasks/${task.task_id}`, class: "mono" }, task.task_id.slice(0, 8)),
     badge(task.status),
-    task.endpoint_name,
+    h("span", { title: task.endpoint_name }, task.endpoint_name),
     uniqueValues(task),
     time(task.created_at),
     time(task.started_at),
