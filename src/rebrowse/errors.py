@@ -81,3 +81,8 @@ class SecretUnavailable(RebrowseError):
 
 class ChromiumNotFound(RebrowseError):
     """No Chromium executable was found: install Debian's `chromium` package or set REBROWSE_CHROMIUM."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error: Playwright's call logs are long and say little more."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

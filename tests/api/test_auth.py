@@ -43,6 +43,12 @@ async def test_health_needs_no_key(anonymous: httpx.AsyncClient) -> None:
         ("GET", "/api/v1/task_status?task_id=x"),
         ("GET", "/api/v1/keys"),
         ("POST", "/api/v1/accounts"),
+        ("POST", "/api/v1/recordings"),
+        ("GET", "/api/v1/recordings/x"),
+        ("POST", "/api/v1/recordings/x/stop"),
+        ("POST", "/api/v1/recordings/x/edits"),
+        ("POST", "/api/v1/recordings/x/run"),
+        ("POST", "/api/v1/recordings/x/save"),
     ],
 )
 async def test_every_route_but_health_needs_a_key(anonymous: httpx.AsyncClient, method: str, path: str) -> None:
@@ -209,6 +215,12 @@ async def test_openapi_has_a_stable_operation_id_on_every_route(anonymous: httpx
         "list_keys",
         "revoke_key",
         "create_account",
+        "start_recording",
+        "get_recording",
+        "stop_recording",
+        "edit_recording",
+        "run_recording_draft",
+        "save_recording",
     }
     assert expected <= operations
     assert all(not op.endswith(("_get", "_post", "_put", "_delete")) for op in operations), operations
@@ -217,10 +229,12 @@ async def test_openapi_has_a_stable_operation_id_on_every_route(anonymous: httpx
         for methods in schema["paths"].values()
         for operation in methods.values()
     }
-    # Only the routes that store an automation validate one.
+    # Only the routes that store or run an automation given to them validate one.
     assert [op for op, responses in answers.items() if "422" in responses] == [
         "put_automation",
         "save_cached_automation",
+        "save_recording",
+        "run_recording_draft",
     ]
     assert all("400" in responses for op, responses in answers.items() if op != "health")
     assert "HTTPValidationError" not in str(schema)

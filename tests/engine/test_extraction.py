@@ -107,7 +107,7 @@ async def test_locator_without_allow_none_fails_naming_path_action_and_locator(r
     assert result.error is not None
     assert result.error.startswith("nodes[0] (extract.locator on ")
     assert "#no-such-element" in result.error
-    assert "no text could be read" in result.error
+    assert "no text could be read: no element matches" in result.error
     assert result.output_data == []  # the step after the failure never ran
 
 

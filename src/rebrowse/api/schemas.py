@@ -26,7 +26,7 @@ from rebrowse.automation.references import join_key
 from rebrowse.messages.models import MAX_TEXT, Channel
 from rebrowse.store.accounts import Role
 from rebrowse.store.messages import SourceKind
-from rebrowse.store.tasks import CallbackEventName, TaskStatus
+from rebrowse.store.tasks import CallbackEventName, TaskKind, TaskStatus
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
 MAX_TIMEOUT_MINUTES = 24 * 60
@@ -324,7 +324,8 @@ class WaitingFor(BaseModel):
 
 class TaskSummary(BaseModel):
     task_id: uuid.UUID
-    endpoint_name: str
+    endpoint_name: str = Field(description="The automation it runs ('' for a recording)")
+    kind: TaskKind = Field(default="automation", description="recording: a person records an automation in it")
     status: TaskStatus
     waiting_for: WaitingFor | None = Field(
         default=None,
@@ -620,3 +621,90 @@ class MessageSourceInfo(BaseModel):
 class MessageSourceList(BaseModel):
     sources: list[MessageSourceInfo]
     twilio_webhook: str = Field(description="the URL to give Twilio as the SMS webhook of this account")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recordings
+
+
+class StartRecordingRequest(Body):
+    url: Annotated[str, Field(max_length=MAX_URL_LENGTH, description="The http(s) page the recording opens on")]
+    max_timeout_in_minutes: float = Field(default=30, gt=0, le=240, description="How long the recording may last")
+
+
+class RecordingStarted(BaseModel):
+    recording_id: uuid.UUID = Field(description="The recording's task id: watch it with GET /api/v1/tasks/{id}/stream")
+    status: TaskStatus
+
+
+class RecordedStep(BaseModel):
+    kind: str = Field(description="The recorder's action: click, fill, press, select, navigate, ...")
+    description: str = Field(description="What the step does, for a person (never a secret's value)")
+    locator: str | None
+    semantic: bool | None = Field(description="Its locator is role/label/text based (no CSS)")
+    secret: bool | None = Field(description="A typed field: true for a password field, whose text is not kept")
+    matches: int | None = Field(description="How many elements its locator matched on the page when recorded")
+    ambiguous: bool = Field(description="Its locator did not match exactly one element when recorded: check it")
+    problem: str | None = Field(description="Why the step cannot be replayed")
+
+
+class RecordingDetail(BaseModel):
+    recording_id: uuid.UUID
+    status: TaskStatus
+    start_url: str
+    error: str | None
+    stop_requested: bool
+    steps: list[RecordedStep] = Field(description="The steps recorded so far, in order")
+    draft: dict[str, Any] | None = Field(
+        description="The automation written when the recording stopped (with the edits made since); null before"
+    )
+    errors: list[str] = Field(description="Why no draft could be written (steps that cannot be replayed)")
+
+
+class RenameParameter(Body):
+    op: Literal["rename"]
+    parameter: str
+    to: str
+
+
+class MakeSecret(Body):
+    op: Literal["secret"]
+    parameter: str
+
+
+class DeleteNode(Body):
+    op: Literal["delete"]
+    node: int = Field(description="The node's index in draft.nodes")
+
+
+class MoveNode(Body):
+    op: Literal["move"]
+    node: int
+    to: int = Field(description="Its new index")
+
+
+DraftEdit = Annotated[RenameParameter | MakeSecret | DeleteNode | MoveNode, Field(discriminator="op")]
+
+
+class EditDraftRequest(Body):
+    edits: list[DraftEdit] = Field(min_length=1, max_length=200, description="Applied in order, all or none")
+
+
+class SaveRecordingRequest(Body):
+    endpoint_name: Annotated[str, Field(pattern=NAME_PATTERN, description="The automation to add a version to")]
+    description: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class RunDraftRequest(Body):
+    input_parameters: dict[str, list[ParameterValue]] | None = Field(
+        default=None, description="The values to run with; null: the values recorded"
+    )
+    secure_parameters: dict[str, list[SecureParameter]] = Field(
+        default_factory=dict, description="Where each secure parameter's value comes from (none is recorded)"
+    )
+    max_timeout_in_minutes: float = Field(default=10, gt=0, le=MAX_TIMEOUT_MINUTES, description="Per attempt")
+
+
+class DraftRunAccepted(BaseModel):
+    task_id: uuid.UUID = Field(description="The task running the draft as it is now (follow it like any task)")
+    status: TaskStatus

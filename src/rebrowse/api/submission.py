@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from rebrowse import lifecycle
 from rebrowse.api.auth import Submitter
@@ -10,6 +10,7 @@ from rebrowse.api.deps import Runnable, Services, runnable_automation
 from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.schemas import InferenceRequest
 from rebrowse.automation.loading import check_run_parameters
+from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid, FieldError
 from rebrowse.queue.app import abort
@@ -67,16 +68,13 @@ def new_task(
     services: Services, caller: Caller, request: InferenceRequest, runnable: Runnable, pinned: str | None
 ) -> tasks.NewTask:
     """The task to store, its secrets sealed."""
-    secure = {
-        name: [p.model_dump(exclude_none=True) for p in values] for name, values in request.secure_parameters.items()
-    }
     callback_url, callback_key = callback_of(services, request, runnable)
     return tasks.NewTask(
         account_id=caller.account.id,
         endpoint_name=request.endpoint_name,
         automation_version=runnable.version,
         input_parameters={name: list(values) for name, values in request.input_parameters.items()},
-        secure_parameters=services.sealer.seal_json(secure) if secure else None,
+        secure_parameters=sealed_secure(services, request.secure_parameters),
         unique_parameter_names=list(dict.fromkeys(request.unique_parameter_names)),
         priority=request.priority,
         max_timeout_in_minutes=request.max_timeout_in_minutes,
@@ -90,6 +88,12 @@ def new_task(
         use_proxy=request.use_proxy,
         proxy_session_id=request.proxy_session_id,
     )
+
+
+def sealed_secure(services: Services, secure_parameters: Mapping[str, list[SecureParameter]]) -> bytes | None:
+    """A run's secure parameters (where each value comes from), sealed for the task record; None when none."""
+    secure = {name: [p.model_dump(exclude_none=True) for p in values] for name, values in secure_parameters.items()}
+    return services.sealer.seal_json(secure) if secure else None
 
 
 async def submit(

@@ -85,6 +85,7 @@ def task_summary(task: Task) -> TaskSummary:
     return TaskSummary(
         task_id=task.id,
         endpoint_name=task.endpoint_name,
+        kind=task.kind,
         status=task.status,
         waiting_for=WaitingFor.model_validate(task.waiting_for) if task.waiting_for is not None else None,
         unique_parameters=task.unique_parameters,

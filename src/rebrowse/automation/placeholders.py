@@ -67,6 +67,11 @@ def substitute(text: str, values: Mapping[str, object], *, strict: bool = True) 
     return _PLACEHOLDER.sub(replace, text)
 
 
+def rename(text: str, old: str, new: str) -> str:
+    """The text with every placeholder of the variable `old` naming `new` instead (its path kept)."""
+    return _PLACEHOLDER.sub(lambda m: "{" + new + m.group(2) + "}" if m.group(1) == old else m.group(0), text)
+
+
 def _ref_of(match: re.Match[str]) -> PlaceholderRef:
     # findall yields ("key", "") for `.key` and ("", "3") for `[3]`.
     path = tuple(key or int(index) for key, index in _SEGMENT.findall(match.group(2)))

@@ -22,7 +22,7 @@ from rebrowse.automation.json_schema import automation_schema_text
 from rebrowse.automation.loading import load_automation
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.cli.common import EXIT_INVALID, err, fail, invalid_input_exits, out, read_settings
-from rebrowse.errors import RebrowseError
+from rebrowse.errors import RebrowseError, first_line
 from rebrowse.recorder.importing import ScriptUntranslatable, import_script, parse_parameter
 from rebrowse.recorder.recording import RecordingInvalid, Step, describe_step
 from rebrowse.recorder.session import RecordingSession
@@ -225,11 +225,6 @@ async def record_until_closed(url: str, executable: str | None, printer: StepPri
             printer.flush(session.steps)
             if browser.is_connected():
                 await browser.close()
-
-
-def first_line(exc: Exception) -> str:
-    """Playwright's message without its call log."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def run_line(output: Path, data: dict[str, Any]) -> str:

@@ -24,6 +24,8 @@ PAGES = (
     "/tasks/{task_id}",
     "/automations",
     "/automations/{endpoint_name}",
+    "/recordings",
+    "/recordings/{recording_id}",
     "/keys",
     "/messages",
     "/proxies",

@@ -44,7 +44,7 @@ from rebrowse.engine.interaction import options_for
 from rebrowse.engine.locators import learned_command
 from rebrowse.engine.state import Step
 from rebrowse.engine.waits import settle
-from rebrowse.errors import LlmFailed, RebrowseError, StepFailed
+from rebrowse.errors import LlmFailed, RebrowseError, StepFailed, first_line
 from rebrowse.llm.snapshot import SnapshotElement, element_locator, find_element
 
 SETTLE_AFTER_ACTION_S = 2.0  # what an action starts (a fetch, a re-render) is waited for before the next snapshot
@@ -280,10 +280,6 @@ def interaction(name: str, action: BaseModel) -> dict[str, Any]:
     """An Optexity action node for an interaction action."""
     payload = action.model_dump(mode="json", exclude_defaults=True)
     return {"type": "action_node", "interaction_action": {name: payload}}
-
-
-def first_line(error: BaseException) -> str:
-    return (str(error) or type(error).__name__).strip().splitlines()[0]
 
 
 def take_refused_navigation(step: Step) -> EgressDenied | None:

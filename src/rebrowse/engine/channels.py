@@ -12,9 +12,8 @@ from playwright.async_api import Error as PlaywrightError
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.launch import launch_chromium
 from rebrowse.engine.contexts import BrowserContexts, ContextSource
-from rebrowse.engine.extraction import first_line
 from rebrowse.engine.options import RunOptions
-from rebrowse.errors import RebrowseError
+from rebrowse.errors import RebrowseError, first_line
 
 NO_CHROME = (
     "browser_channel chrome: Google Chrome is not installed here (REBROWSE_CHROME_PATH, or google-chrome on PATH),"

@@ -19,8 +19,8 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from rebrowse.automation.locator import LocatorChain, Substitute, parse_locator
 from rebrowse.automation.placeholders import PlaceholderRef
-from rebrowse.engine.extraction import first_line
 from rebrowse.engine.state import Step
+from rebrowse.errors import first_line
 from rebrowse.llm.snapshot import LINE
 
 STRICT = re.compile(r"strict mode violation: .* resolved to (\d+) elements:")

@@ -24,6 +24,7 @@ from rebrowse.automation.expressions import evaluate_condition
 from rebrowse.browser.egress import EgressProxy
 from rebrowse.engine.downloads import record_file
 from rebrowse.engine.egress import check, http_client, raise_if_refused, refused_proxy
+from rebrowse.engine.element_errors import explain
 from rebrowse.engine.llm_answers import locator_fallback
 from rebrowse.engine.scripts import run_script
 from rebrowse.engine.state import Step
@@ -60,10 +61,10 @@ async def locator(step: Step, action: LocatorExtraction, wrapper: ExtractionActi
     text: Any = None
     failure = "the element has no text"
     try:
-        element = step.locate(action.command).first
-        text = str(await element.evaluate(READ_ELEMENT, timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
+        located = step.locate(action.command)
+        text = str(await located.first.evaluate(READ_ELEMENT, timeout=LOCATOR_TEXT_TIMEOUT_MS)).strip()
     except PlaywrightError as exc:
-        failure = first_line(exc)
+        failure = await explain(step, action.command, located, exc)
     if not text and action.extraction_instructions:
         # Optexity's fallback, made visible: the step's record says the model answered.
         text = await locator_fallback(step, action, name)
@@ -238,8 +239,3 @@ async def python_script(step: Step, action: PythonScriptExtraction, wrapper: Ext
                 raise StepFailed(f"code_fn returned None for {name!r} and allow_none is false")
             set_variable(step, name, value if isinstance(value, list) else [value])
     add_output(step, wrapper, json_data=result)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an error: Playwright's call logs are long and say little more."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -30,10 +30,9 @@ from rebrowse.engine import (
 )
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.egress import blocked
-from rebrowse.engine.extraction import first_line
 from rebrowse.engine.state import RunState, Step
 from rebrowse.engine.waits import settle, wait_for_load
-from rebrowse.errors import RebrowseError, StepFailed
+from rebrowse.errors import RebrowseError, StepFailed, first_line
 
 NODES = TypeAdapter(list[Node])
 NEW_TAB_LOAD_S = 10.0

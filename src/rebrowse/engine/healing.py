@@ -21,10 +21,9 @@ from playwright.async_api import Locator
 from rebrowse.automation.actions import InteractionAction, TargetedAction
 from rebrowse.engine.artifacts import StepRecord
 from rebrowse.engine.element_errors import explain
-from rebrowse.engine.extraction import first_line
 from rebrowse.engine.state import Step
 from rebrowse.engine.targeting import ElementAnswer, command_of, pick
-from rebrowse.errors import StepFailed
+from rebrowse.errors import StepFailed, first_line
 
 T = TypeVar("T")
 # What the action does with its element, given how long it may wait for it (ms).

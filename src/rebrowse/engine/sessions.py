@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from playwright.async_api import BrowserContext, StorageState
 from playwright.async_api import Error as PlaywrightError
 
-from rebrowse.engine.extraction import first_line
+from rebrowse.errors import first_line
 
 if TYPE_CHECKING:  # Playwright exports the type of add_cookies' argument from its internals only
     from playwright._impl._api_structures import SetCookieParam

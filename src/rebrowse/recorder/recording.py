@@ -107,6 +107,12 @@ class Step:
     opens_tab: str | None = None  # the page guid of the popup it opened
     secret: bool | None = None  # a typed field: True for a password field, None while not yet checked
     problem: str | None = None  # why the step cannot be replayed
+    matches: int | None = None  # how many elements its locator matched on the live page when recorded (None: unchecked)
+
+    @property
+    def ambiguous(self) -> bool:
+        """Its locator was counted on the page and did not match exactly one element: a replay may miss or err."""
+        return self.matches is not None and self.matches != 1
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -283,12 +289,19 @@ def describe_step(step: Step) -> str:
         return f"{step.kind}: cannot be replayed ({step.problem})"
     if step.kind == "fill":
         shown = SECRET_MASK if step.secret is not False else quoted(str(step.value))
-        return f"type {shown}{' (secret, not stored)' if step.secret else ''} into {where}"
+        return f"type {shown}{' (secret, not stored)' if step.secret else ''} into {where}{match_flag(step)}"
     if step.kind in ("navigate", "openPage", "closePage"):
         return f"{step.kind} {step.value or ''}".rstrip()
     extra = f" {quoted(str(step.value))}" if isinstance(step.value, str) else f" {step.value}" if step.value else ""
     flags = " (download)" * step.expect_download + " (new tab)" * bool(step.opens_tab)
-    return f"{step.kind}{extra} {where}{flags}"
+    return f"{step.kind}{extra} {where}{flags}{match_flag(step)}"
+
+
+def match_flag(step: Step) -> str:
+    """What a person must look at when the step's locator did not match exactly one element."""
+    if not step.ambiguous:
+        return ""
+    return f" (its locator matched {step.matches} elements when recorded, not exactly one)"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ TERMINAL: tuple[TaskStatus, ...] = ("success", "failed", "killed", "cancelled")
 ACTIVE: tuple[TaskStatus, ...] = ("queued", "allocated", "running")
 CallbackEventName = Literal["waiting_for_person"]
 CALLBACK_EVENTS: tuple[CallbackEventName, ...] = ("waiting_for_person",)
-WAKE_CHANNEL = "rebrowse_task_wake"  # NOTIFY payload: the id of a task whose wait for a person ended
+WAKE_CHANNEL = "rebrowse_task_wake"  # NOTIFY payload: the id of a task whose wait for a person (or recording) ended
+TaskKind = Literal["automation", "recording"]
 
 
 @dataclass
@@ -68,6 +69,11 @@ class Task:
     use_proxy: bool | None = None
     proxy_session_id: str | None = None
     session_reused: bool = False
+    kind: TaskKind = "automation"  # "recording": the worker records a person's actions on start_url (no automation)
+    start_url: str | None = None
+    recording: dict[str, Any] | None = None  # a recording's {steps, draft, errors} so far (never a secret's value)
+    stop_requested: bool = False  # a recording's owner asked for its draft
+    inline_automation: dict[str, Any] | None = None  # the draft a "run once" runs (no saved automation then)
 
     @property
     def is_terminal(self) -> bool:
@@ -75,9 +81,11 @@ class Task:
 
     @property
     def is_interactive(self) -> bool:
-        """Whether its owner may drive its browser through the live view now: while it waits for a person (a
-        recording task kind would add itself here)."""
-        return self.status == "running" and self.waiting_for is not None and self.waiting_for["kind"] == "person"
+        """Whether its owner may drive its browser through the live view now: while it waits for a person, or
+        while it records."""
+        if self.status != "running":
+            return False
+        return self.kind == "recording" or (self.waiting_for is not None and self.waiting_for["kind"] == "person")
 
     @property
     def unique_parameters(self) -> dict[str, list[Any]]:
@@ -105,6 +113,9 @@ class NewTask:
     reuse_session: bool | None = None
     use_proxy: bool | None = None
     proxy_session_id: str | None = None
+    kind: TaskKind = "automation"
+    start_url: str | None = None
+    inline_automation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,9 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "reuse_session": "boolean",
     "use_proxy": "boolean",
     "proxy_session_id": "text",
+    "kind": "text",
+    "start_url": "text",
+    "inline_automation": "jsonb",
 }
 
 
@@ -205,6 +219,9 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "reuse_session": new.reuse_session,
         "use_proxy": new.use_proxy,
         "proxy_session_id": new.proxy_session_id,
+        "kind": new.kind,
+        "start_url": new.start_url,
+        "inline_automation": Jsonb(new.inline_automation) if new.inline_automation is not None else None,
     }
 
 
@@ -483,3 +500,29 @@ async def set_waiting_for(conn: Connection, task_id: uuid.UUID, waiting: Waiting
     """Note what the running task waits for other than a person (a 2FA code; None: nothing), for its page."""
     value = Jsonb(waiting.to_json()) if waiting is not None else None
     await conn.execute("UPDATE tasks SET waiting_for = %s WHERE id = %s", (value, task_id))
+
+
+async def save_recording(conn: Connection, task_id: uuid.UUID, recording: dict[str, Any]) -> None:
+    """Record what the recording task has recorded so far (its steps, then its draft)."""
+    await conn.execute(
+        "UPDATE tasks SET recording = %s WHERE id = %s AND kind = 'recording'", (Jsonb(recording), task_id)
+    )
+
+
+async def request_stop(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID) -> bool:
+    """Ask the account's running recording to stop, waking its worker (any host) through WAKE_CHANNEL when the
+    transaction commits; False when it is not a recording of that account that runs."""
+    cursor = await conn.execute(
+        "UPDATE tasks SET stop_requested = true WHERE id = %s AND account_id = %s AND kind = 'recording'"
+        " AND status IN ('queued', 'allocated', 'running')",
+        (task_id, account_id),
+    )
+    if cursor.rowcount != 1:
+        return False
+    await conn.execute("SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, str(task_id)))
+    return True
+
+
+async def stop_requested(conn: Connection, task_id: uuid.UUID) -> bool:
+    row = await (await conn.execute("SELECT stop_requested FROM tasks WHERE id = %s", (task_id,))).fetchone()
+    return bool(row and row["stop_requested"])

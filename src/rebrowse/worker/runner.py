@@ -27,6 +27,7 @@ from rebrowse.browser.egress import EgressPolicy
 from rebrowse.browser.launch import find_chrome
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.artifacts import StepRecord
+from rebrowse.engine.contexts import ContextSpec
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
@@ -43,7 +44,7 @@ from rebrowse.store import automations, tasks
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task, Waiting
-from rebrowse.worker import logins
+from rebrowse.worker import logins, recording
 from rebrowse.worker.live_steps import LiveSteps
 from rebrowse.worker.person import DatabaseGate
 from rebrowse.worker.slots import Slot, SlotPool
@@ -118,6 +119,9 @@ class TaskRunner:
                 await self._finish(task_uuid, Outcome("failed", error=error, llm_usage=usage.to_json()))
 
     async def _run(self, task: Task, secrets: SecretResolver, task_log: TaskLog, usage: LlmUsage) -> None:
+        if task.kind == "recording":
+            await self._record(task)
+            return
         automation, automation_settings = await self._automation(task)
         secure = self._secure_parameters(task)
         try:
@@ -195,6 +199,26 @@ class TaskRunner:
                     slot.egress.upstream = None
                 await self._unpublish(slot)
 
+    async def _record(self, task: Task) -> None:
+        """A recording in a slot, watched and driven by its owner through the live view until they stop it."""
+        logger.info("recording started")
+        async with self._slots.take_slot() as slot:
+            contexts = await slot.for_task()
+            await self._publish(slot, task.id)  # before it runs: the owner's live view finds it at once
+            try:
+                async with self._db.connection() as conn:
+                    await tasks.mark_running(conn, task.id, task.retry_count)
+                self._state.begin(task.id, task.max_timeout_in_minutes * 60 + OVERDUE_MARGIN_S)
+                try:
+                    proxy = slot.egress.proxy_url if slot.egress is not None else None
+                    spec = ContextSpec(window=slot.window, proxy=proxy)
+                    outcome = await recording.record(self._db, contexts, spec, task)
+                finally:
+                    self._state.end(task.id)
+                await self._finish(task.id, outcome)
+            finally:
+                await self._unpublish(slot)
+
     async def _keep_artifacts(self, task: Task) -> bytes | None:
         """Store what the run wrote (however it ended), and return the final screenshot when the task's callback
         carries it; a store that cannot be reached costs the files, not the task's outcome."""
@@ -235,17 +259,11 @@ class TaskRunner:
             logger.warning("slot %d: could not record that it is free: %s", slot.index, exc)
 
     async def _automation(self, task: Task) -> tuple[Automation, dict[str, Any]]:
-        """The task's pinned automation version, with only the attempts it has left, and its settings."""
-        async with self._db.connection() as conn:
-            stored = await automations.get_automation(
-                conn, task.account_id, task.endpoint_name, task.automation_version
-            )
-        if stored is None:
-            raise TaskUnrunnable(f"automation {task.endpoint_name} version {task.automation_version} does not exist")
-        try:
-            definition = automations.with_secrets(stored, self._sealer)
-        except SealingError:
-            raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
+        """The task's pinned automation version (or the draft it carries, which has no settings), with only the
+        attempts it has left, and its settings."""
+        definition, settings = (
+            (task.inline_automation, {}) if task.inline_automation is not None else await self._stored(task)
+        )
         try:
             automation = load_automation(
                 definition,
@@ -256,7 +274,20 @@ class TaskRunner:
             raise TaskUnrunnable(f"automation {task.endpoint_name} cannot run here: {exc}") from None
         # Attempts lost with a worker count against the automation's retries.
         remaining = max(0, automation.max_retries - task.retry_count)
-        return automation.model_copy(update={"max_retries": remaining}), stored.settings
+        return automation.model_copy(update={"max_retries": remaining}), settings
+
+    async def _stored(self, task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The definition of the task's pinned version, its secrets opened, and the version's settings."""
+        async with self._db.connection() as conn:
+            stored = await automations.get_automation(
+                conn, task.account_id, task.endpoint_name, task.automation_version
+            )
+        if stored is None:
+            raise TaskUnrunnable(f"automation {task.endpoint_name} version {task.automation_version} does not exist")
+        try:
+            return automations.with_secrets(stored, self._sealer), stored.settings
+        except SealingError:
+            raise TaskUnrunnable("the automation's secure parameters could not be opened") from None
 
     def _secure_parameters(self, task: Task) -> dict[str, list[SecureParameter]]:
         if task.secure_parameters is None:

@@ -35,7 +35,7 @@ HANDSHAKE_DEADLINE_S = 10.0
 POLICY_VIOLATION, NORMAL, SERVER_ERROR = 1008, 1000, 1011
 NOT_RUNNING = "Stream not available: task is not running"
 NO_LIVE_VIEW = "Stream not available: the task's worker runs without live view"
-NOT_INTERACTIVE = "Control not available: the task is not waiting for a person"
+NOT_INTERACTIVE = "Control not available: the task is not waiting for a person (nor recording)"
 SHARED = b"\x01"  # ClientInit: every viewer shares the session (one cannot disconnect the others)
 
 
@@ -60,7 +60,10 @@ async def stream(
     caller: CallerDep,
     control: Annotated[
         bool,
-        Query(description="Drive the browser too: keyboard and mouse get through while the task waits for a person"),
+        Query(
+            description="Drive the browser too: keyboard and mouse get through while the task waits for a person"
+            " or records"
+        ),
     ] = False,
 ) -> StreamUrl:
     """A WebSocket URL (noVNC wire protocol) showing the running task's browser; valid for a minute, for one

@@ -7,6 +7,8 @@ const PAGES = [
   [/^\/tasks\/([^/]+)$/, "./pages/task.js"],
   [/^\/automations$/, "./pages/automations.js"],
   [/^\/automations\/([^/]+)$/, "./pages/automation.js"],
+  [/^\/recordings$/, "./pages/recording.js"],
+  [/^\/recordings\/([^/]+)$/, "./pages/recording.js"],
   [/^\/keys$/, "./pages/keys.js"],
   [/^\/messages$/, "./pages/messages.js"],
   [/^\/proxies$/, "./pages/proxies.js"],

@@ -1,15 +1,19 @@
-// The live view of a running task: noVNC, scaled; view only, except while the task waits for a person, when its
-// owner drives the browser through a control token. Every connection asks for a fresh stream URL (its token lives
+// The live view of a running task: noVNC, scaled; view only, except while the task waits for a person or records,
+// when its owner drives the browser through a control token. Every connection asks for a fresh stream URL (its token lives
 // a minute, once), so calling connect() again after a drop is how the view reconnects.
 import RFB from "/static/novnc/core/rfb.js";
 import { api } from "./lib.js";
 
+const WAITING_FOR_YOU = "Live: the task waits for you. Your keyboard and mouse reach its browser; press Done when you have finished.";
+
 export class LiveView {
-  /** Shows the task's browser in `screen`; `say` reports what the view is doing, in words. */
-  constructor(screen, taskId, say) {
+  /** Shows the task's browser in `screen`; `say` reports what the view is doing, in words; `drivingHint`: what it
+   * says while the user drives the browser. */
+  constructor(screen, taskId, say, drivingHint = WAITING_FOR_YOU) {
     this.screen = screen;
     this.taskId = taskId;
     this.say = say;
+    this.drivingHint = drivingHint;
     this.rfb = null;
     this.connecting = false;
     this.stopped = false;
@@ -45,7 +49,7 @@ export class LiveView {
     rfb.scaleViewport = true;
     this.screen.dataset.interactive = String(interactive);
     rfb.addEventListener("connect", () => this.say(interactive
-      ? "Live: the task waits for you. Your keyboard and mouse reach its browser; press Done when you have finished."
+      ? this.drivingHint
       : "Live: you are watching the task's browser (view only)."));
     rfb.addEventListener("disconnect", () => {
       if (this.rfb !== rfb) return;  // an older connection, replaced already

@@ -18,18 +18,21 @@ async function load(taskId) {
 
 /** The automation's declared parameters: its inputs with their defaults, and the names of its secure ones. */
 async function declared(endpointName) {
+  const none = { defaults: {}, secure: [] };
+  if (!endpointName) return none;  // a recording's draft, run once: its inputs are all in the request
   try {
     const found = await api(`/api/v1/automations/${encodeURIComponent(endpointName)}`);
     return { defaults: found.automation.parameters?.input_parameters || {}, secure: found.parameters.secure_parameters };
   } catch {
-    return { defaults: {}, secure: [] };  // the automation was deleted since: its tasks are still shown
+    return none;  // the automation was deleted since: its tasks are still shown
   }
 }
 
 function facts(task) {
   const rows = [
-    ["Automation", h("a", { href: `/automations/${encodeURIComponent(task.endpoint_name)}` },
-      `${task.endpoint_name} v${task.automation_version}`)],
+    ["Automation", task.endpoint_name
+      ? h("a", { href: `/automations/${encodeURIComponent(task.endpoint_name)}` }, `${task.endpoint_name} v${task.automation_version}`)
+      : "a recording's draft, run once (not saved)"],
     ["Created", time(task.created_at)],
     ["Started", time(task.started_at)],
     ["Completed", time(task.completed_at)],

@@ -10,11 +10,17 @@ function uniqueValues(task) {
   return entries.map(([name, values]) => h("span", { class: "chip" }, `${name}=${values.join(",")}`));
 }
 
+/** The automation a task runs; a recording, or a recording's draft run once, has none. */
+function what(task) {
+  if (task.kind === "recording") return h("em", {}, "recording");
+  return task.endpoint_name || h("em", {}, "draft run");
+}
+
 function row(task) {
   return h("tr", { "data-task-id": task.task_id }, cells(COLUMNS, [
-    h("a", { href: `/tasks/${task.task_id}`, class: "mono" }, task.task_id.slice(0, 8)),
+    h("a", { href: `/${task.kind === "recording" ? "recordings" : "tasks"}/${task.task_id}`, class: "mono" }, task.task_id.slice(0, 8)),
     badge(task.status),
-    h("span", { title: task.endpoint_name }, task.endpoint_name),
+    h("span", { title: task.endpoint_name }, what(task)),
     uniqueValues(task),
     time(task.created_at),
     time(task.started_at),
