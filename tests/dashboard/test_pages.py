@@ -430,10 +430,11 @@ async def fits(page: Page, path: str) -> None:
     width = await page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
     beyond = await page.evaluate(
         """() => [...document.querySelectorAll("body *")]
-            .filter((el) => el.getBoundingClientRect().right > innerWidth && !el.closest(".table-wrap"))
-            .map((el) => el.tagName + "." + el.className)"""
+            .filter((el) => el.getClientRects().length > 0 && el.getBoundingClientRect().right > innerWidth + 1)
+            .map((el) => `${el.tagName}.${el.className}: ${el.textContent.slice(0, 40)}`)"""
     )
-    assert width[0] <= width[1], f"{path} is {width[0]} px wide in a {width[1]} px window: {beyond}"
+    assert width[0] <= width[1], f"{path} is {width[0]} px wide in a {width[1]} px window"
+    assert beyond == [], f"off-screen on {path} (also inside scrolling tables): {beyond}"
     cut = await page.evaluate(
         """() => [...document.querySelectorAll("time")]
             .map((t) => t.closest("td, dd, li, p") || t)
