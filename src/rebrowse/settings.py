@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 
 from rebrowse.browser.upstream import ProxyInvalid, UpstreamProxy
 from rebrowse.callbacks.ssrf import AllowList
-from rebrowse.engine.options import ScreenshotMode
+from rebrowse.engine.options import ScreenshotMode, TraceMode
 from rebrowse.llm.config import LlmConfig
 from rebrowse.observability.logs import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel
 
 SCREENSHOT_MODES = ("never", "on_failure", "every_step")
+TRACE_MODES = ("never", "on_failure", "always")
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 WILDCARD_ADDRESSES = ("0.0.0.0", "::")
@@ -30,7 +31,7 @@ class Settings:
     chrome: str | None = None  # REBROWSE_CHROME_PATH: Google Chrome, for automations whose browser_channel is chrome
     allow_python_scripts: bool = False
     screenshots: ScreenshotMode = "on_failure"
-    trace: bool = False
+    trace: TraceMode = "on_failure"  # REBROWSE_TRACE: never, on_failure or always (1/0 kept: always/never)
     aws_endpoint_url: str | None = None
     onepassword_token: str | None = None
     llm: LlmConfig = field(default_factory=LlmConfig)
@@ -52,7 +53,7 @@ class Settings:
             chrome=env.get("REBROWSE_CHROME_PATH") or None,
             allow_python_scripts=env.get("REBROWSE_ALLOW_PYTHON_SCRIPTS", "").lower() in TRUE_WORDS,
             screenshots=cast(ScreenshotMode, screenshots),
-            trace=env.get("REBROWSE_TRACE", "").lower() in TRUE_WORDS,
+            trace=trace_from_env(env),
             aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             onepassword_token=env.get("OP_SERVICE_ACCOUNT_TOKEN") or None,
             llm=LlmConfig.from_env(env),
@@ -168,6 +169,18 @@ class ServerSettings:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def trace_from_env(env: Mapping[str, str]) -> TraceMode:
+    """REBROWSE_TRACE: never, on_failure (the default) or always; the yes/no words it took before mean always/never."""
+    value = (env.get("REBROWSE_TRACE") or "on_failure").lower()
+    if value in TRUE_WORDS:
+        return "always"
+    if value in FALSE_WORDS:
+        return "never"
+    if value not in TRACE_MODES:
+        raise ValueError(f"REBROWSE_TRACE must be one of {', '.join(TRACE_MODES)} (or 1/0)")
+    return cast(TraceMode, value)
 
 
 def seconds_from_env(env: Mapping[str, str], **names: str) -> dict[str, float]:

@@ -510,7 +510,9 @@ async def test_no_navigation_before_sign_in_and_an_unknown_page_says_so(dashboar
     for method in ("GET", "POST"):
         answer = served.api.request(method, "/api/v1/nowhere")
         assert answer.status_code == 404 and answer.headers["content-type"] == "application/json", answer.text
-    assert served.api.get("/static/dashboard/nowhere.js").status_code == 404
+    for path in ("/api", "/static/dashboard/nowhere.js", "/trace-viewer/nowhere.js"):
+        answer = served.api.get(path)
+        assert answer.status_code == 404 and "text/html" not in answer.headers["content-type"], path
 
 
 async def test_the_task_page_shows_the_inputs_it_ran_with_and_readable_screenshots(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import playwright
 import procrastinate
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from rebrowse import __version__
+from rebrowse.api.artifacts import TRACE_VIEWER_PATH
 from rebrowse.api.body_limit import BodyLimit
 from rebrowse.api.deps import Services
 from rebrowse.api.errors import install_error_handlers
@@ -76,6 +78,8 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         app.include_router(module.router)
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if (viewer := trace_viewer_dir()) is not None:
+        app.mount(TRACE_VIEWER_PATH, StaticFiles(directory=viewer, html=True), name="trace-viewer")
     add_api_docs(app)
     install_error_handlers(app)
     app.add_exception_handler(404, dashboard.not_found)  # before the handler of every HTTPException
@@ -92,6 +96,13 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         )
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def trace_viewer_dir() -> Path | None:
+    """Playwright's trace viewer, the static build inside the installed Playwright package (public files, like
+    /static; the traces it opens are served by the API to the signed-in caller only); None if this build lacks it."""
+    viewer = Path(playwright.__file__).resolve().parent / "driver" / "package" / "lib" / "vite" / "traceViewer"
+    return viewer if (viewer / "index.html").is_file() else None
 
 
 def add_api_docs(app: FastAPI) -> None:

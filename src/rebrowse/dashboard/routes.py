@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from rebrowse.api.artifacts import TRACE_VIEWER_PATH
 from rebrowse.api.auth import CallerDep, known_caller
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.errors import Forbidden, http_error
@@ -40,6 +41,9 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+# Where programs, not people, ask: an unknown path there is the JSON 404, never the page that says so.
+NOT_PAGES = ("/api/", "/static/", f"{TRACE_VIEWER_PATH}/")
 
 pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/api/v1", tags=["session"], responses=ERRORS)
@@ -76,8 +80,8 @@ for page in PAGES:
 async def not_found(request: Request, exc: Exception) -> Response:
     """No route for the address: a browser asking for a page gets the shell, which says so in words with a link
     home (a 404 all the same); the API's paths and everything else keep the JSON error a program expects."""
-    path = request.url.path
-    if request.method in ("GET", "HEAD") and not path.startswith(("/api/", "/static/")) and path != "/api":
+    path = f"{request.url.path}/"
+    if request.method in ("GET", "HEAD") and not path.startswith(NOT_PAGES):
         return FileResponse(SHELL, status_code=404, media_type="text/html", headers=PAGE_HEADERS)
     return await http_error(request, exc)
 

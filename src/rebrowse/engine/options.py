@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from rebrowse.engine.person import PersonGate
 
 ScreenshotMode = Literal["never", "on_failure", "every_step"]
+# Which attempts keep their Playwright trace: none, the failed ones, or all (recording costs alike in each case).
+TraceMode = Literal["never", "on_failure", "always"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class RunOptions:
     out_dir: Path
     timeout_minutes: float = 10.0  # per attempt, like Optexity's max_timeout_in_minutes
     screenshots: ScreenshotMode = "on_failure"
-    trace: bool = False
+    trace: TraceMode = "never"
     upload_dirs: tuple[Path, ...] = ()
     allow_python_scripts: bool = False
     download_timeout_s: float = 120.0

@@ -266,6 +266,12 @@ class TaskSteps(BaseModel):
     task_id: uuid.UUID
     status: tasks.TaskStatus
     steps: list[StepBody]
+    trace: str | None = Field(
+        default=None, description="URL of the task's Playwright trace (zip), when REBROWSE_TRACE kept one"
+    )
+    trace_viewer: str | None = Field(
+        default=None, description="URL of Playwright's trace viewer, served by the API, opening that trace"
+    )
 
 
 def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]) -> StepBody:
@@ -276,6 +282,8 @@ def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]
     # None in records written before these fields existed.
     values["blocked"] = record.get("blocked") or []
     values["llm_calls"] = record.get("llm_calls") or []
+    values["console"] = record.get("console") or []
+    values["failed_requests"] = record.get("failed_requests") or []
     if shot:
         values["screenshot"] = f"{settings.base_url}/api/v1/tasks/{task.id}/steps/screenshots/{Path(shot).name}"
     return StepBody.model_validate(values)
@@ -286,9 +294,24 @@ async def list_task_steps(task_id: str, services: ServicesDep, caller: CallerDep
     """Each step the task ran (every attempt): node path, action, locator, timing, outcome and screenshot."""
     task = await find_task(services, caller.account.id, task_id)
     records = await artifacts.step_records(services.artifacts, task)
-    return TaskSteps(
-        task_id=task.id, status=task.status, steps=[step_body(services.settings, task, r) for r in records]
-    )
+    steps = [step_body(services.settings, task, r) for r in records]
+    if await artifacts.latest_trace(services.artifacts, task, records) is None:
+        return TaskSteps(task_id=task.id, status=task.status, steps=steps)
+    trace, viewer = artifacts.trace_links(services.settings, task)
+    return TaskSteps(task_id=task.id, status=task.status, steps=steps, trace=trace, trace_viewer=viewer)
+
+
+@router.get(
+    "/tasks/{task_id}/trace",
+    operation_id="get_task_trace",
+    response_class=Response,
+    responses=file_responses("application/zip"),
+)
+async def trace_file(task_id: str, services: ServicesDep, caller: CallerDep) -> Response:
+    """The task's Playwright trace (its last attempt that kept one): every action with DOM snapshots, console and
+    network; open it with `playwright show-trace` or the trace viewer the API serves (`trace_viewer` of its steps)."""
+    task = await find_task(services, caller.account.id, task_id)
+    return await artifacts.trace_file(services.artifacts, task)
 
 
 @router.get(

@@ -13,7 +13,7 @@ async function load(taskId) {
     api(`/api/v1/tasks/${taskId}/steps`),
     api(`/api/v1/tasks/${taskId}/callbacks`),
   ]);
-  return { task, steps: steps.steps, callbacks: callbacks.callbacks };
+  return { task, steps: steps.steps, trace: steps.trace, callbacks: callbacks.callbacks };
 }
 
 /** The automation's declared parameters: its inputs with their defaults, and the names of its secure ones. */
@@ -197,7 +197,7 @@ function stepRows(steps) {
         [badge(step.outcome), step.healed && [" ", healedBadge()]],
         stepScreenshot(step),
       ], [0, 1, 6])),
-      (step.error || step.detail || step.blocked.length > 0) && h("tr", { class: "step-note" },
+      (step.error || step.detail || step.blocked.length > 0 || pageLog(step).length > 0) && h("tr", { class: "step-note" },
         h("td", { colSpan: STEP_COLUMNS.length }, stepNote(step))),
       step.healed && h("tr", { class: "step-note step-healed" },
         h("td", { colSpan: STEP_COLUMNS.length }, h("strong", {}, "Healed: "), healing(step.healed))),
@@ -209,9 +209,27 @@ function stepRows(steps) {
 
 function stepNote(step) {
   const said = step.error ? note("error", step.error) : step.detail;
-  if (step.blocked.length === 0) return said;
-  const blocked = note("warning", `Blocked by the egress policy: ${step.blocked.join(", ")}`);
-  return said ? [said, h("br"), blocked] : blocked;
+  const blocked = step.blocked.length > 0 && note("warning", `Blocked by the egress policy: ${step.blocked.join(", ")}`);
+  const parts = [said, blocked].filter(Boolean);
+  return [parts.flatMap((part, i) => (i === 0 ? [part] : [h("br"), part])), pageLog(step)];
+}
+
+/** What the step's pages logged to the console and the requests that failed (none in older records). */
+function pageLog(step) {
+  const lines = [
+    ...(step.console || []).map((line) => h("li", { class: "mono wrap" }, `console ${line}`)),
+    ...(step.failed_requests || []).map((line) => h("li", { class: "mono wrap note note-error" }, `request failed: ${line}`)),
+  ];
+  return lines.length > 0 ? [h("ul", { class: "page-log" }, lines)] : [];
+}
+
+/** Playwright's trace viewer on the task's trace (served by the API, offline), when the run kept one. */
+function traceLink(trace) {
+  if (!trace) return null;
+  // The viewer fetches the trace with this page's session cookie: its URL on this page's own origin.
+  const viewer = `/trace-viewer/index.html?trace=${encodeURIComponent(location.origin + local(trace))}`;
+  return h("p", { class: "actions" }, h("a", { class: "button secondary trace-link", href: viewer, target: "_blank" },
+    "Open the trace"), " ", h("span", { class: "muted" }, "every action with DOM snapshots, console and network"));
 }
 
 /** The step's questions to a model (records written before they existed have none). */
@@ -323,7 +341,7 @@ export async function render(root, taskId) {
       fill(message, task.status === "cancelled" && notice("info", "Cancelled."));
     }
     fill(parts.timeline, timeline(task, steps));
-    fill(parts.steps, stepRows(steps));
+    fill(parts.steps, traceLink(state.trace), stepRows(steps));
     fill(parts.outputs, outputs(task));
     fill(parts.downloads, downloads(task));
     fill(parts.screenshot, finalScreenshot(task));
