@@ -82,6 +82,7 @@ def create_app(settings: ServerSettings, db: Database, queue: Queue, sealer: Sea
         app.mount(TRACE_VIEWER_PATH, StaticFiles(directory=viewer, html=True), name="trace-viewer")
     add_api_docs(app)
     install_error_handlers(app)
+    app.add_exception_handler(404, dashboard.not_found)  # before the handler of every HTTPException
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     if settings.cors_origins:
         # Keys travel in a header, never in cookies: the dashboard's session cookie stays same-origin.

@@ -276,23 +276,31 @@ async def list_tasks(
     *,
     status: TaskStatus | None = None,
     endpoint_name: str | None = None,
+    endpoint_contains: str | None = None,
+    task_id_prefix: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[Task], str | None]:
-    """The account's tasks, newest first, one page at a time (keyset pagination: flat cost at any depth)."""
+    """The account's tasks, newest first, one page at a time (keyset pagination: flat cost at any depth).
+    `endpoint_contains` matches part of the endpoint's name whatever its case; `task_id_prefix` the start of the id
+    (what a person pastes from a log or a shortened column)."""
     after = decode_cursor(cursor) if cursor else None
     rows = await (
         await conn.execute(
-            "SELECT * FROM tasks WHERE account_id = %(account)s"
+            "SELECT * FROM tasks WHERE account_id = %(account_id)s"
             " AND (%(status)s::text IS NULL OR status = %(status)s)"
-            " AND (%(endpoint)s::text IS NULL OR endpoint_name = %(endpoint)s)"
-            " AND (%(after_created)s::timestamptz IS NULL OR (created_at, id) < (%(after_created)s, %(after_id)s))"
+            " AND (%(endpoint_name)s::text IS NULL OR endpoint_name = %(endpoint_name)s)"
+            " AND (%(contains)s::text IS NULL OR strpos(lower(endpoint_name), lower(%(contains)s)) > 0)"
+            " AND (%(prefix)s::text IS NULL OR starts_with(id::text, lower(%(prefix)s)))"
+            " AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) < (%(after_at)s, %(after_id)s))"
             " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
             {
-                "account": account_id,
+                "account_id": account_id,
                 "status": status,
-                "endpoint": endpoint_name,
-                "after_created": after and after[0],
+                "endpoint_name": endpoint_name,
+                "contains": endpoint_contains,
+                "prefix": task_id_prefix,
+                "after_at": after and after[0],
                 "after_id": after and after[1],
                 "limit": limit + 1,
             },

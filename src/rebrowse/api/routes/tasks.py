@@ -61,7 +61,13 @@ async def list_tasks(
     services: ServicesDep,
     caller: CallerDep,
     status: tasks.TaskStatus | None = None,
-    endpoint_name: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    endpoint_name: Annotated[str | None, Query(pattern=NAME_PATTERN, description="exactly this endpoint")] = None,
+    endpoint_contains: Annotated[
+        str | None, Query(pattern=NAME_PATTERN, description="part of the endpoint's name, in any case")
+    ] = None,
+    task_id: Annotated[
+        str | None, Query(pattern=r"^[0-9A-Fa-f-]{1,36}$", description="the task id or its first characters")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TaskPage:
@@ -69,7 +75,14 @@ async def list_tasks(
     try:
         async with services.db.connection() as conn:
             found, next_cursor = await tasks.list_tasks(
-                conn, caller.account.id, status=status, endpoint_name=endpoint_name, cursor=cursor, limit=limit
+                conn,
+                caller.account.id,
+                status=status,
+                endpoint_name=endpoint_name,
+                endpoint_contains=endpoint_contains,
+                task_id_prefix=task_id,
+                cursor=cursor,
+                limit=limit,
             )
     except ValueError:
         raise BadRequest("cursor: is not a next_cursor this API returned") from None
