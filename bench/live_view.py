@@ -41,11 +41,11 @@ from bench.report import Measure, run_alone
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, free_port
 from rebrowse.engine.contexts import ContextSpec, open_context
-from rebrowse.live import registry, rfb
+from rebrowse.live import rfb
 from rebrowse.live.vnc_auth import vnc_password
 from rebrowse.server import Runtime, runtime
 from rebrowse.settings import ServerSettings
-from rebrowse.store import accounts, automations, tasks
+from rebrowse.store import accounts, automations, tasks, worker_slots
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import NewTask
 from rebrowse.worker.slots import launch_slot_browser
@@ -98,7 +98,7 @@ async def serving(rt: Runtime) -> AsyncIterator[str]:
         await task
 
 
-async def running_task(rt: Runtime, vnc: registry.VncAddress) -> tuple[uuid.UUID, str]:
+async def running_task(rt: Runtime, vnc: worker_slots.VncAddress) -> tuple[uuid.UUID, str]:
     """An account's task recorded as running in a live slot; returns its id and the account's API key."""
     async with rt.db.transaction() as conn:
         account = await accounts.create_account(conn, rt.sealer, "bench")
@@ -109,7 +109,7 @@ async def running_task(rt: Runtime, vnc: registry.VncAddress) -> tuple[uuid.UUID
         )
         await tasks.mark_allocated(conn, task.id, "bench-worker")
         await tasks.mark_running(conn, task.id, 0)
-        await registry.publish(conn, "bench-worker", 0, task.id, vnc)
+        await worker_slots.publish(conn, "bench-worker", 0, task.id, vnc)
     return task.id, key
 
 
@@ -185,7 +185,7 @@ async def slot_cpu(pids: list[int], seconds: float, during: Awaitable[object] | 
 
 
 def vnc_password_at(sealer: Sealer, port: int) -> str:
-    return vnc_password(sealer, registry.VncAddress("127.0.0.1", port))
+    return vnc_password(sealer, worker_slots.VncAddress("127.0.0.1", port))
 
 
 @dataclass
@@ -211,7 +211,7 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> Figures:
             # As in a worker's slot: the window opens on the parking tile and is placed on the slot's tile.
             page = await (await open_context(browser, ContextSpec(window=display.tiles[0]))).new_page()
             await page.goto(ANIMATED_PAGE)
-            task_id, key = await running_task(rt, registry.VncAddress("127.0.0.1", display.vnc_ports[0]))
+            task_id, key = await running_task(rt, worker_slots.VncAddress("127.0.0.1", display.vnc_ports[0]))
             bridged = through_api(api, task_id, key)
             baseline = direct(display.vnc_ports[0], vnc_password_at(rt.sealer, display.vnc_ports[0]))
             bridged_first, direct_first = [], []

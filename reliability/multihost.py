@@ -39,8 +39,8 @@ from rebrowse.demo.site import SiteServer
 from rebrowse.live import rfb
 from rebrowse.store.accounts import new_key_value
 from rebrowse.store.database import Database
+from rebrowse.store.locks import RECOVERY as RECOVERY_LOCK
 from rebrowse.store.sealing import generate_key
-from rebrowse.worker.recovery import RECOVERY_LOCK
 from reliability.harness import (
     SITE_ROOT,
     START_DEADLINE_S,

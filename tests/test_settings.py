@@ -86,3 +86,11 @@ def test_message_retention_and_the_slack_api_url() -> None:
         ServerSettings.from_env({"REBROWSE_MESSAGE_RETENTION": "a day"})
     with pytest.raises(ValueError, match="REBROWSE_SLACK_API_URL must be an http"):
         ServerSettings.from_env({"REBROWSE_SLACK_API_URL": "slack.com/api"})
+
+
+def test_trace_keeps_failed_attempts_by_default_and_takes_the_old_flag() -> None:
+    assert ServerSettings.from_env({}).engine.trace == "on_failure"
+    for value, mode in (("always", "always"), ("NEVER", "never"), ("1", "always"), ("0", "never"), ("on", "always")):
+        assert ServerSettings.from_env({"REBROWSE_TRACE": value}).engine.trace == mode
+    with pytest.raises(ValueError, match="REBROWSE_TRACE must be one of never, on_failure, always"):
+        ServerSettings.from_env({"REBROWSE_TRACE": "sometimes"})

@@ -8,9 +8,8 @@ import signal
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import procrastinate
 import uvicorn
 
 from rebrowse.automation.sealed import redacted
@@ -21,6 +20,9 @@ from rebrowse.store.database import Connection, Database, migrate
 from rebrowse.store.embedded import EmbeddedPostgres, start_embedded
 from rebrowse.store.sealing import Sealer
 
+if TYPE_CHECKING:
+    from rebrowse.queue.app import Queue
+
 
 @dataclass
 class Runtime:
@@ -29,7 +31,7 @@ class Runtime:
     settings: ServerSettings
     db: Database
     sealer: Sealer
-    queue: procrastinate.App
+    queue: Queue
     embedded: EmbeddedPostgres | None = None
 
 
@@ -165,9 +167,7 @@ async def demo_key(rt: Runtime) -> str:
     """A fresh admin key for `make serve` to print; the one printed by the previous start is revoked."""
     async with rt.db.transaction() as conn:
         admin = await accounts.admin_account_id(conn)
-        await conn.execute(
-            "UPDATE api_keys SET revoked_at = now() WHERE name = %s AND revoked_at IS NULL", (DEMO_KEY_NAME,)
-        )
+        await accounts.revoke_keys_named(conn, DEMO_KEY_NAME)
         _, value = await accounts.create_key(conn, admin, DEMO_KEY_NAME, role="admin")
     return value
 

@@ -26,6 +26,9 @@ from rebrowse.ssrf import AllowList
 
 ScreenshotMode = Literal["never", "on_failure", "every_step"]
 SCREENSHOT_MODES: tuple[ScreenshotMode, ...] = ("never", "on_failure", "every_step")
+# Which attempts keep their Playwright trace: none, the failed ones, or all (recording costs alike in each case).
+TraceMode = Literal["never", "on_failure", "always"]
+TRACE_MODES: tuple[TraceMode, ...] = ("never", "on_failure", "always")
 LogFormat = Literal["json", "text"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("json", "text")
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -103,6 +106,18 @@ def parsed(parse: Callable[[str], Any]) -> BeforeValidator:
     return BeforeValidator(lambda value: parse(value) if isinstance(value, str) else value)
 
 
+def trace_mode(value: str) -> str:
+    """REBROWSE_TRACE: never, on_failure or always; the yes/no words it took before mean always/never."""
+    value = value.lower()
+    if value in TRUE_WORDS:
+        return "always"
+    if value in FALSE_WORDS:
+        return "never"
+    if value not in TRACE_MODES:
+        raise ConfigurationError(f"REBROWSE_TRACE must be one of {', '.join(TRACE_MODES)} (or 1/0)")
+    return value
+
+
 def yes_word(value: str) -> bool:
     """Yes when the value is one of TRUE_WORDS; anything else is no."""
     return value.lower() in TRUE_WORDS
@@ -166,7 +181,8 @@ class EngineSettings(EnvironmentSettings):
     chrome: str | None = Field(default=None, validation_alias="REBROWSE_CHROME_PATH")
     allow_python_scripts: YesWord = False
     screenshots: Annotated[ScreenshotMode, parsed(choice("REBROWSE_SCREENSHOTS", SCREENSHOT_MODES))] = "on_failure"
-    trace: YesWord = False
+    # REBROWSE_TRACE: never, on_failure or always (1/0 kept: always/never)
+    trace: Annotated[TraceMode, parsed(trace_mode)] = "on_failure"
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
     onepassword_token: str | None = Field(default=None, validation_alias="OP_SERVICE_ACCOUNT_TOKEN", repr=False)
     # REBROWSE_LLM_*: several variables checked together (llm/config.py), so from_env reads them

@@ -20,12 +20,12 @@ from websockets.typing import Subprotocol
 
 from rebrowse.api.routes.stream import NO_LIVE_VIEW, NOT_INTERACTIVE, NOT_RUNNING
 from rebrowse.browser.display import LiveDisplay, live_view_available
-from rebrowse.live import registry, rfb, tokens
-from rebrowse.live.registry import VncAddress
+from rebrowse.live import rfb, tokens
 from rebrowse.live.vnc_auth import vnc_password
-from rebrowse.store import stream_tokens, tasks
+from rebrowse.store import stream_tokens, tasks, worker_slots
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
+from rebrowse.store.worker_slots import VncAddress
 from tests.api.conftest import BASE_URL, Account, submit_ok
 from tests.browser.test_display import DODGER_BLUE, HEIGHT, WIDTH, launch_headed
 from tests.serving import serve_app
@@ -48,7 +48,7 @@ async def running_task(db: Database, account: Account, vnc: VncAddress | None) -
     async with db.connection() as conn:
         assert await tasks.mark_allocated(conn, task_id, WORKER) is not None
         await tasks.mark_running(conn, task_id, 0)
-        await registry.publish(conn, WORKER, 0, task_id, vnc)
+        await worker_slots.publish(conn, WORKER, 0, task_id, vnc)
     return task_id
 
 

@@ -19,7 +19,7 @@ from rebrowse.settings import ServerSettings
 from rebrowse.store import callbacks, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
-from tests.api.conftest import BASE_URL, Account, submit_ok
+from tests.api.conftest import AUTOMATION, BASE_URL, Account, submit_ok
 from tests.api.test_auth import assert_error
 from tests.api.test_inference import job_of
 
@@ -304,6 +304,26 @@ async def test_listing_pages_newest_first_with_filters(acme: Account, login: str
     assert (await acme.client.get("/api/v1/tasks", params={"endpoint_name": "other"})).json()["tasks"] == []
 
 
+async def test_listing_finds_a_task_by_part_of_its_id_or_of_its_endpoint(acme: Account, other: Account) -> None:
+    for account in (acme, other):
+        response = await account.client.put("/api/v1/automations/Portal_Login", json={"automation": AUTOMATION})
+        assert response.status_code == 200, response.text
+    task_id = await submit_ok(acme, endpoint_name="Portal_Login")
+    others = await submit_ok(other, endpoint_name="Portal_Login")
+
+    async def found(**params: str) -> list[str]:
+        response = await acme.client.get("/api/v1/tasks", params=params)
+        assert response.status_code == 200, response.text
+        return [task["task_id"] for task in response.json()["tasks"]]
+
+    assert await found(task_id=task_id) == [task_id]
+    assert await found(task_id=task_id[:8].upper()) == [task_id]  # pasted in capitals
+    assert await found(task_id=others[:13]) == []  # another account's task
+    assert await found(endpoint_contains="al_LOG") == [task_id]  # a substring, in any case
+    assert await found(endpoint_contains="portal_login", task_id=task_id[:4]) == [task_id]
+    assert await found(endpoint_contains="nothing_like_it") == []
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -312,6 +332,8 @@ async def test_listing_pages_newest_first_with_filters(acme: Account, login: str
         ({"limit": 0}, "limit"),
         ({"limit": 1000}, "limit"),
         ({"endpoint_name": "bad name"}, "endpoint_name"),
+        ({"endpoint_contains": "50%"}, "endpoint_contains"),
+        ({"task_id": "not-hex"}, "task_id"),
     ],
 )
 async def test_listing_refuses_bad_parameters(acme: Account, params: dict[str, Any], field: str) -> None:

@@ -225,3 +225,33 @@ async def test_a_running_task_s_steps_are_in_the_store_before_it_ends(deployment
     assert thumbnail.status_code == 200 and thumbnail.content.startswith(PNG_SIGNATURE)
     assert (await api.post(f"/api/v1/tasks/{task_id}/cancel")).status_code == 200
     assert (await finished(api, task_id))["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("deployment", [False], indirect=True, ids=["streamed"])
+async def test_a_failed_task_keeps_its_trace_on_a_server_and_a_successful_one_does_not(
+    deployment: Deployment, site: SiteServer
+) -> None:
+    api = deployment.api
+    assert deployment.worker.engine.trace == "on_failure"  # the servers' default
+    name = f"traced-{uuid.uuid4().hex[:8]}"
+    failing = automation(site)
+    failing["nodes"].append(
+        {
+            "type": "action_node",
+            "interaction_action": {"click_element": {"command": 'locator("#never-there")'}, "max_tries": 1},
+        }
+    )
+    for endpoint, definition in ((name, automation(site)), (f"{name}-failing", failing)):
+        assert (await api.put(f"/api/v1/automations/{endpoint}", json={"automation": definition})).status_code == 200
+    passed = (await api.post("/api/v1/inference", json={"endpoint_name": name})).json()["task_id"]
+    failed = (await api.post("/api/v1/inference", json={"endpoint_name": f"{name}-failing"})).json()["task_id"]
+    assert (await finished(api, passed))["status"] == "success"
+    assert (await finished(api, failed))["status"] == "failed"
+
+    assert (await api.get(f"/api/v1/tasks/{passed}/steps")).json()["trace"] is None
+    assert (await api.get(f"/api/v1/tasks/{passed}/trace")).status_code == 404
+    steps = (await api.get(f"/api/v1/tasks/{failed}/steps")).json()
+    assert httpx.URL(steps["trace"]).path == f"/api/v1/tasks/{failed}/trace"
+    trace = await api.get(f"/api/v1/tasks/{failed}/trace")
+    assert trace.status_code == 200 and trace.content.startswith(b"PK")  # a zip, from the object store
+    assert (await deployment.other.get(f"/api/v1/tasks/{failed}/trace")).status_code == 404

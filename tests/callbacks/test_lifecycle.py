@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from rebrowse import lifecycle
-from rebrowse.callbacks.outbox import CHANNEL
 from rebrowse.store import callbacks, tasks
+from rebrowse.store.callbacks import CHANNEL
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from tests.callbacks.conftest import PUBLIC_URL, Receiver, finished_task, running_sender, submitted_task

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from playwright.async_api import Dialog, Page, Route, expect
+from playwright.async_api import Dialog, Locator, Page, Route, expect
 
 from rebrowse.demo.site import SiteServer, download_bytes
 from tests.dashboard.conftest import Receiver, Served
@@ -250,8 +250,13 @@ async def test_upload_run_watch_live_then_see_the_result_and_redeliver_its_callb
     await page.get_by_role("button", name="Run", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/tasks/[0-9a-f-]{36}$"), timeout=15_000)
     assert page.url != first_task
+    page.once("dialog", accept)
     await page.get_by_role("button", name="Cancel task").click()
     await expect(header.locator(".badge")).to_have_text("cancelled", timeout=30_000)
+
+
+async def accept(dialog: Dialog) -> None:
+    await dialog.accept()
 
 
 async def _bright(page: Page) -> bool:
@@ -272,11 +277,33 @@ async def test_cancel_a_queued_task_and_find_it_by_its_status(
     try:
         await sign_in(dashboard, served)
         await dashboard.goto(f"{served.url}/tasks/{waiting}")
-        await expect(dashboard.get_by_role("heading", level=1).locator(".badge")).to_have_text("queued")
+        badge = dashboard.get_by_role("heading", level=1).locator(".badge")
+        await expect(badge).to_have_text("queued")
+        await expect(dashboard.locator("#task-outputs")).to_have_text("No outputs yet.")
+        # Cancel asks first: dismissed, nothing happens.
+        asked: list[str] = []
+
+        async def dismiss(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.dismiss()
+
+        dashboard.once("dialog", dismiss)
         await dashboard.get_by_role("button", name="Cancel task").click()
-        await expect(dashboard.get_by_role("heading", level=1).locator(".badge")).to_have_text("cancelled")
+        await eventually(lambda: len(asked) == 1, what="the confirmation")
+        assert asked[0].startswith(f"Cancel task {waiting[:8]}?")
+        assert served.api.get(f"/api/v1/tasks/{waiting}").json()["status"] == "queued"
+        dashboard.once("dialog", accept)
+        await dashboard.get_by_role("button", name="Cancel task").click()
+        await expect(badge).to_have_text("cancelled")
         await expect(dashboard.get_by_role("button", name="Cancel task")).to_be_hidden()
-        await expect(dashboard.locator("#task-timeline")).to_contain_text("Task cancelled by user")
+        # Ended: it says so, and a cancel someone asked for is not a failure in red.
+        await expect(dashboard.locator("#main .notice")).to_have_text("Cancelled.")
+        await expect(dashboard.get_by_text("Cancellation requested")).to_have_count(0)
+        await expect(dashboard.locator("#task-outputs")).to_have_text("No outputs.")
+        ended = dashboard.locator("#task-timeline .note", has_text="Task cancelled by user")
+        await expect(ended).to_have_class(re.compile(r"\bnote-info\b"))
+        colours = [await _colour(dashboard.locator("#task-timeline .badge-cancelled")), await _colour(ended)]
+        assert not any(_reddish(colour) for colour in colours), colours
 
         await dashboard.goto(f"{served.url}/tasks")
         await dashboard.get_by_label("Status").select_option("cancelled")
@@ -347,13 +374,18 @@ async def test_a_new_key_is_shown_once_and_revoking_the_session_key_signs_out(da
     await sign_in(dashboard, served, value)
     await dashboard.goto(f"{served.url}/keys")
 
-    async def accept(dialog: Dialog) -> None:
+    warned: list[str] = []
+
+    async def warn_then_accept(dialog: Dialog) -> None:
+        warned.append(dialog.message)
         await dialog.accept()
 
-    dashboard.on("dialog", accept)
+    await expect(dashboard.locator("tr", has_text=key_name).locator(".chip")).to_have_text("this session")
+    dashboard.on("dialog", warn_then_accept)
     await dashboard.get_by_role("button", name=re.compile(f"^Revoke key {key_name}")).click()
     await expect(dashboard).to_have_url(re.compile(r"/sign-in\?next=%2Fkeys$"))
     assert served.api.get("/api/v1/keys").json()["keys"][-1]["revoked_at"] is not None
+    assert len(warned) == 1 and "signs you out" in warned[0]
 
 
 async def test_the_api_docs_render_offline_from_the_assets_in_the_package(dashboard: Page, served: Served) -> None:
@@ -374,3 +406,137 @@ async def test_the_api_docs_render_offline_from_the_assets_in_the_package(dashbo
     await expect(dashboard.get_by_text("/api/v1/inference").first).to_be_attached()
     # ReDoc's footer asks its CDN for a logo and hides it when unreachable: nothing else leaves the server.
     assert [request for request in elsewhere if not request.startswith("image ")] == []
+
+
+async def _colour(element: Locator) -> str:
+    return str(await element.evaluate("el => getComputedStyle(el).color"))
+
+
+def _reddish(colour: str) -> bool:
+    """Whether a computed "rgb(r, g, b)" is a red (the colour of failures)."""
+    r, g, b = (int(part) for part in re.findall(r"\d+", colour)[:3])
+    return r > 120 and r > 2 * g and r > 2 * b
+
+
+def finished(served: Served, task_id: str) -> bool:
+    return bool(served.api.get(f"/api/v1/tasks/{task_id}").json()["status"] == "success")
+
+
+async def fits(page: Page, path: str) -> None:
+    """Nothing of the page is off-screen (no sideways scrolling) and no timestamp is cut in its cell."""
+    await page.goto(path)
+    await expect(page.locator("#main h1")).to_be_visible()
+    await expect(page.locator("#main")).not_to_contain_text("Loading…")
+    width = await page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+    beyond = await page.evaluate(
+        """() => [...document.querySelectorAll("body *")]
+            .filter((el) => el.getClientRects().length > 0 && el.getBoundingClientRect().right > innerWidth + 1)
+            .map((el) => `${el.tagName}.${el.className}: ${el.textContent.slice(0, 40)}`)"""
+    )
+    assert width[0] <= width[1], f"{path} is {width[0]} px wide in a {width[1]} px window"
+    assert beyond == [], f"off-screen on {path} (also inside scrolling tables): {beyond}"
+    cut = await page.evaluate(
+        """() => [...document.querySelectorAll("time")]
+            .map((t) => t.closest("td, dd, li, p") || t)
+            .filter((cell) => cell.scrollWidth > cell.clientWidth)
+            .map((cell) => cell.textContent)"""
+    )
+    assert cut == [], f"timestamps cut on {path}: {cut}"
+
+
+async def test_every_page_fits_a_desktop_and_a_phone(dashboard: Page, served: Served, site: SiteServer) -> None:
+    name = f"widths_{uuid.uuid4().hex[:8]}"
+    put(served, name, automation(site, pause_s=0))
+    task_id = submit(served, name, "widths")
+    await eventually(lambda: finished(served, task_id), timeout_s=120, what="the task to succeed")
+    await sign_in(dashboard, served)
+    paths = ["/tasks", "/keys", "/automations", f"/automations/{name}", f"/tasks/{task_id}", "/messages", "/proxies"]
+    for width, height in ((1280, 800), (390, 844)):
+        await dashboard.set_viewport_size({"width": width, "height": height})
+        for path in paths:
+            await fits(dashboard, f"{served.url}{path}")
+    # On a phone a task is a compact card: a few lines, not a screenful.
+    await dashboard.goto(f"{served.url}/tasks?task_id={task_id}")
+    card = dashboard.locator(f'tr[data-task-id="{task_id}"]')
+    box = await card.bounding_box()
+    assert box is not None and box["height"] < 160, box  # four short lines
+    await expect(card.locator("td").nth(5)).to_be_hidden()  # started: on the task's page
+
+
+async def test_find_a_task_by_part_of_its_id_or_of_its_endpoint(
+    dashboard: Page, served: Served, site: SiteServer
+) -> None:
+    name = f"Find_{uuid.uuid4().hex[:8]}"
+    put(served, name, automation(site, pause_s=0))
+    task_id = submit(served, name, "find")
+    await sign_in(dashboard, served)
+    rows = dashboard.locator("table.tasks tbody tr")
+
+    await dashboard.get_by_label("Task id").fill(f"  {task_id[:8]} ")  # pasted, with the spaces around it
+    await dashboard.get_by_role("button", name="Filter").click()
+    await expect(dashboard).to_have_url(f"{served.url}/tasks?task_id={task_id[:8]}")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-task-id", task_id)
+
+    await dashboard.get_by_label("Task id").fill("")
+    await dashboard.get_by_label("Endpoint").fill(name[2:].upper())  # a part of it, in other capitals
+    await dashboard.get_by_role("button", name="Filter").click()
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-task-id", task_id)
+
+    nothing = f"nothing_{uuid.uuid4().hex[:8]}"
+    await dashboard.get_by_label("Endpoint").fill(nothing)
+    await dashboard.get_by_role("button", name="Filter").click()
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_text(f'No task matches endpoint "{nothing}" — clear the filter.')
+    await rows.first.get_by_role("link", name="clear the filter").click()
+    await expect(dashboard).to_have_url(f"{served.url}/tasks")
+    await expect(dashboard.get_by_label("Endpoint")).to_have_value("")
+
+
+async def test_no_navigation_before_sign_in_and_an_unknown_page_says_so(dashboard: Page, served: Served) -> None:
+    await dashboard.goto(f"{served.url}/sign-in")
+    await expect(dashboard.get_by_label("API key")).to_be_visible()
+    await expect(dashboard.get_by_role("navigation", name="Main")).to_be_hidden()
+    await expect(dashboard.get_by_role("link", name="Tasks")).to_be_hidden()
+
+    response = await dashboard.goto(f"{served.url}/nowhere/at/all")
+    assert response is not None and response.status == 404
+    await expect(dashboard.get_by_role("heading", level=1)).to_have_text("Not found")
+    await expect(dashboard.locator("#main")).to_contain_text("There is no page at /nowhere/at/all.")
+    await dashboard.get_by_role("link", name="Go to the dashboard's home").click()
+    await expect(dashboard).to_have_url(re.compile(r"/sign-in$"))
+
+    for method in ("GET", "POST"):
+        answer = served.api.request(method, "/api/v1/nowhere")
+        assert answer.status_code == 404 and answer.headers["content-type"] == "application/json", answer.text
+    for path in ("/api", "/static/dashboard/nowhere.js", "/trace-viewer/nowhere.js"):
+        answer = served.api.get(path)
+        assert answer.status_code == 404 and "text/html" not in answer.headers["content-type"], path
+
+
+async def test_the_task_page_shows_the_inputs_it_ran_with_and_readable_screenshots(
+    dashboard: Page, served: Served, site: SiteServer
+) -> None:
+    name = f"defaults_{uuid.uuid4().hex[:8]}"
+    put(served, name, automation(site, pause_s=0))
+    response = served.api.post("/api/v1/inference", json={"endpoint_name": name, "input_parameters": {}})
+    assert response.status_code == 202, response.text
+    task_id = response.json()["task_id"]
+    await eventually(lambda: finished(served, task_id), timeout_s=120, what="the task to succeed")
+    await sign_in(dashboard, served)
+    await dashboard.goto(f"{served.url}/tasks/{task_id}")
+    inputs = dashboard.locator("#task-inputs")
+    await expect(inputs.locator("tr", has_text="who")).to_contain_text('"nobody"')
+    await expect(inputs.locator("tr", has_text="who").locator(".chip")).to_have_text("default")
+    await expect(inputs.locator("tr", has_text="otp")).to_contain_text("••••")
+    await expect(inputs).not_to_contain_text("No parameters")
+    assert EXAMPLE_SEED not in await dashboard.content()
+
+    thumb = dashboard.locator("#task-steps img.thumb").first
+    await expect(thumb).to_have_js_property("complete", True)
+    box = await thumb.bounding_box()
+    assert box is not None and box["width"] >= 300, box  # large enough to read
+    link = dashboard.locator("#task-steps a:has(img.thumb)").first
+    assert await link.get_attribute("href") == await thumb.get_attribute("src")
+    assert await link.get_attribute("target") == "_blank"  # the full size, beside the page

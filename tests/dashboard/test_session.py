@@ -38,7 +38,10 @@ async def test_sign_in_sets_a_sealed_http_only_strict_cookie(app: FastAPI, acme:
     async with cookie_client(app) as client:
         response = await client.post("/api/v1/session", json={"api_key": acme.key}, headers=CSRF)
         assert response.status_code == 200, response.text
-        assert response.json() == {"account_name": "acme", "role": "owner", "is_admin": False}
+        signed_in = response.json()
+        keys = (await acme.client.get("/api/v1/keys")).json()["keys"]
+        key_id = next(key["id"] for key in keys if acme.key.startswith(key["prefix"]))
+        assert signed_in == {"account_name": "acme", "role": "owner", "is_admin": False, "key_id": key_id}
         header = response.headers["set-cookie"]
         assert header.startswith(f"{COOKIE}=")
         attributes = [part.strip().lower() for part in header.split(";")]

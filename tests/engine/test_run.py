@@ -229,16 +229,33 @@ async def test_screenshots_never(replay: Replay) -> None:
     assert [s.screenshot for s in result.steps] == [None, None]
 
 
-async def test_trace_writes_a_playwright_trace_zip(replay: Replay) -> None:
-    result = await replay(automation("table.html", [read_text('locator("#status")', "status")]), trace=True)
+def traces(result: Any) -> list[str]:
+    return sorted(path.name for path in Path(result.out_dir).glob("trace*"))
+
+
+async def test_trace_always_writes_a_playwright_trace_zip(replay: Replay) -> None:
+    result = await replay(automation("table.html", [read_text('locator("#status")', "status")]), trace="always")
     assert result.status == "success", result.error
-    with zipfile.ZipFile(Path(result.out_dir) / "trace_attempt1.zip") as trace:
+    assert result.trace == str(Path(result.out_dir) / "trace_attempt1.zip")
+    with zipfile.ZipFile(result.trace) as trace:
         assert any(name.endswith(".trace") for name in trace.namelist())
+
+
+async def test_trace_on_failure_keeps_only_a_failed_attempts_trace(replay: Replay) -> None:
+    passed = await replay(automation("table.html", [read_text('locator("#status")', "status")]), trace="on_failure")
+    failed = await replay(
+        automation("table.html", [click('locator("#nowhere")', **FAST)]),
+        trace="on_failure",
+        out_dir=Path(passed.out_dir).parent / "failed",
+    )
+    assert (passed.status, failed.status) == ("success", "failed")
+    assert (traces(passed), passed.trace) == ([], None)
+    assert traces(failed) == ["trace_attempt1.zip"] and failed.trace is not None
 
 
 async def test_no_trace_unless_asked(replay: Replay) -> None:
     result = await replay(automation("table.html", [read_text('locator("#status")', "status")]))
-    assert list(Path(result.out_dir).glob("trace*")) == []
+    assert traces(result) == [] and result.trace is None
 
 
 async def test_final_screenshot_unless_disabled(replay: Replay, tmp_path: Path) -> None:
@@ -301,6 +318,7 @@ async def test_result_files_have_the_documented_shapes(replay: Replay) -> None:
         "notes",
         "healed",
         "cached_automation",
+        "trace",
     }
     assert (summary["status"], summary["error"], summary["attempts"]) == ("success", None, 1)
     assert summary["healed"] == []

@@ -246,7 +246,7 @@ async def replay_secret_form(
     # Set only now: the test's own CreateSecret call above is not the run's to log.
     caplog.set_level(level)
 
-    result = await replay(data, secrets=resolver, screenshots="every_step", trace=False, out_dir=out_dir)
+    result = await replay(data, secrets=resolver, screenshots="every_step", trace="never", out_dir=out_dir)
 
     received = submission_with(site, "email", op_email)
     secrets = {aws_password, op_email, seed, received["notes"], *totp_codes_around_now(seed, 8)}

@@ -21,15 +21,16 @@ from rebrowse import lifecycle
 from rebrowse.api.app import create_app
 from rebrowse.browser.display import LiveDisplay, live_view_available
 from rebrowse.demo.site import SiteServer
-from rebrowse.live import registry, rfb, tokens
-from rebrowse.live.registry import VncAddress
+from rebrowse.live import rfb, tokens
 from rebrowse.live.vnc_auth import vnc_password
-from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
+from rebrowse.observability.metrics import BROWSER_RESTARTS
 from rebrowse.settings import ServerSettings
-from rebrowse.store import accounts, callbacks, tasks
+from rebrowse.store import accounts, callbacks, tasks, worker_slots
 from rebrowse.store.database import Connection, Database
+from rebrowse.store.metrics import add_to_counter
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import NewTask
+from rebrowse.store.worker_slots import VncAddress
 from tests.serving import serve_app
 from tests.waiting import eventually
 from tests.worker.conftest import Tenant, Workers, automation_json
@@ -294,7 +295,7 @@ async def test_live_view_bridges_are_counted_while_open(open_app: FastAPI, serve
             task_id = await add_task(conn, account, "login")
             assert await tasks.mark_allocated(conn, task_id, "w1") is not None
             await tasks.mark_running(conn, task_id, 0)
-            await registry.publish(conn, "w1", 0, task_id, VncAddress("127.0.0.1", display.vnc_ports[0]))
+            await worker_slots.publish(conn, "w1", 0, task_id, VncAddress("127.0.0.1", display.vnc_ports[0]))
         url = f"{served}/api/v1/tasks/{task_id}/websockify?token={tokens.issue(sealer, task_id, account, key.id)}"
 
         async with connect(url, subprotocols=[Subprotocol("binary")]) as viewer:

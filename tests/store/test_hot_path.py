@@ -134,7 +134,7 @@ async def test_the_fetch_chooses_the_job_procrastinate_would(db: Database) -> No
     rnd = random.Random(20261123)
     async with db.connection() as conn:
         # Few first rows per queue, so that the exhaustive search (each key once) is exercised as well.
-        body = resources.files("rebrowse.store").joinpath("sql/005_fetch_job.sql").read_text()
+        body = resources.files("rebrowse.queue").joinpath("sql/005_fetch_job.sql").read_text()
         start = body.index("CREATE FUNCTION rebrowse_queue_next_job")
         end = body.index("$$;", start) + 3
         await conn.execute(

@@ -14,7 +14,7 @@ from playwright.async_api import Page, Playwright
 from rebrowse.browser.display import live_view_available, shared_memory_of
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.contexts import ContextSpec, first_page
-from rebrowse.live import registry
+from rebrowse.store import worker_slots
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer, generate_key
 from rebrowse.worker.slots import LiveView, Slot, SlotPool, launch_slot_browser
@@ -148,7 +148,7 @@ async def test_a_running_task_is_recorded_in_its_slot_and_cleared_after(
 
     await tenant.wait_for(task.id, lambda t: t.status == "running")
     async with db.connection() as conn:
-        slot = await registry.task_slot(conn, task.id)
+        slot = await worker_slots.task_slot(conn, task.id)
     assert slot is not None and (slot.worker_name, slot.slot) == (worker.name, 0)
     # Live view is on by default: the slot's VNC server is recorded wherever Xvfb and x11vnc are installed.
     if live_view_available() is None:

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import procrastinate
+import playwright
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from rebrowse.api.artifacts import TRACE_VIEWER_PATH
 from rebrowse.api.body_limit import BodyLimit
 from rebrowse.api.dashboard import routes as dashboard
 from rebrowse.api.deps import Services
@@ -33,6 +34,7 @@ from rebrowse.api.routes import (
     tasks,
 )
 from rebrowse.observability.metrics import LiveViewConnections
+from rebrowse.queue.app import Queue
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -43,7 +45,7 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # large recorded automations fit; anything bi
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
-def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App, sealer: Sealer) -> FastAPI:
+def create_app(settings: ServerSettings, db: Database, queue: Queue, sealer: Sealer) -> FastAPI:
     """The API on an open database and queue (the caller opens and closes them)."""
     app = FastAPI(
         title="rebrowse",
@@ -76,8 +78,11 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         app.include_router(module.router)
     app.include_router(dashboard.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if (viewer := trace_viewer_dir()) is not None:
+        app.mount(TRACE_VIEWER_PATH, StaticFiles(directory=viewer, html=True), name="trace-viewer")
     add_api_docs(app)
     install_error_handlers(app)
+    app.add_exception_handler(404, dashboard.not_found)  # before the handler of every HTTPException
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     if settings.cors_origins:
         # Keys travel in a header, never in cookies: the dashboard's session cookie stays same-origin.
@@ -91,6 +96,13 @@ def create_app(settings: ServerSettings, db: Database, queue: procrastinate.App,
         )
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def trace_viewer_dir() -> Path | None:
+    """Playwright's trace viewer, the static build inside the installed Playwright package (public files, like
+    /static; the traces it opens are served by the API to the signed-in caller only); None if this build lacks it."""
+    viewer = Path(playwright.__file__).resolve().parent / "driver" / "package" / "lib" / "vite" / "traceViewer"
+    return viewer if (viewer / "index.html").is_file() else None
 
 
 def add_api_docs(app: FastAPI) -> None:

@@ -12,13 +12,21 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from rebrowse.api.errors import NotFound
 from rebrowse.api.schemas import DownloadLink
-from rebrowse.artifacts.layout import STEPS, UnsafeName, download_name, step_screenshot_name, stored_name
+from rebrowse.artifacts.layout import (
+    STEPS,
+    UnsafeName,
+    download_name,
+    step_screenshot_name,
+    stored_name,
+    trace_name,
+)
 from rebrowse.artifacts.store import ArtifactStore, StoredFile
 from rebrowse.callbacks.payload import cached_automation_url, download_url, final_screenshot_url
 from rebrowse.settings import ServerSettings
 from rebrowse.store.tasks import Task
 
 NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
+TRACE_VIEWER_PATH = "/trace-viewer"  # where the API serves Playwright's trace viewer (api/app.py)
 
 
 def download_links(settings: ServerSettings, task: Task) -> list[DownloadLink]:
@@ -145,3 +153,29 @@ async def cached_automation(store: ArtifactStore, task: Task) -> dict[str, Any]:
     if not isinstance(definition, dict):
         raise NotFound(f"The cached automation of task {task.id} is not a JSON object")
     return definition
+
+
+async def latest_trace(store: ArtifactStore, task: Task, records: list[dict[str, Any]]) -> StoredFile | None:
+    """The Playwright trace of the task's last attempt that kept one (REBROWSE_TRACE); None when none did."""
+    attempts = {record["attempt"] for record in records if isinstance(record.get("attempt"), int)} | {1}
+    for attempt in sorted(attempts, reverse=True):
+        found = await store.find(task.id, trace_name(attempt))
+        if found is not None:
+            return found
+    return None
+
+
+async def trace_file(store: ArtifactStore, task: Task) -> Response:
+    """The task's trace as a zip, for Playwright's trace viewer (`playwright show-trace` or the API's own)."""
+    found = await latest_trace(store, task, await step_records(store, task))
+    if found is None:
+        raise NotFound(
+            f"Task {task.id} has no trace: REBROWSE_TRACE keeps failed attempts' (on_failure) or all (always)"
+        )
+    return served(found, "application/zip", filename=f"trace-{task.id}.zip")
+
+
+def trace_links(settings: ServerSettings, task: Task) -> tuple[str, str]:
+    """The URL of the task's trace and that of the trace viewer opening it (same origin: the session's cookie)."""
+    trace = f"{settings.base_url}/api/v1/tasks/{task.id}/trace"
+    return trace, f"{settings.base_url}{TRACE_VIEWER_PATH}/index.html?trace={quote(trace, safe='')}"

@@ -7,7 +7,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated, Any, cast
 
-import procrastinate
 from fastapi import Depends, Request
 
 from rebrowse.api.batching import TaskWriter
@@ -15,6 +14,7 @@ from rebrowse.api.errors import NotFound
 from rebrowse.artifacts.store import ArtifactStore, artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
+from rebrowse.queue.app import Queue
 from rebrowse.settings import ServerSettings
 from rebrowse.store import automations, tasks
 from rebrowse.store.database import Connection, Database
@@ -73,7 +73,7 @@ class Services:
 
     settings: ServerSettings
     db: Database
-    queue: procrastinate.App
+    queue: Queue
     sealer: Sealer
     automations: AutomationCache = field(init=False)
     task_writer: TaskWriter = field(init=False)

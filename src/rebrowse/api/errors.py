@@ -8,7 +8,7 @@
     + NotFound          404: no such resource in the caller's account
     + Conflict          409: the resource is not in a state that allows this
 * the database cannot be reached (psycopg's OperationalError and InterfaceError, the pool's PoolTimeout, and
-  procrastinate's ConnectorException caused by one): 503 with Retry-After, never a 500
+  the queue's QueueError caused by one): 503 with Retry-After, never a 500
 
 Body of every error response: `{"success": false, "error": msg, "detail": msg, "errors": [{path, message}]?}`.
 """
@@ -22,7 +22,6 @@ from typing import Any, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from procrastinate.exceptions import ConnectorException
 from psycopg_pool import PoolClosed
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rebrowse.automation.loading import error_message, json_path
 from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError
+from rebrowse.queue.app import QueueError
 from rebrowse.store.database import DATABASE_DOWN
 
 logger = logging.getLogger("rebrowse.api")
@@ -94,11 +94,11 @@ def error_response(
 
 
 def database_down(exc: BaseException | None) -> bool:
-    """Whether the exception means the database cannot be reached (directly, or through procrastinate).
+    """Whether the exception means the database cannot be reached (directly, or through the queue).
 
     A closed pool is not an outage: it never comes back by itself, so trying again cannot help.
     """
-    if isinstance(exc, ConnectorException):
+    if isinstance(exc, QueueError):
         return database_down(exc.__cause__)
     return isinstance(exc, DATABASE_DOWN) and not isinstance(exc, PoolClosed)
 

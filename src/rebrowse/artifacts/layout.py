@@ -49,6 +49,11 @@ def step_screenshot_name(filename: str) -> str:
     return artifact_name(SCREENSHOTS, filename)
 
 
+def trace_name(attempt: int) -> str:
+    """The Playwright trace of one attempt (kept per REBROWSE_TRACE; `playwright show-trace` opens it)."""
+    return artifact_name(f"trace_attempt{attempt}.zip")
+
+
 def stored_name(recorded: str) -> str:
     """The name of a file the task's row records (final screenshot, cached automation): rows written before the
     store held the worker's absolute path, whose last part is the name at the top of the task's directory."""

@@ -7,15 +7,14 @@ import uuid
 from datetime import UTC, datetime
 
 from rebrowse.callbacks.payload import build_payload, build_waiting_payload
-from rebrowse.store import callbacks
+from rebrowse.store import callbacks, notifications
 from rebrowse.store.database import Connection, Database
 from rebrowse.store.tasks import Task
 
-CHANNEL = "rebrowse_callbacks"  # senders LISTEN here; a NOTIFY is delivered only when its transaction commits
-
 
 async def notify(conn: Connection) -> None:
-    await conn.execute(f"NOTIFY {CHANNEL}")
+    """Wake the senders (on any host) once the caller's transaction commits."""
+    await notifications.notify(conn, callbacks.CHANNEL)
 
 
 async def enqueue(

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import httpx
 import psycopg
 
-from rebrowse.callbacks import outbox, signing
+from rebrowse.callbacks import signing
 from rebrowse.settings import ServerSettings
 from rebrowse.ssrf import AllowList, DestinationRefused, PinnedTransport
-from rebrowse.store import accounts, callbacks
+from rebrowse.store import accounts, callbacks, notifications
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.version import __version__
@@ -200,8 +200,7 @@ async def listen(url: str, wake: asyncio.Event) -> None:
     """Set `wake` on every NOTIFY of the outbox channel, reconnecting after a lost connection."""
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-                await conn.execute(f"LISTEN {outbox.CHANNEL}")
+            async with notifications.listening(url, callbacks.CHANNEL) as conn:
                 wake.set()  # events queued while nobody was listening
                 async for _ in conn.notifies():
                     wake.set()

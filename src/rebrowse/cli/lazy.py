@@ -54,6 +54,7 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("rebrowse.cli.replay", "validate"),
     "run": ("rebrowse.cli.replay", "run"),
     "demo": ("rebrowse.cli.replay", "demo"),
+    "trace": ("rebrowse.cli.inspect", "trace"),
     "new": ("rebrowse.cli.authoring", "new"),
     "schema": ("rebrowse.cli.authoring", "schema"),
     "import": ("rebrowse.cli.authoring", "import_"),

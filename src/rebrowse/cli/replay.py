@@ -123,6 +123,8 @@ def print_summary(result: RunResult) -> None:
     if (usage := result.llm_usage)["calls"] > 0:
         out.print(llm_usage_line(usage))
     print_healed(result.healed)
+    if result.trace:
+        out.print(f"[bold]trace[/] {escape(result.trace)} (open it: rebrowse trace {escape(result.out_dir)})")
     out.print(f"[dim]artifacts in {escape(result.out_dir)}[/]")
 
 

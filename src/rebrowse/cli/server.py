@@ -22,6 +22,7 @@ from rebrowse.cli.common import DataDir, fail, invalid_input_exits, out
 from rebrowse.demo.automation import DEMO_SITE
 from rebrowse.demo.site import SiteServer
 from rebrowse.observability.logs import configure_logging
+from rebrowse.queue.schema import QueueSchemaMismatch
 from rebrowse.server import (
     Runtime,
     demo_key,
@@ -96,7 +97,7 @@ def run_service(settings: ServerSettings, body: Callable[[Runtime, asyncio.Event
 
     try:
         asyncio.run(main())
-    except OSError as exc:
+    except (OSError, QueueSchemaMismatch) as exc:
         raise fail(str(exc), 1) from None
 
 

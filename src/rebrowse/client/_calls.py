@@ -128,6 +128,10 @@ def download(task_id: str, filename: str) -> Call:
     return Call("GET", task_path(task_id, "downloads", filename))
 
 
+def trace(task_id: str) -> Call:
+    return Call("GET", task_path(task_id, "trace"))
+
+
 def cached_automation(task_id: str) -> Call:
     return Call("GET", task_path(task_id, "cached_automation"))
 

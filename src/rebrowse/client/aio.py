@@ -140,6 +140,10 @@ class AsyncClient:
         """The content of one file the task downloaded."""
         return (await self._send(_calls.download(task_id, filename))).content
 
+    async def trace(self, task_id: str) -> bytes:
+        """The task's Playwright trace (a zip for `playwright show-trace`); NotFoundError when its run kept none."""
+        return (await self._send(_calls.trace(task_id))).content
+
     async def cached_automation(self, task_id: str) -> dict[str, Any]:
         """The automation the task's run wrote with the model's steps made deterministic (NotFoundError when it
         left none: it used no model, or it failed)."""

@@ -137,6 +137,10 @@ class Client:
         """The content of one file the task downloaded."""
         return (self._send(_calls.download(task_id, filename))).content
 
+    def trace(self, task_id: str) -> bytes:
+        """The task's Playwright trace (a zip for `playwright show-trace`); NotFoundError when its run kept none."""
+        return (self._send(_calls.trace(task_id))).content
+
     def cached_automation(self, task_id: str) -> dict[str, Any]:
         """The automation the task's run wrote with the model's steps made deterministic (NotFoundError when it
         left none: it used no model, or it failed)."""

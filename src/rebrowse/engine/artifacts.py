@@ -34,6 +34,10 @@ class StepRecord:
     screenshot: str | None = None
     # What the egress policy kept the step's pages from reaching: "URL or host:port (reason)"
     blocked: list[str] = field(default_factory=list)
+    # What the step's pages logged to their console ("type: text") and the requests that failed during it
+    # ("METHOD URL (status or network error)"), both redacted like every field
+    console: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
     # Every question the step asked a model: model, tokens in and out, latency, and what it decided (LlmCall)
     llm_calls: list[dict[str, Any]] = field(default_factory=list)
     # What the model decided that a replay can do without it, for the cached automation: {"command": the

@@ -170,6 +170,7 @@ async def finish_step(step: Step, error: BaseException | None) -> None:
     record, state = step.record, step.state
     record.duration_ms = round((time.perf_counter() - step.started) * 1000, 1)
     record.blocked = blocked(state)
+    record.console, record.failed_requests = state.take_page_log()
     if error is not None:
         record.outcome = "failed"
         record.error = state.secrets.redactor.redact_text(message_of(error))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.llm.config import LlmConfig
-from rebrowse.settings import ScreenshotMode
+from rebrowse.settings import ScreenshotMode, TraceMode
 
 if TYPE_CHECKING:
     from rebrowse.engine.person import PersonGate
@@ -21,7 +21,7 @@ class RunOptions:
     out_dir: Path
     timeout_minutes: float = 10.0  # per attempt, like Optexity's max_timeout_in_minutes
     screenshots: ScreenshotMode = "on_failure"
-    trace: bool = False
+    trace: TraceMode = "never"
     upload_dirs: tuple[Path, ...] = ()
     allow_python_scripts: bool = False
     download_timeout_s: float = 120.0

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from playwright.async_api import Browser, BrowserContext, Dialog
 from playwright.async_api import Error as PlaywrightError
 
-from rebrowse.artifacts.layout import FINAL_SCREENSHOT, RESULT
+from rebrowse.artifacts.layout import FINAL_SCREENSHOT, RESULT, trace_name
 from rebrowse.automation.parameters import ParameterValue, SecureParameter
 from rebrowse.automation.schema import Automation
 from rebrowse.browser.egress import EgressDenied, EgressProxy
@@ -65,6 +65,8 @@ class RunResult:
     # The browser state the run left (keep_session and a success only): cookies and storage, so never written
     # with the result, never logged; the worker seals it.
     browser_state: BrowserState | None = field(default=None, repr=False)
+    # The last attempt's Playwright trace (trace_attempt<N>.zip), when REBROWSE_TRACE kept it
+    trace: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON data (without the browser state it kept)."""
@@ -155,7 +157,7 @@ async def run_automation(
                 attempt = await run_attempt(state, automation)
                 if attempt.status == "success" or number == total or not attempt.retryable:
                     return await finish(state, automation, attempt, started, number, channel, keep_session)
-                await close_context(state, discard_downloads=True)
+                await close_context(state, discard_downloads=True, failed=True)
             finally:
                 # A cancelled run (or an unexpected error) must not leave the context open in a long-lived browser.
                 await context.close()
@@ -168,7 +170,7 @@ async def new_context(contexts: ContextSource, spec: ContextSpec, options: RunOp
     context = await contexts.new_run_context(spec)
     await context.add_init_script(ACTIVITY_TRACKER)
     context.on("dialog", accept_dialog)
-    if options.trace:
+    if options.trace != "never":
         await context.tracing.start(screenshots=True, snapshots=True)
     return context
 
@@ -243,7 +245,7 @@ async def finish(
     duration = time.perf_counter() - started
     final_screenshot = await take_final_screenshot(state) if automation.take_final_screenshot else None
     kept = await capture(state.context) if keep_session and status == "success" else None
-    await close_context(state, discard_downloads=False)
+    trace = await close_context(state, discard_downloads=False, failed=status != "success")
     redact = state.secrets.redactor
     notes = [channel.note] if channel.note else []
     cached = save_cached(state, automation, notes) if status == "success" else None
@@ -264,6 +266,7 @@ async def finish(
         healed=healed_steps(state.steps),
         cached_automation=cached,
         browser_state=kept,
+        trace=trace,
     )
     write_result(state.writer, result)
     return result
@@ -290,15 +293,28 @@ async def take_final_screenshot(state: RunState) -> str | None:
     return str(path)
 
 
-async def close_context(state: RunState, *, discard_downloads: bool) -> None:
-    """Close the attempt's context (saving the trace); a retried attempt's downloads are thrown away."""
-    if state.options.trace:
-        trace = state.writer.out_dir / f"trace_attempt{state.attempt}.zip"
-        await state.context.tracing.stop(path=trace)
+async def close_context(state: RunState, *, discard_downloads: bool, failed: bool) -> str | None:
+    """Close the attempt's context, saving its trace when REBROWSE_TRACE keeps it (the path, or None); a retried
+    attempt's downloads are thrown away."""
+    trace = await stop_trace(state, failed)
     await state.context.close()
     if discard_downloads:
         for download in state.downloads:
             Path(download.path).unlink(missing_ok=True)
+    return trace
+
+
+async def stop_trace(state: RunState, failed: bool) -> str | None:
+    """Stop the attempt's tracing: written to trace_attempt<N>.zip when the mode keeps it, else thrown away."""
+    mode = state.options.trace
+    if mode == "never":
+        return None
+    if mode == "always" or failed:
+        path = state.writer.out_dir / trace_name(state.attempt)
+        await state.context.tracing.stop(path=path)
+        return str(path)
+    await state.context.tracing.stop()
+    return None
 
 
 def write_result(writer: ArtifactWriter, result: RunResult) -> None:

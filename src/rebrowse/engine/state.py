@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from playwright.async_api import BrowserContext, Locator, Page, Request, Response
+from playwright.async_api import BrowserContext, ConsoleMessage, Locator, Page, Request, Response
 from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.automation.locator import describe_locator, parse_locator, resolve_locator
@@ -28,6 +28,9 @@ from rebrowse.secrets.resolver import SecretResolver
 StepListener = Callable[[StepRecord], Awaitable[None] | None]
 TUNNEL_REFUSED = "ERR_TUNNEL_CONNECTION_FAILED"  # Chromium's error when the proxy refused a CONNECT
 MAX_NETWORK_LOG = 5000  # requests kept between two interactions; older ones are dropped
+MAX_PAGE_LOG = 100  # console messages (and failed requests) a step records; a chatty page's later ones are dropped
+MAX_LOG_TEXT = 1000  # characters kept of one console message
+FAILED_STATUS = 400  # an answer from this status up is a failed request in the step's record
 
 
 @dataclass
@@ -64,9 +67,16 @@ class RunState:
     refused_navigation: EgressDenied | None = None
     navigation_refused: asyncio.Event = field(default_factory=asyncio.Event)
     script_state: dict[str, Any] = field(default_factory=dict)  # what the attempt's python scripts share (ctx.state)
+    # What the pages logged to their console ("type: text") and the requests that failed ("METHOD URL (why)")
+    # since the last step's end, for the next step's record.
+    console: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.context.on("request", self._remember_request)
+        self.context.on("console", self._note_console)
+        self.context.on("requestfailed", self._note_failed_request)
+        self.context.on("response", self._note_failed_answer)
         if self.egress is not None:
             self.context.on("response", self._note_refused_answer)
             self.context.on("requestfailed", self._note_refused_tunnel)
@@ -89,6 +99,27 @@ class RunState:
         """Forget what the previous step's navigations were refused."""
         self.refused_navigation = None
         self.navigation_refused.clear()
+
+    def _note_console(self, message: ConsoleMessage) -> None:
+        if len(self.console) < MAX_PAGE_LOG:
+            self.console.append(f"{message.type}: {message.text[:MAX_LOG_TEXT]}")
+
+    def _note_failed_request(self, request: Request) -> None:
+        self._note_failure(request, request.failure or "failed")
+
+    def _note_failed_answer(self, response: Response) -> None:
+        if response.status >= FAILED_STATUS:
+            self._note_failure(response.request, str(response.status))
+
+    def _note_failure(self, request: Request, why: str) -> None:
+        if len(self.failed_requests) < MAX_PAGE_LOG:
+            self.failed_requests.append(f"{request.method} {request.url[:MAX_LOG_TEXT]} ({why})")
+
+    def take_page_log(self) -> tuple[list[str], list[str]]:
+        """The console messages and failed requests since the last call (the step's own), and forget them."""
+        console, failed = self.console, self.failed_requests
+        self.console, self.failed_requests = [], []
+        return console, failed
 
     def _remember_request(self, request: Request) -> None:
         if len(self.network) >= MAX_NETWORK_LOG:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import string
 
-from rebrowse.live.registry import VncAddress
 from rebrowse.live.rfb import PASSWORD_LENGTH
 from rebrowse.store.sealing import Sealer
+from rebrowse.store.worker_slots import VncAddress
 
 ALPHABET = string.ascii_letters + string.digits
 

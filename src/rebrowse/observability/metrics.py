@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from rebrowse.store import metrics as metric_figures
 from rebrowse.store.database import Connection
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,45 +36,6 @@ LLM_HELP = {
     "input_tokens": "Tokens finished tasks sent to a model, by endpoint.",
     "output_tokens": "Tokens a model answered finished tasks with, by endpoint.",
 }
-
-# One pass over the tasks table. Bucket numbers follow Prometheus' `le` (a value equal to a bound belongs to
-# that bound's bucket): width_bucket puts values equal to a threshold in the bucket above, so it is given the
-# negated values and bounds, and n - result is the index of the first bound >= the value (n: above them all).
-TASK_FIGURES = """
-SELECT endpoint_name, status, wait_bucket, run_bucket, attempts,
-    GROUPING(wait_bucket) AS no_wait, GROUPING(run_bucket) AS no_run, GROUPING(attempts) AS no_attempts,
-    GROUPING(endpoint_name) AS no_endpoint,
-    count(*) AS n, coalesce(sum(wait_s), 0) AS wait_sum, coalesce(sum(run_s), 0) AS run_sum,
-    coalesce(sum(llm_calls), 0) AS llm_calls, coalesce(sum(llm_failed_calls), 0) AS llm_failed_calls,
-    coalesce(sum(llm_input_tokens), 0) AS llm_input_tokens, coalesce(sum(llm_output_tokens), 0) AS llm_output_tokens
-FROM (
-    SELECT endpoint_name, status, wait_s, run_s, llm_calls, llm_failed_calls, llm_input_tokens, llm_output_tokens,
-        %(wait_n)s - width_bucket(-wait_s, %(wait_bounds)s) AS wait_bucket,
-        %(run_n)s - width_bucket(-run_s, %(run_bounds)s) AS run_bucket,
-        CASE WHEN run_s IS NOT NULL THEN retry_count + 1 END AS attempts
-    FROM (
-        SELECT endpoint_name, status, retry_count,
-            date_part('epoch', started_at - created_at) AS wait_s,
-            CASE WHEN completed_at IS NOT NULL THEN date_part('epoch', completed_at - started_at) END AS run_s,
-            (llm_usage->>'calls')::bigint AS llm_calls, (llm_usage->>'failed_calls')::bigint AS llm_failed_calls,
-            (llm_usage->>'input_tokens')::bigint AS llm_input_tokens,
-            (llm_usage->>'output_tokens')::bigint AS llm_output_tokens
-        FROM tasks
-    ) AS timed
-) AS bucketed
-GROUP BY GROUPING SETS ((status), (wait_bucket), (endpoint_name, status, run_bucket), (attempts), (endpoint_name))
-"""
-
-# A delivered attempt is one the receiver answered with 2xx (as the sender decides); a given-up event is one
-# the outbox marked failed.
-OTHER_FIGURES = """
-SELECT
-    count(*) FILTER (WHERE status_code BETWEEN 200 AND 299) AS delivered,
-    count(*) FILTER (WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299) AS failed_attempt,
-    (SELECT count(*) FROM callback_events WHERE state = 'failed') AS gave_up,
-    (SELECT coalesce(sum(value), 0) FROM metric_counters WHERE name = %(restarts)s) AS browser_restarts
-FROM callback_attempts
-"""
 
 
 @dataclass
@@ -144,15 +106,8 @@ class LiveViewConnections:
 
 async def read_figures(conn: Connection) -> Figures:
     """The figures of every process, aggregated in two queries whatever the number of tasks."""
-    params = {
-        "wait_n": len(WAIT_BUCKETS_S),
-        "wait_bounds": negated(WAIT_BUCKETS_S),
-        "run_n": len(RUN_BUCKETS_S),
-        "run_bounds": negated(RUN_BUCKETS_S),
-    }
-    task_rows = await (await conn.execute(TASK_FIGURES, params)).fetchall()
-    other = await (await conn.execute(OTHER_FIGURES, {"restarts": BROWSER_RESTARTS})).fetchone()
-    assert other is not None  # an aggregate without GROUP BY always returns one row
+    task_rows = await metric_figures.task_rows(conn, WAIT_BUCKETS_S, RUN_BUCKETS_S)
+    other = await metric_figures.other_figures(conn, BROWSER_RESTARTS)
     figures = Figures(
         queue_depth=dict.fromkeys(ACTIVE_STATUSES, 0),
         wait=Histogram(WAIT_BUCKETS_S),
@@ -166,13 +121,8 @@ async def read_figures(conn: Connection) -> Figures:
     return figures
 
 
-def negated(bounds: Sequence[float]) -> list[float]:
-    """The bounds negated, smallest first (what width_bucket needs to count values at or below a bound)."""
-    return sorted(-bound for bound in bounds)
-
-
 def add_task_row(figures: Figures, row: dict[str, Any]) -> None:
-    """One grouping set's row of TASK_FIGURES into the figure it belongs to."""
+    """One grouping set's row of store.metrics.task_rows into the figure it belongs to."""
     count = int(row["n"])
     if not row["no_run"]:
         if row["run_bucket"] is not None:
@@ -189,15 +139,6 @@ def add_task_row(figures: Figures, row: dict[str, Any]) -> None:
         figures.queue_depth[row["status"]] = count
     elif not row["no_endpoint"] and row["llm_calls"] > 0:
         figures.llm[row["endpoint_name"]] = {name: int(row[f"llm_{name}"]) for name in LLM_FIELDS}
-
-
-async def add_to_counter(conn: Connection, name: str, amount: int) -> None:
-    """Add `amount` to a durable counter (created at 0 on first use)."""
-    await conn.execute(
-        "INSERT INTO metric_counters (name, value) VALUES (%s, %s)"
-        " ON CONFLICT (name) DO UPDATE SET value = metric_counters.value + EXCLUDED.value, updated_at = now()",
-        (name, amount),
-    )
 
 
 class FiguresCollector(Collector):

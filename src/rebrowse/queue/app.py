@@ -1,19 +1,25 @@
-"""The procrastinate app: deferring a task's job with its lock and priority, aborting it, registering the job.
+"""The queue adapter: everything the rest of rebrowse does with procrastinate goes through these functions.
 
 A task is one job of JOB_NAME. Its `lock` is the task's serialization key, so at most one task per login runs
 at a time; its priority maps Optexity's (lower first, None last) onto procrastinate's (higher first); pinned
-tasks go to their worker's own queue.
+tasks go to their worker's own queue. The API defers, aborts and counts jobs; a worker runs its job loop
+(`work`) with the job registered (`register_worker_job`); recovery retries, releases and cancels jobs by id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
 from procrastinate import JobContext, RetryDecision
-from procrastinate.jobs import Job
+from procrastinate.exceptions import ConnectorException
+from procrastinate.job_context import AbortReason
+from procrastinate.jobs import Job, Status
 
 from rebrowse.errors import RebrowseError
 from rebrowse.store import tasks
@@ -27,7 +33,9 @@ PRIORITY_LIMIT = 2**31 - 1
 PRIORITY_OF_NONE = -(2**31)
 MAX_DATABASE_BACKOFF_S = 60
 
-JobFunction = Callable[[JobContext, str], Awaitable[None]]
+Queue = procrastinate.App  # what make_queue returns; its users hand it to the functions here
+# What the queue raises when the database fails under it (its cause says how: see api/errors.database_down).
+QueueError = ConnectorException
 JOB_COLUMNS = {"job_queue": "text", "job_priority": "integer"}  # per task, beside the task's own columns
 
 
@@ -58,6 +66,20 @@ class WorkerStopping(RebrowseError):
     """The worker stopped before the task ended; the task goes back to the queue."""
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """What a task's runner may ask of the job that runs it."""
+
+    context: JobContext
+
+    def aborted_by_user(self) -> bool:
+        """Whether the job is being stopped because its task was cancelled (not because its worker stops)."""
+        return self.context.abort_reason() is AbortReason.USER_REQUEST
+
+
+JobFunction = Callable[[JobRun, str], Awaitable[None]]
+
+
 class RetryInterruptedRuns(procrastinate.BaseRetryStrategy):
     """Retry a job only when it was interrupted: its worker stopped, or the database went away under it.
 
@@ -72,20 +94,51 @@ class RetryInterruptedRuns(procrastinate.BaseRetryStrategy):
         return None
 
 
-def make_queue(database_url: str, *, max_connections: int = 10) -> procrastinate.App:
+def make_queue(database_url: str, *, max_connections: int = 10) -> Queue:
     """The procrastinate app on the deployment's database (open it with `async with app.open_async()`)."""
     connector = procrastinate.PsycopgConnector(conninfo=database_url, min_size=1, max_size=max_connections)
     return procrastinate.App(connector=connector)
 
 
-def register_worker_job(app: procrastinate.App, run: JobFunction) -> None:
-    """Make `run(context, task_id)` the job JOB_NAME in this (worker) process."""
+def register_worker_job(app: Queue, run: JobFunction) -> None:
+    """Make `run(job, task_id)` the job JOB_NAME in this (worker) process."""
 
     # A coroutine function, not just any callable returning one: procrastinate cancels only those on abort.
     async def run_task(context: JobContext, task_id: str) -> None:
-        await run(context, task_id)
+        await run(JobRun(context), task_id)
 
     app.task(name=JOB_NAME, pass_context=True, retry=RetryInterruptedRuns())(run_task)
+
+
+@dataclass(frozen=True)
+class JobLoop:
+    """How a worker's job loop takes jobs and stops."""
+
+    concurrency: int  # jobs at once: the worker's slots
+    heartbeat_interval_s: float
+    stalled_after_s: float  # a worker without a heartbeat for this long is presumed dead
+    # Fallbacks only: new jobs, freed locks and abort requests arrive by LISTEN/NOTIFY.
+    fetch_polling_interval_s: float
+    abort_polling_interval_s: float
+    grace_period_s: float  # on stop, how long running jobs may take to finish before they are aborted
+
+
+async def work(app: Queue, name: str, queues: list[str], loop: JobLoop) -> None:
+    """Take and run jobs of these queues as the worker `name` until cancelled (its graceful stop: no new jobs, the
+    grace period, then aborts) or until it ends on its own (e.g. the database was lost)."""
+    await app.run_worker_async(
+        name=name,
+        queues=queues,
+        concurrency=loop.concurrency,
+        wait=True,
+        install_signal_handlers=False,
+        listen_notify=True,
+        update_heartbeat_interval=loop.heartbeat_interval_s,
+        stalled_worker_timeout=loop.stalled_after_s,
+        fetch_job_polling_interval=loop.fetch_polling_interval_s,
+        abort_job_polling_interval=loop.abort_polling_interval_s,
+        shutdown_graceful_timeout=loop.grace_period_s,
+    )
 
 
 def job_priority(priority: int | None) -> int:
@@ -120,7 +173,7 @@ def job_values(new: NewTask) -> dict[str, Any]:
     return {"job_queue": queue_of(new), "job_priority": job_priority(new.priority)}
 
 
-async def enqueue(app: procrastinate.App, task: Task) -> int:
+async def enqueue(app: Queue, task: Task) -> int:
     """Defer the task's job and store its id on the task (both in one transaction); returns the job id."""
     connector = app.connector
     # make_queue builds the app on psycopg; its pool lets the job and the task's job_id be written together.
@@ -137,13 +190,41 @@ async def enqueue(app: procrastinate.App, task: Task) -> int:
     return job_id
 
 
-async def abort(app: procrastinate.App, task: Task) -> None:
+async def abort(app: Queue, task: Task) -> None:
     """Ask the worker running the task's job to stop it (a job still waiting is cancelled outright)."""
     if task.job_id is not None:
         await app.job_manager.cancel_job_by_id_async(task.job_id, abort=True)
 
 
-async def count_waiting(app: procrastinate.App, queues: list[str]) -> int:
+async def cancel_waiting(app: Queue, job_id: int) -> None:
+    """Cancel a job that has not started (one that has started, or ended, is left as it is)."""
+    with contextlib.suppress(ConnectorException):
+        await app.job_manager.cancel_job_by_id_async(job_id)
+
+
+async def count_waiting(app: Queue, queues: list[str]) -> int:
     """How many jobs wait in these queues."""
     row = await app.connector.execute_query_one_async(WAITING_JOBS, queues=queues)
     return int(row["n"])
+
+
+async def retry_now(app: Queue, job_id: int) -> None:
+    """Put a job that was taken back in its queue, to be taken again at once."""
+    await app.job_manager.retry_job_by_id_async(job_id, retry_at=datetime.now(UTC))
+
+
+async def release(app: Queue, job_id: int) -> None:
+    """End a job that no longer runs anything, freeing its serialization lock (ended meanwhile is as good)."""
+    with contextlib.suppress(ConnectorException):
+        await app.job_manager.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)
+
+
+async def stalled_jobs(app: Queue, stalled_after_s: float) -> list[int]:
+    """The jobs of task runs whose worker has sent no heartbeat for `stalled_after_s` (presumed dead)."""
+    stalled = await app.job_manager.get_stalled_jobs(task_name=JOB_NAME, seconds_since_heartbeat=stalled_after_s)
+    return [job.id for job in stalled if job.id is not None]
+
+
+async def forget_stalled_workers(app: Queue, stalled_after_s: float) -> None:
+    """Drop the workers without a heartbeat for `stalled_after_s` (after their jobs were recovered)."""
+    await app.job_manager.prune_stalled_workers(stalled_after_s)

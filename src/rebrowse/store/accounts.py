@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
+from rebrowse.store import locks
 from rebrowse.store.database import Connection
 from rebrowse.store.sealing import Sealer
 
 KEY_PREFIX = "rb_"
 PREFIX_SHOWN = 10  # characters of a key kept in clear to tell keys apart in listings
 LAST_USED_PRECISION = "1 minute"  # a key's last_used_at is written at most this often (a PostgreSQL interval)
-ADMIN_KEYS_LOCK = 72_271_002  # pg_advisory_xact_lock key: checking for active admin keys, then acting on it
 
 # What a key may do, least first: a member runs tasks; an owner also manages its account's keys; an admin also
 # runs the installation (creates accounts). A key gives at most its own role to keys it creates.
@@ -76,15 +76,17 @@ async def create_account(conn: Connection, sealer: Sealer, name: str) -> Account
     """A new account with its own callback signing secret."""
     account = Account(id=uuid.uuid4(), name=name)
     await conn.execute(
-        "INSERT INTO accounts (id, name, signing_secret) VALUES (%s, %s, %s)",
-        (account.id, name, sealer.seal(secrets.token_bytes(32))),
+        "INSERT INTO accounts (id, name, signing_secret) VALUES (%(id)s, %(name)s, %(secret)s)",
+        {"id": account.id, "name": name, "secret": sealer.seal(secrets.token_bytes(32))},
     )
     return account
 
 
 async def signing_secret(conn: Connection, sealer: Sealer, account_id: uuid.UUID) -> bytes:
     """The account's callback signing secret."""
-    row = await (await conn.execute("SELECT signing_secret FROM accounts WHERE id = %s", (account_id,))).fetchone()
+    row = await (
+        await conn.execute("SELECT signing_secret FROM accounts WHERE id = %(id)s", {"id": account_id})
+    ).fetchone()
     if row is None:
         raise LookupError(f"account {account_id} does not exist")
     return sealer.open(row["signing_secret"])
@@ -97,9 +99,16 @@ async def create_key(
     value = value or new_key_value()
     row = await (
         await conn.execute(
-            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, role) VALUES (%s, %s, %s, %s, %s, %s)"
-            " RETURNING *",
-            (uuid.uuid4(), account_id, name, value[:PREFIX_SHOWN], key_hash(value), role),
+            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, role)"
+            " VALUES (%(id)s, %(account)s, %(name)s, %(prefix)s, %(hash)s, %(role)s) RETURNING *",
+            {
+                "id": uuid.uuid4(),
+                "account": account_id,
+                "name": name,
+                "prefix": value[:PREFIX_SHOWN],
+                "hash": key_hash(value),
+                "role": role,
+            },
         )
     ).fetchone()
     assert row is not None
@@ -126,10 +135,11 @@ def authenticating(where: str) -> str:
     )
 
 
-AUTHENTICATE = authenticating("WHERE k.key_hash = %s")
+AUTHENTICATE = authenticating("WHERE k.key_hash = %(hash)s")
 # A dashboard session's caller: while the session is neither signed out nor expired, and its key not revoked.
 AUTHENTICATE_SESSION = authenticating(
-    "JOIN dashboard_sessions s ON s.key_id = k.id WHERE s.id = %s AND s.revoked_at IS NULL AND s.expires_at > now()"
+    "JOIN dashboard_sessions s ON s.key_id = k.id"
+    " WHERE s.id = %(session)s AND s.revoked_at IS NULL AND s.expires_at > now()"
 )
 
 
@@ -139,20 +149,22 @@ def caller_of(row: dict[str, Any]) -> Caller:
 
 async def authenticate(conn: Connection, value: str) -> Caller | None:
     """The caller a key belongs to, or None for an unknown or revoked key; notes the key's use (to the minute)."""
-    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", (key_hash(value),))).fetchone()
+    row = await (await conn.execute(AUTHENTICATE + " SELECT * FROM found", {"hash": key_hash(value)})).fetchone()
     return None if row is None else caller_of(row)
 
 
 async def key_known(conn: Connection, value: str) -> bool:
     """Whether a key (active or revoked) has this value."""
-    row = await (await conn.execute("SELECT 1 FROM api_keys WHERE key_hash = %s", (key_hash(value),))).fetchone()
+    row = await (
+        await conn.execute("SELECT 1 FROM api_keys WHERE key_hash = %(hash)s", {"hash": key_hash(value)})
+    ).fetchone()
     return row is not None
 
 
 async def key_active(conn: Connection, key_id: uuid.UUID) -> bool:
     """Whether the key exists and is not revoked."""
     row = await (
-        await conn.execute("SELECT 1 FROM api_keys WHERE id = %s AND revoked_at IS NULL", (key_id,))
+        await conn.execute("SELECT 1 FROM api_keys WHERE id = %(id)s AND revoked_at IS NULL", {"id": key_id})
     ).fetchone()
     return row is not None
 
@@ -163,22 +175,22 @@ async def open_session(conn: Connection, caller: Caller, ttl_s: float) -> uuid.U
     session_id = uuid.uuid4()
     await conn.execute(
         "INSERT INTO dashboard_sessions (id, key_id, account_id, expires_at)"
-        " VALUES (%s, %s, %s, now() + make_interval(secs => %s))",
-        (session_id, caller.key_id, caller.account.id, ttl_s),
+        " VALUES (%(id)s, %(key)s, %(account)s, now() + make_interval(secs => %(ttl)s))",
+        {"id": session_id, "key": caller.key_id, "account": caller.account.id, "ttl": ttl_s},
     )
     return session_id
 
 
 async def session_caller(conn: Connection, session_id: uuid.UUID) -> Caller | None:
     """The caller of a dashboard session; None once it is signed out or expired, or its key is revoked."""
-    row = await (await conn.execute(AUTHENTICATE_SESSION + " SELECT * FROM found", (session_id,))).fetchone()
+    row = await (await conn.execute(AUTHENTICATE_SESSION + " SELECT * FROM found", {"session": session_id})).fetchone()
     return None if row is None else caller_of(row)
 
 
 async def close_session(conn: Connection, session_id: uuid.UUID) -> None:
     """Sign a dashboard session out: its cookie no longer authenticates."""
     await conn.execute(
-        "UPDATE dashboard_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s", (session_id,)
+        "UPDATE dashboard_sessions SET revoked_at = coalesce(revoked_at, now()) WHERE id = %(id)s", {"id": session_id}
     )
 
 
@@ -188,9 +200,9 @@ async def authenticate_submission(conn: Connection, value: str, endpoint_name: s
     row = await (
         await conn.execute(
             AUTHENTICATE + " SELECT found.*, (SELECT max(version) FROM automations"
-            " WHERE account_id = found.account_id AND endpoint_name = %s AND deleted_at IS NULL)"
+            " WHERE account_id = found.account_id AND endpoint_name = %(endpoint)s AND deleted_at IS NULL)"
             " AS version FROM found",
-            (key_hash(value), endpoint_name),
+            {"hash": key_hash(value), "endpoint": endpoint_name},
         )
     ).fetchone()
     return None if row is None else (caller_of(row), row["version"])
@@ -200,8 +212,9 @@ async def list_keys(conn: Connection, account_id: uuid.UUID, only: uuid.UUID | N
     """The account's keys (or `only` that one), oldest first."""
     rows = await (
         await conn.execute(
-            "SELECT * FROM api_keys WHERE account_id = %s AND (%s::uuid IS NULL OR id = %s) ORDER BY created_at",
-            (account_id, only, only),
+            "SELECT * FROM api_keys WHERE account_id = %(account)s AND (%(only)s::uuid IS NULL OR id = %(only)s)"
+            " ORDER BY created_at",
+            {"account": account_id, "only": only},
         )
     ).fetchall()
     return [api_key_of(row) for row in rows]
@@ -209,7 +222,10 @@ async def list_keys(conn: Connection, account_id: uuid.UUID, only: uuid.UUID | N
 
 async def get_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
     row = await (
-        await conn.execute("SELECT * FROM api_keys WHERE id = %s AND account_id = %s", (key_id, account_id))
+        await conn.execute(
+            "SELECT * FROM api_keys WHERE id = %(id)s AND account_id = %(account)s",
+            {"id": key_id, "account": account_id},
+        )
     ).fetchone()
     return None if row is None else api_key_of(row)
 
@@ -217,15 +233,22 @@ async def get_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID) ->
 async def revoke_key(conn: Connection, account_id: uuid.UUID, key_id: uuid.UUID) -> bool:
     """Revoke one of the account's keys; False when the account has no such key."""
     cursor = await conn.execute(
-        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = %s AND account_id = %s",
-        (key_id, account_id),
+        "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = %(id)s AND account_id = %(account)s",
+        {"id": key_id, "account": account_id},
     )
     return cursor.rowcount == 1
 
 
+async def revoke_keys_named(conn: Connection, name: str) -> None:
+    """Revoke every active key called `name`, in any account."""
+    await conn.execute(
+        "UPDATE api_keys SET revoked_at = now() WHERE name = %(name)s AND revoked_at IS NULL", {"name": name}
+    )
+
+
 async def lock_admin_keys(conn: Connection) -> None:
     """Hold (until the transaction ends) the right to count active admin keys and act on the count."""
-    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADMIN_KEYS_LOCK,))
+    await locks.hold_for_transaction(conn, locks.ADMIN_KEYS)
 
 
 async def active_admin_keys(conn: Connection) -> int:

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 
 from rebrowse.automation.sealed import SEALED, redacted, sealed_form, secure_parameters, with_secure
 from rebrowse.errors import AutomationInvalid, FieldError
+from rebrowse.store import locks
 from rebrowse.store.database import Connection
 from rebrowse.store.sealing import Sealer
 
@@ -78,7 +79,7 @@ def strings(value: Any) -> list[str]:
 async def lock_name(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> None:
     """Hold the account's name until the transaction ends: the versions stored under it get distinct numbers, and
     what is read of it after this stays the newest."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{account_id}/{endpoint_name}",))
+    await locks.hold_name_for_transaction(conn, account_id, endpoint_name)
 
 
 async def put_automation(
@@ -99,19 +100,17 @@ async def put_automation(
         await conn.execute(
             "INSERT INTO automations"
             " (account_id, endpoint_name, version, definition, description, secure_parameters, settings)"
-            " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s, %s, %s FROM automations"
-            " WHERE account_id = %s AND endpoint_name = %s"
+            " SELECT %(account)s, %(endpoint)s, coalesce(max(version), 0) + 1, %(definition)s, %(description)s,"
+            " %(secure)s, %(settings)s FROM automations WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s"
             f" RETURNING {COLUMNS}",
-            (
-                account_id,
-                endpoint_name,
-                Jsonb(redacted(definition)),
-                description,
-                sealed,
-                Jsonb(settings or {}),
-                account_id,
-                endpoint_name,
-            ),
+            {
+                "account": account_id,
+                "endpoint": endpoint_name,
+                "definition": Jsonb(redacted(definition)),
+                "description": description,
+                "secure": sealed,
+                "settings": Jsonb(settings or {}),
+            },
         )
     ).fetchone()
     assert row is not None
@@ -124,9 +123,10 @@ async def get_automation(
     """The newest live version of a named automation, or exactly `version` (deleted or not: tasks pin one)."""
     row = await (
         await conn.execute(
-            f"SELECT {COLUMNS} FROM automations WHERE account_id = %s AND endpoint_name = %s"
-            " AND (%s::integer IS NULL AND deleted_at IS NULL OR version = %s) ORDER BY version DESC LIMIT 1",
-            (account_id, endpoint_name, version, version),
+            f"SELECT {COLUMNS} FROM automations WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s"
+            " AND (%(version)s::integer IS NULL AND deleted_at IS NULL OR version = %(version)s)"
+            " ORDER BY version DESC LIMIT 1",
+            {"account": account_id, "endpoint": endpoint_name, "version": version},
         )
     ).fetchone()
     return StoredAutomation(**row) if row else None
@@ -137,8 +137,8 @@ async def list_automations(conn: Connection, account_id: uuid.UUID) -> list[Stor
     rows = await (
         await conn.execute(
             f"SELECT DISTINCT ON (endpoint_name) {COLUMNS} FROM automations"
-            " WHERE account_id = %s AND deleted_at IS NULL ORDER BY endpoint_name, version DESC",
-            (account_id,),
+            " WHERE account_id = %(account)s AND deleted_at IS NULL ORDER BY endpoint_name, version DESC",
+            {"account": account_id},
         )
     ).fetchall()
     return [StoredAutomation(**row) for row in rows]
@@ -147,8 +147,9 @@ async def list_automations(conn: Connection, account_id: uuid.UUID) -> list[Stor
 async def delete_automation(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> bool:
     """Delete every version (tasks already submitted keep running); False when there was none."""
     cursor = await conn.execute(
-        "UPDATE automations SET deleted_at = now() WHERE account_id = %s AND endpoint_name = %s AND deleted_at IS NULL",
-        (account_id, endpoint_name),
+        "UPDATE automations SET deleted_at = now()"
+        " WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s AND deleted_at IS NULL",
+        {"account": account_id, "endpoint": endpoint_name},
     )
     return cursor.rowcount > 0
 
@@ -158,8 +159,8 @@ async def latest_version(conn: Connection, account_id: uuid.UUID, endpoint_name:
     row = await (
         await conn.execute(
             "SELECT max(version) AS version FROM automations"
-            " WHERE account_id = %s AND endpoint_name = %s AND deleted_at IS NULL",
-            (account_id, endpoint_name),
+            " WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s AND deleted_at IS NULL",
+            {"account": account_id, "endpoint": endpoint_name},
         )
     ).fetchone()
     return row["version"] if row else None
@@ -177,8 +178,9 @@ async def list_versions(conn: Connection, account_id: uuid.UUID, endpoint_name: 
     rows = await (
         await conn.execute(
             "SELECT version, description, created_at FROM automations"
-            " WHERE account_id = %s AND endpoint_name = %s AND deleted_at IS NULL ORDER BY version DESC",
-            (account_id, endpoint_name),
+            " WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s AND deleted_at IS NULL"
+            " ORDER BY version DESC",
+            {"account": account_id, "endpoint": endpoint_name},
         )
     ).fetchall()
     return [VersionInfo(**row) for row in rows]

@@ -11,6 +11,8 @@ from psycopg.types.json import Jsonb
 
 from rebrowse.store.database import Connection
 
+CHANNEL = "rebrowse_callbacks"  # senders LISTEN here; a NOTIFY is delivered only when its transaction commits
+
 EventState = Literal["pending", "delivered", "failed"]
 DELIVERY_WINDOW_S = 24 * 3600  # an event is retried this long before it is given up
 
@@ -76,8 +78,18 @@ async def insert_event(
     row = await (
         await conn.execute(
             "INSERT INTO callback_events (id, task_id, account_id, url, api_key, payload, created_at, give_up_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s + make_interval(secs => %s)) RETURNING *",
-            (event_id, task_id, account_id, url, api_key, Jsonb(payload), created_at, created_at, DELIVERY_WINDOW_S),
+            " VALUES (%(id)s, %(task)s, %(account)s, %(url)s, %(api_key)s, %(payload)s, %(created)s,"
+            " %(created)s + make_interval(secs => %(window)s)) RETURNING *",
+            {
+                "id": event_id,
+                "task": task_id,
+                "account": account_id,
+                "url": url,
+                "api_key": api_key,
+                "payload": Jsonb(payload),
+                "created": created_at,
+                "window": DELIVERY_WINDOW_S,
+            },
         )
     ).fetchone()
     assert row is not None
@@ -88,10 +100,10 @@ async def claim_due(conn: Connection, *, limit: int, lease_s: float) -> list[Cal
     """Take up to `limit` due events, hiding them from other senders for `lease_s` (a crashed sender's come back)."""
     rows = await (
         await conn.execute(
-            "UPDATE callback_events SET next_attempt_at = now() + make_interval(secs => %s)"
+            "UPDATE callback_events SET next_attempt_at = now() + make_interval(secs => %(lease)s)"
             " WHERE id IN (SELECT id FROM callback_events WHERE state = 'pending' AND next_attempt_at <= now()"
-            " ORDER BY next_attempt_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING *",
-            (lease_s, limit),
+            " ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) RETURNING *",
+            {"lease": lease_s, "limit": limit},
         )
     ).fetchall()
     return [event_of(row) for row in rows]
@@ -115,23 +127,25 @@ async def record_attempt(
 ) -> None:
     """Keep one delivery attempt and count it on its event."""
     await conn.execute(
-        "INSERT INTO callback_attempts (event_id, status_code, error, duration_ms) VALUES (%s, %s, %s, %s)",
-        (event_id, status_code, error, duration_ms),
+        "INSERT INTO callback_attempts (event_id, status_code, error, duration_ms)"
+        " VALUES (%(event)s, %(status)s, %(error)s, %(duration)s)",
+        {"event": event_id, "status": status_code, "error": error, "duration": duration_ms},
     )
     await conn.execute(
-        "UPDATE callback_events SET attempts = attempts + 1, last_error = %s WHERE id = %s", (error, event_id)
+        "UPDATE callback_events SET attempts = attempts + 1, last_error = %(error)s WHERE id = %(id)s",
+        {"error": error, "id": event_id},
     )
 
 
 async def mark_delivered(conn: Connection, event_id: uuid.UUID) -> None:
     await conn.execute(
-        "UPDATE callback_events SET state = 'delivered', delivered_at = now(), last_error = NULL WHERE id = %s",
-        (event_id,),
+        "UPDATE callback_events SET state = 'delivered', delivered_at = now(), last_error = NULL WHERE id = %(id)s",
+        {"id": event_id},
     )
 
 
 async def mark_failed(conn: Connection, event_id: uuid.UUID) -> None:
-    await conn.execute("UPDATE callback_events SET state = 'failed' WHERE id = %s", (event_id,))
+    await conn.execute("UPDATE callback_events SET state = 'failed' WHERE id = %(id)s", {"id": event_id})
 
 
 async def schedule_retry(conn: Connection, event_id: uuid.UUID, delay_s: float) -> EventState:
@@ -140,9 +154,9 @@ async def schedule_retry(conn: Connection, event_id: uuid.UUID, delay_s: float) 
         await conn.execute(
             "UPDATE callback_events SET"
             " state = CASE WHEN now() >= give_up_at THEN 'failed' ELSE 'pending' END,"
-            " next_attempt_at = least(now() + make_interval(secs => %s), give_up_at)"
-            " WHERE id = %s RETURNING state",
-            (delay_s, event_id),
+            " next_attempt_at = least(now() + make_interval(secs => %(delay)s), give_up_at)"
+            " WHERE id = %(id)s RETURNING state",
+            {"delay": delay_s, "id": event_id},
         )
     ).fetchone()
     assert row is not None
@@ -154,15 +168,15 @@ async def list_for_task(conn: Connection, account_id: uuid.UUID, task_id: uuid.U
     """The task's events with their attempts; empty for another account's task."""
     events = await (
         await conn.execute(
-            "SELECT * FROM callback_events WHERE task_id = %s AND account_id = %s ORDER BY created_at",
-            (task_id, account_id),
+            "SELECT * FROM callback_events WHERE task_id = %(task)s AND account_id = %(account)s ORDER BY created_at",
+            {"task": task_id, "account": account_id},
         )
     ).fetchall()
     attempts = await (
         await conn.execute(
             "SELECT a.* FROM callback_attempts a JOIN callback_events e ON e.id = a.event_id"
-            " WHERE e.task_id = %s AND e.account_id = %s ORDER BY a.attempted_at, a.id",
-            (task_id, account_id),
+            " WHERE e.task_id = %(task)s AND e.account_id = %(account)s ORDER BY a.attempted_at, a.id",
+            {"task": task_id, "account": account_id},
         )
     ).fetchall()
     by_event: dict[uuid.UUID, list[CallbackAttempt]] = {}
@@ -176,9 +190,9 @@ async def reset_for_redelivery(conn: Connection, account_id: uuid.UUID, task_id:
     rows = await (
         await conn.execute(
             "UPDATE callback_events SET state = 'pending', attempts = 0, next_attempt_at = now(),"
-            " give_up_at = now() + make_interval(secs => %s), delivered_at = NULL, last_error = NULL"
-            " WHERE task_id = %s AND account_id = %s RETURNING *",
-            (DELIVERY_WINDOW_S, task_id, account_id),
+            " give_up_at = now() + make_interval(secs => %(window)s), delivered_at = NULL, last_error = NULL"
+            " WHERE task_id = %(task)s AND account_id = %(account)s RETURNING *",
+            {"window": DELIVERY_WINDOW_S, "task": task_id, "account": account_id},
         )
     ).fetchall()
     return [event_of(row) for row in rows]

@@ -1,4 +1,4 @@
-"""The connection pool and the schema: our migrations and procrastinate's tables, applied in order once."""
+"""The connection pool and the schema: the queue's tables, then our migrations, applied in order once."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
-import procrastinate
 from psycopg import AsyncConnection, InterfaceError, OperationalError
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-MIGRATION_LOCK = 72_271_001  # pg_advisory_xact_lock key: one process migrates at a time
+from rebrowse.queue import schema as queue_schema
+from rebrowse.store import locks
+
 # How long a caller waits for a connection before PoolTimeout: while the database is down, an API request is
 # answered 503 after this (not after psycopg_pool's 30 s default).
 CONNECTION_WAIT_S = 5.0
@@ -71,41 +72,52 @@ class Database:
             yield conn
 
 
+async def ping(conn: Connection) -> None:
+    """A round trip to the database (raises when it cannot be reached)."""
+    await conn.execute("SELECT 1")
+
+
 async def drop_when_vanished(conn: Connection) -> None:
     """Have the server drop this connection when its client's host is gone (see DROP_VANISHED_CLIENTS)."""
     await conn.execute(DROP_VANISHED_CLIENTS)
 
 
 def migration_files() -> list[tuple[int, str, str]]:
-    """(version, name, sql) of every migration shipped with rebrowse, in order."""
+    """(version, name, sql) of every migration shipped with rebrowse (the store's and the queue adapter's), in
+    order."""
     found = []
-    for entry in resources.files("rebrowse.store").joinpath("sql").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
+    for package in ("rebrowse.store", queue_schema.MIGRATIONS_PACKAGE):
+        for entry in resources.files(package).joinpath("sql").iterdir():
+            if entry.name.endswith(".sql"):
+                found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text()))
     return sorted(found)
 
 
 async def migrate(db: Database, *, before: int | None = None) -> list[str]:
-    """Apply procrastinate's schema and our pending migrations (only those numbered below `before`, when given:
-    a test of a migration starts from the schema before it); returns the names applied."""
+    """Apply the queue's schema and our pending migrations (only those numbered below `before`, when given:
+    a test of a migration starts from the schema before it); returns the names applied.
+
+    QueueSchemaMismatch, before anything is applied, when the queue's installed library is not the one expected."""
     applied: list[str] = []
+    queue_schema.check_installed()
     async with db.transaction() as conn:
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await locks.hold_for_transaction(conn, locks.MIGRATION)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS rebrowse_migrations ("
             " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        exists = await (await conn.execute("SELECT to_regclass('procrastinate_jobs') AS t")).fetchone()
-        if exists is None or exists["t"] is None:
-            await conn.execute(procrastinate.schema.SchemaManager.get_schema())
-            applied.append("procrastinate schema")
+        if await queue_schema.install(conn):
+            applied.append(queue_schema.SCHEMA_NAME)
         rows = await (await conn.execute("SELECT version FROM rebrowse_migrations")).fetchall()
         done = {row["version"] for row in rows}
         for version, name, sql in migration_files():
             if version in done or (before is not None and version >= before):
                 continue
             await conn.execute(sql)
-            await conn.execute("INSERT INTO rebrowse_migrations (version, name) VALUES (%s, %s)", (version, name))
+            await conn.execute(
+                "INSERT INTO rebrowse_migrations (version, name) VALUES (%(version)s, %(name)s)",
+                {"version": version, "name": name},
+            )
             applied.append(name)
     return applied
 

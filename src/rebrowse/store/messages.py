@@ -23,9 +23,16 @@ async def add_message(
     row = await (
         await conn.execute(
             "INSERT INTO messages (id, account_id, channel, received_at, source_key, sealed)"
-            " VALUES (%s, %s, %s, %s, %s, %s)"
+            " VALUES (%(id)s, %(account)s, %(channel)s, %(received)s, %(source_key)s, %(sealed)s)"
             " ON CONFLICT (account_id, channel, source_key) WHERE source_key IS NOT NULL DO NOTHING RETURNING id",
-            (uuid.uuid4(), account_id, message.channel, message.received_at, source_key, sealed),
+            {
+                "id": uuid.uuid4(),
+                "account": account_id,
+                "channel": message.channel,
+                "received": message.received_at,
+                "source_key": source_key,
+                "sealed": sealed,
+            },
         )
     ).fetchone()
     return None if row is None else row["id"]
@@ -38,9 +45,9 @@ async def received(
     rows = await (
         await conn.execute(
             "SELECT id, channel, received_at, sealed FROM messages"
-            " WHERE account_id = %s AND channel = %s AND received_at BETWEEN %s AND %s"
+            " WHERE account_id = %(account)s AND channel = %(channel)s AND received_at BETWEEN %(since)s AND %(until)s"
             " ORDER BY received_at DESC, created_at DESC",
-            (account_id, channel, since, until),
+            {"account": account_id, "channel": channel, "since": since, "until": until},
         )
     ).fetchall()
     return [(row["id"], opened(sealer, row)) for row in rows]
@@ -54,7 +61,8 @@ def opened(sealer: Sealer, row: dict[str, Any]) -> Message:
 async def delete_expired(conn: Connection, retention_s: float) -> int:
     """Delete the messages stored more than `retention_s` ago; how many went."""
     cursor = await conn.execute(
-        "DELETE FROM messages WHERE created_at < now() - make_interval(secs => %s)", (retention_s,)
+        "DELETE FROM messages WHERE created_at < now() - make_interval(secs => %(retention)s)",
+        {"retention": retention_s},
     )
     return cursor.rowcount
 
@@ -64,9 +72,9 @@ async def set_source(
 ) -> None:
     """Configure (or replace) one of the account's message sources; its settings are sealed whole."""
     await conn.execute(
-        "INSERT INTO message_sources (account_id, kind, sealed) VALUES (%s, %s, %s)"
+        "INSERT INTO message_sources (account_id, kind, sealed) VALUES (%(account)s, %(kind)s, %(sealed)s)"
         " ON CONFLICT (account_id, kind) DO UPDATE SET sealed = EXCLUDED.sealed, updated_at = now()",
-        (account_id, kind, sealer.seal_json(config)),
+        {"account": account_id, "kind": kind, "sealed": sealer.seal_json(config)},
     )
 
 
@@ -75,7 +83,10 @@ async def get_source(
 ) -> dict[str, Any] | None:
     """The settings of one of the account's message sources, opened; None when it has none."""
     row = await (
-        await conn.execute("SELECT sealed FROM message_sources WHERE account_id = %s AND kind = %s", (account_id, kind))
+        await conn.execute(
+            "SELECT sealed FROM message_sources WHERE account_id = %(account)s AND kind = %(kind)s",
+            {"account": account_id, "kind": kind},
+        )
     ).fetchone()
     if row is None:
         return None
@@ -85,7 +96,10 @@ async def get_source(
 
 async def delete_source(conn: Connection, account_id: uuid.UUID, kind: SourceKind) -> bool:
     """Remove one of the account's message sources; False when it had none."""
-    cursor = await conn.execute("DELETE FROM message_sources WHERE account_id = %s AND kind = %s", (account_id, kind))
+    cursor = await conn.execute(
+        "DELETE FROM message_sources WHERE account_id = %(account)s AND kind = %(kind)s",
+        {"account": account_id, "kind": kind},
+    )
     return cursor.rowcount == 1
 
 
@@ -95,12 +109,13 @@ async def list_sources(
     """The account's message sources: (kind, settings opened, when they were last set), by kind."""
     rows = await (
         await conn.execute(
-            "SELECT kind, sealed, updated_at FROM message_sources WHERE account_id = %s ORDER BY kind", (account_id,)
+            "SELECT kind, sealed, updated_at FROM message_sources WHERE account_id = %(account)s ORDER BY kind",
+            {"account": account_id},
         )
     ).fetchall()
     return [(row["kind"], sealer.open_json(row["sealed"]), row["updated_at"]) for row in rows]
 
 
 async def account_exists(conn: Connection, account_id: uuid.UUID) -> bool:
-    row = await (await conn.execute("SELECT 1 FROM accounts WHERE id = %s", (account_id,))).fetchone()
+    row = await (await conn.execute("SELECT 1 FROM accounts WHERE id = %(id)s", {"id": account_id})).fetchone()
     return row is not None

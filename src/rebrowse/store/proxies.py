@@ -37,11 +37,18 @@ async def put_proxy(
     """Create or replace the account's proxy `name` (`proxy`: `url` parsed, with its bypass list)."""
     row = await (
         await conn.execute(
-            "INSERT INTO proxies (account_id, name, url, shown, bypass) VALUES (%s, %s, %s, %s, %s)"
+            "INSERT INTO proxies (account_id, name, url, shown, bypass)"
+            " VALUES (%(account)s, %(name)s, %(url)s, %(shown)s, %(bypass)s)"
             " ON CONFLICT (account_id, name) DO UPDATE SET url = excluded.url, shown = excluded.shown,"
             " bypass = excluded.bypass, updated_at = now()"
             " RETURNING name, shown, bypass, updated_at",
-            (account_id, name, sealer.seal(url.encode()), proxy.shown, Jsonb(list(proxy.bypass))),
+            {
+                "account": account_id,
+                "name": name,
+                "url": sealer.seal(url.encode()),
+                "shown": proxy.shown,
+                "bypass": Jsonb(list(proxy.bypass)),
+            },
         )
     ).fetchone()
     assert row is not None
@@ -51,7 +58,8 @@ async def put_proxy(
 async def list_proxies(conn: Connection, account_id: uuid.UUID) -> list[StoredProxy]:
     rows = await (
         await conn.execute(
-            "SELECT name, shown, bypass, updated_at FROM proxies WHERE account_id = %s ORDER BY name", (account_id,)
+            "SELECT name, shown, bypass, updated_at FROM proxies WHERE account_id = %(account)s ORDER BY name",
+            {"account": account_id},
         )
     ).fetchall()
     return [StoredProxy(**row) for row in rows]
@@ -59,7 +67,10 @@ async def list_proxies(conn: Connection, account_id: uuid.UUID) -> list[StoredPr
 
 async def has_proxy(conn: Connection, account_id: uuid.UUID, name: str) -> bool:
     row = await (
-        await conn.execute("SELECT 1 FROM proxies WHERE account_id = %s AND name = %s", (account_id, name))
+        await conn.execute(
+            "SELECT 1 FROM proxies WHERE account_id = %(account)s AND name = %(name)s",
+            {"account": account_id, "name": name},
+        )
     ).fetchone()
     return row is not None
 
@@ -67,7 +78,10 @@ async def has_proxy(conn: Connection, account_id: uuid.UUID, name: str) -> bool:
 async def open_proxy(conn: Connection, sealer: Sealer, account_id: uuid.UUID, name: str) -> UpstreamProxy | None:
     """The account's proxy `name`, its URL opened (SealingError when this server's key did not seal it)."""
     row = await (
-        await conn.execute("SELECT url, bypass FROM proxies WHERE account_id = %s AND name = %s", (account_id, name))
+        await conn.execute(
+            "SELECT url, bypass FROM proxies WHERE account_id = %(account)s AND name = %(name)s",
+            {"account": account_id, "name": name},
+        )
     ).fetchone()
     if row is None:
         return None
@@ -75,5 +89,7 @@ async def open_proxy(conn: Connection, sealer: Sealer, account_id: uuid.UUID, na
 
 
 async def delete_proxy(conn: Connection, account_id: uuid.UUID, name: str) -> bool:
-    cursor = await conn.execute("DELETE FROM proxies WHERE account_id = %s AND name = %s", (account_id, name))
+    cursor = await conn.execute(
+        "DELETE FROM proxies WHERE account_id = %(account)s AND name = %(name)s", {"account": account_id, "name": name}
+    )
     return cursor.rowcount > 0

@@ -39,8 +39,9 @@ def login_hash(login: dict[str, list[Any]]) -> str:
 async def drop_expired(conn: Connection, account_id: uuid.UUID, ttl_s: float) -> None:
     """Delete the account's states that were last kept more than `ttl_s` seconds ago."""
     await conn.execute(
-        "DELETE FROM browser_sessions WHERE account_id = %s AND updated_at < now() - make_interval(secs => %s)",
-        (account_id, ttl_s),
+        "DELETE FROM browser_sessions"
+        " WHERE account_id = %(account)s AND updated_at < now() - make_interval(secs => %(ttl)s)",
+        {"account": account_id, "ttl": ttl_s},
     )
 
 
@@ -57,8 +58,9 @@ async def load_state(
     await drop_expired(conn, account_id, ttl_s)
     row = await (
         await conn.execute(
-            "SELECT state FROM browser_sessions WHERE account_id = %s AND endpoint_name = %s AND login_hash = %s",
-            (account_id, endpoint_name, login_hash(login)),
+            "SELECT state FROM browser_sessions"
+            " WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s AND login_hash = %(login_hash)s",
+            {"account": account_id, "endpoint": endpoint_name, "login_hash": login_hash(login)},
         )
     ).fetchone()
     if row is None:
@@ -82,18 +84,18 @@ async def save_state(
     """Keep the state a successful run of this login left, sealed, in place of the one kept before."""
     await conn.execute(
         "INSERT INTO browser_sessions (id, account_id, endpoint_name, login, login_hash, state, task_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " VALUES (%(id)s, %(account)s, %(endpoint)s, %(login)s, %(login_hash)s, %(state)s, %(task)s)"
         " ON CONFLICT (account_id, endpoint_name, login_hash)"
         " DO UPDATE SET state = excluded.state, task_id = excluded.task_id, updated_at = now()",
-        (
-            uuid.uuid4(),
-            account_id,
-            endpoint_name,
-            Jsonb(login),
-            login_hash(login),
-            sealer.seal_json(state),
-            task_id,
-        ),
+        {
+            "id": uuid.uuid4(),
+            "account": account_id,
+            "endpoint": endpoint_name,
+            "login": Jsonb(login),
+            "login_hash": login_hash(login),
+            "state": sealer.seal_json(state),
+            "task": task_id,
+        },
     )
 
 
@@ -102,8 +104,8 @@ async def list_sessions(conn: Connection, account_id: uuid.UUID, ttl_s: float) -
     await drop_expired(conn, account_id, ttl_s)
     rows = await (
         await conn.execute(
-            f"SELECT {COLUMNS} FROM browser_sessions WHERE account_id = %s ORDER BY updated_at DESC, id",
-            (account_id,),
+            f"SELECT {COLUMNS} FROM browser_sessions WHERE account_id = %(account)s ORDER BY updated_at DESC, id",
+            {"account": account_id},
         )
     ).fetchall()
     return [StoredSession(**row) for row in rows]
@@ -112,7 +114,8 @@ async def list_sessions(conn: Connection, account_id: uuid.UUID, ttl_s: float) -
 async def delete_session(conn: Connection, account_id: uuid.UUID, session_id: uuid.UUID) -> bool:
     """Drop one of the account's kept states; False when it has none of that id."""
     cursor = await conn.execute(
-        "DELETE FROM browser_sessions WHERE account_id = %s AND id = %s", (account_id, session_id)
+        "DELETE FROM browser_sessions WHERE account_id = %(account)s AND id = %(id)s",
+        {"account": account_id, "id": session_id},
     )
     return cursor.rowcount > 0
 
@@ -120,6 +123,7 @@ async def delete_session(conn: Connection, account_id: uuid.UUID, session_id: uu
 async def delete_endpoint_sessions(conn: Connection, account_id: uuid.UUID, endpoint_name: str) -> int:
     """Drop every state kept for the account's endpoint; how many there were."""
     cursor = await conn.execute(
-        "DELETE FROM browser_sessions WHERE account_id = %s AND endpoint_name = %s", (account_id, endpoint_name)
+        "DELETE FROM browser_sessions WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s",
+        {"account": account_id, "endpoint": endpoint_name},
     )
     return cursor.rowcount

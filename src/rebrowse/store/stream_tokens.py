@@ -12,7 +12,8 @@ async def spend(conn: Connection, token_id: uuid.UUID, expires_at: float) -> boo
     records go: an expired token is refused before it gets here."""
     await conn.execute("DELETE FROM spent_stream_tokens WHERE expires_at < now()")
     cursor = await conn.execute(
-        "INSERT INTO spent_stream_tokens (id, expires_at) VALUES (%s, to_timestamp(%s)) ON CONFLICT (id) DO NOTHING",
-        (token_id, expires_at),
+        "INSERT INTO spent_stream_tokens (id, expires_at) VALUES (%(id)s, to_timestamp(%(expires)s))"
+        " ON CONFLICT (id) DO NOTHING",
+        {"id": token_id, "expires": expires_at},
     )
     return cursor.rowcount == 1

@@ -14,6 +14,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from rebrowse.llm.client import LlmUsage
+from rebrowse.store import notifications
 from rebrowse.store.database import Connection
 
 TaskStatus = Literal["queued", "allocated", "running", "success", "failed", "killed", "cancelled"]
@@ -239,16 +240,16 @@ async def create_task(conn: Connection, new: NewTask) -> Task:
 
 
 async def set_job_id(conn: AsyncConnection[Any], task_id: uuid.UUID, job_id: int) -> None:
-    """Record the task's job (any row type: the queue writes it on procrastinate's own connection)."""
-    await conn.execute("UPDATE tasks SET job_id = %s WHERE id = %s", (job_id, task_id))
+    """Record the task's job (any row type: the queue writes it on its own connection)."""
+    await conn.execute("UPDATE tasks SET job_id = %(job)s WHERE id = %(id)s", {"job": job_id, "id": task_id})
 
 
 async def get_task(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID | None = None) -> Task | None:
     """A task; with account_id, only when that account owns it (others' tasks look like missing ones)."""
     row = await (
         await conn.execute(
-            "SELECT * FROM tasks WHERE id = %s AND (%s::uuid IS NULL OR account_id = %s)",
-            (task_id, account_id, account_id),
+            "SELECT * FROM tasks WHERE id = %(id)s AND (%(account)s::uuid IS NULL OR account_id = %(account)s)",
+            {"id": task_id, "account": account_id},
         )
     ).fetchone()
     return task_of(row) if row else None
@@ -275,28 +276,34 @@ async def list_tasks(
     *,
     status: TaskStatus | None = None,
     endpoint_name: str | None = None,
+    endpoint_contains: str | None = None,
+    task_id_prefix: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[Task], str | None]:
-    """The account's tasks, newest first, one page at a time (keyset pagination: flat cost at any depth)."""
+    """The account's tasks, newest first, one page at a time (keyset pagination: flat cost at any depth).
+    `endpoint_contains` matches part of the endpoint's name whatever its case; `task_id_prefix` the start of the id
+    (what a person pastes from a log or a shortened column)."""
     after = decode_cursor(cursor) if cursor else None
     rows = await (
         await conn.execute(
-            "SELECT * FROM tasks WHERE account_id = %s"
-            " AND (%s::text IS NULL OR status = %s) AND (%s::text IS NULL OR endpoint_name = %s)"
-            " AND (%s::timestamptz IS NULL OR (created_at, id) < (%s, %s))"
-            " ORDER BY created_at DESC, id DESC LIMIT %s",
-            (
-                account_id,
-                status,
-                status,
-                endpoint_name,
-                endpoint_name,
-                after and after[0],
-                after and after[0],
-                after and after[1],
-                limit + 1,
-            ),
+            "SELECT * FROM tasks WHERE account_id = %(account_id)s"
+            " AND (%(status)s::text IS NULL OR status = %(status)s)"
+            " AND (%(endpoint_name)s::text IS NULL OR endpoint_name = %(endpoint_name)s)"
+            " AND (%(contains)s::text IS NULL OR strpos(lower(endpoint_name), lower(%(contains)s)) > 0)"
+            " AND (%(prefix)s::text IS NULL OR starts_with(id::text, lower(%(prefix)s)))"
+            " AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) < (%(after_at)s, %(after_id)s))"
+            " ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+            {
+                "account_id": account_id,
+                "status": status,
+                "endpoint_name": endpoint_name,
+                "contains": endpoint_contains,
+                "prefix": task_id_prefix,
+                "after_at": after and after[0],
+                "after_id": after and after[1],
+                "limit": limit + 1,
+            },
         )
     ).fetchall()
     found = [task_of(row) for row in rows[:limit]]
@@ -307,9 +314,9 @@ async def mark_allocated(conn: Connection, task_id: uuid.UUID, worker_name: str)
     """queued → allocated for this worker; None when the task is no longer waiting (e.g. cancelled)."""
     row = await (
         await conn.execute(
-            "UPDATE tasks SET status = 'allocated', allocated_at = now(), worker_name = %s, error = NULL"
-            " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
-            (worker_name, task_id),
+            "UPDATE tasks SET status = 'allocated', allocated_at = now(), worker_name = %(worker)s, error = NULL"
+            " WHERE id = %(id)s AND status IN ('queued', 'allocated', 'running') RETURNING *",
+            {"worker": worker_name, "id": task_id},
         )
     ).fetchone()
     return task_of(row) if row else None
@@ -318,9 +325,9 @@ async def mark_allocated(conn: Connection, task_id: uuid.UUID, worker_name: str)
 async def mark_running(conn: Connection, task_id: uuid.UUID, retry_count: int) -> None:
     """allocated → running (the started_at of the first attempt is kept)."""
     await conn.execute(
-        "UPDATE tasks SET status = 'running', started_at = coalesce(started_at, now()), retry_count = %s"
-        " WHERE id = %s AND status IN ('allocated', 'running')",
-        (retry_count, task_id),
+        "UPDATE tasks SET status = 'running', started_at = coalesce(started_at, now()), retry_count = %(retries)s"
+        " WHERE id = %(id)s AND status IN ('allocated', 'running')",
+        {"retries": retry_count, "id": task_id},
     )
 
 
@@ -329,17 +336,18 @@ async def record_login(
 ) -> None:
     """What the run does about its login: keeps its session, goes through a proxy, starts from a kept state."""
     await conn.execute(
-        "UPDATE tasks SET reuse_session = %s, use_proxy = %s, session_reused = %s WHERE id = %s",
-        (reuse_session, use_proxy, session_reused, task_id),
+        "UPDATE tasks SET reuse_session = %(reuse_session)s, use_proxy = %(use_proxy)s,"
+        " session_reused = %(session_reused)s WHERE id = %(id)s",
+        {"reuse_session": reuse_session, "use_proxy": use_proxy, "session_reused": session_reused, "id": task_id},
     )
 
 
 async def requeue(conn: Connection, task_id: uuid.UUID, error: str, retry_count: int) -> None:
     """Back to queued after a lost attempt (worker gone), keeping the reason."""
     await conn.execute(
-        "UPDATE tasks SET status = 'queued', error = %s, retry_count = %s, worker_name = NULL"
-        " WHERE id = %s AND status IN ('allocated', 'running')",
-        (error, retry_count, task_id),
+        "UPDATE tasks SET status = 'queued', error = %(error)s, retry_count = %(retries)s, worker_name = NULL"
+        " WHERE id = %(id)s AND status IN ('allocated', 'running')",
+        {"error": error, "retries": retry_count, "id": task_id},
     )
 
 
@@ -347,23 +355,24 @@ async def finish_task(conn: Connection, task_id: uuid.UUID, outcome: Outcome) ->
     """Set a terminal status once; None when the task had already ended (the first ending wins)."""
     row = await (
         await conn.execute(
-            "UPDATE tasks SET status = %s, error = %s, output_data = %s, for_loop_status = %s, downloads = %s,"
-            " final_screenshot = %s, steps_count = %s, llm_usage = %s, healed = %s,"
-            " cached_automation = %s, waiting_for = NULL, completed_at = now()"
-            " WHERE id = %s AND status IN ('queued', 'allocated', 'running') RETURNING *",
-            (
-                outcome.status,
-                outcome.error,
-                Jsonb(outcome.output_data) if outcome.output_data is not None else None,
-                Jsonb(outcome.for_loop_status) if outcome.for_loop_status is not None else None,
-                Jsonb(outcome.downloads) if outcome.downloads is not None else None,
-                outcome.final_screenshot,
-                outcome.steps_count,
-                Jsonb(outcome.llm_usage),
-                Jsonb(outcome.healed),
-                outcome.cached_automation,
-                task_id,
-            ),
+            "UPDATE tasks SET status = %(status)s, error = %(error)s, output_data = %(output_data)s,"
+            " for_loop_status = %(for_loop_status)s, downloads = %(downloads)s,"
+            " final_screenshot = %(final_screenshot)s, steps_count = %(steps_count)s, llm_usage = %(llm_usage)s,"
+            " healed = %(healed)s, cached_automation = %(cached_automation)s, waiting_for = NULL, completed_at = now()"
+            " WHERE id = %(id)s AND status IN ('queued', 'allocated', 'running') RETURNING *",
+            {
+                "status": outcome.status,
+                "error": outcome.error,
+                "output_data": Jsonb(outcome.output_data) if outcome.output_data is not None else None,
+                "for_loop_status": Jsonb(outcome.for_loop_status) if outcome.for_loop_status is not None else None,
+                "downloads": Jsonb(outcome.downloads) if outcome.downloads is not None else None,
+                "final_screenshot": outcome.final_screenshot,
+                "steps_count": outcome.steps_count,
+                "llm_usage": Jsonb(outcome.llm_usage),
+                "healed": Jsonb(outcome.healed),
+                "cached_automation": outcome.cached_automation,
+                "id": task_id,
+            },
         )
     ).fetchone()
     return task_of(row) if row else None
@@ -373,8 +382,8 @@ async def begin_wait(conn: Connection, task_id: uuid.UUID, waiting: Waiting) -> 
     """Record that the running task waits for a person; None when it no longer runs."""
     row = await (
         await conn.execute(
-            "UPDATE tasks SET waiting_for = %s WHERE id = %s AND status = 'running' RETURNING *",
-            (Jsonb(waiting.to_json()), task_id),
+            "UPDATE tasks SET waiting_for = %(waiting)s WHERE id = %(id)s AND status = 'running' RETURNING *",
+            {"waiting": Jsonb(waiting.to_json()), "id": task_id},
         )
     ).fetchone()
     return task_of(row) if row else None
@@ -384,20 +393,22 @@ async def end_wait(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID |
     """The person is done: clear the wait and wake its worker (any host) through WAKE_CHANNEL when the transaction
     commits; False when the task (of that account, when given) was not waiting."""
     cursor = await conn.execute(
-        "UPDATE tasks SET waiting_for = NULL WHERE id = %s AND waiting_for->>'kind' = 'person'"
-        " AND (%s::uuid IS NULL OR account_id = %s)",
-        (task_id, account_id, account_id),
+        "UPDATE tasks SET waiting_for = NULL WHERE id = %(id)s AND waiting_for->>'kind' = 'person'"
+        " AND (%(account)s::uuid IS NULL OR account_id = %(account)s)",
+        {"id": task_id, "account": account_id},
     )
     if cursor.rowcount != 1:
         return False
-    await conn.execute("SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, str(task_id)))
+    await notifications.notify(conn, WAKE_CHANNEL, str(task_id))
     return True
 
 
 async def is_waiting(conn: Connection, task_id: uuid.UUID) -> bool:
     """Whether the task still waits for a person."""
     row = await (
-        await conn.execute("SELECT waiting_for->>'kind' = 'person' AS waiting FROM tasks WHERE id = %s", (task_id,))
+        await conn.execute(
+            "SELECT waiting_for->>'kind' = 'person' AS waiting FROM tasks WHERE id = %(id)s", {"id": task_id}
+        )
     ).fetchone()
     return bool(row and row["waiting"])
 
@@ -405,86 +416,26 @@ async def is_waiting(conn: Connection, task_id: uuid.UUID) -> bool:
 async def count_by_status(conn: Connection, account_id: uuid.UUID | None = None) -> dict[str, int]:
     rows = await (
         await conn.execute(
-            "SELECT status, count(*) AS n FROM tasks WHERE %s::uuid IS NULL OR account_id = %s GROUP BY status",
-            (account_id, account_id),
+            "SELECT status, count(*) AS n FROM tasks"
+            " WHERE %(account)s::uuid IS NULL OR account_id = %(account)s GROUP BY status",
+            {"account": account_id},
         )
     ).fetchall()
     return {row["status"]: row["n"] for row in rows}
 
 
 async def get_task_by_job(conn: Connection, job_id: int) -> Task | None:
-    """The task a procrastinate job runs."""
-    row = await (await conn.execute("SELECT * FROM tasks WHERE job_id = %s", (job_id,))).fetchone()
+    """The task a job of the queue runs."""
+    row = await (await conn.execute("SELECT * FROM tasks WHERE job_id = %(job)s", {"job": job_id})).fetchone()
     return task_of(row) if row else None
-
-
-async def list_unqueued(conn: Connection, older_than_s: float, *, check_jobs: bool, limit: int = 100) -> list[Task]:
-    """Queued tasks no job will run: never deferred, or (check_jobs: a full scan) whose job ended."""
-    dead_job = (
-        "NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = t.job_id AND j.status IN ('todo', 'doing'))"
-        if check_jobs
-        else "t.job_id IS NULL"
-    )
-    rows = await (
-        await conn.execute(
-            f"SELECT * FROM tasks t WHERE t.status = 'queued' AND {dead_job}"
-            " AND t.created_at < now() - make_interval(secs => %s) ORDER BY t.created_at LIMIT %s",
-            (older_than_s, limit),
-        )
-    ).fetchall()
-    return [task_of(row) for row in rows]
-
-
-async def list_taken_suspects(
-    conn: Connection, settle_s: float, margin_s: float, limit: int = 100
-) -> list[tuple[Task, str | None]]:
-    """Tasks allocated over `settle_s` ago whose job is not live, or that have outlived one attempt's limit
-    plus `margin_s`; each with its job's status (None when the job is missing)."""
-    rows = await (
-        await conn.execute(
-            "SELECT t.*, j.status::text AS job_status FROM tasks t LEFT JOIN procrastinate_jobs j ON j.id = t.job_id"
-            " WHERE t.status IN ('allocated', 'running') AND t.allocated_at < now() - make_interval(secs => %s)"
-            " AND (j.status IS NULL OR j.status NOT IN ('todo', 'doing')"
-            "  OR t.allocated_at < now() - make_interval(secs => t.max_timeout_in_minutes * 60 + %s))"
-            " ORDER BY t.allocated_at LIMIT %s",
-            (settle_s, margin_s, limit),
-        )
-    ).fetchall()
-    return [(task_of(row), row["job_status"]) for row in rows]
-
-
-async def list_held_by(conn: Connection, worker_name: str) -> list[Task]:
-    """The tasks a worker has taken (allocated or running) whose job is still being processed."""
-    rows = await (
-        await conn.execute(
-            "SELECT t.* FROM tasks t JOIN procrastinate_jobs j ON j.id = t.job_id"
-            " WHERE t.status IN ('allocated', 'running') AND t.worker_name = %s AND j.status = 'doing'",
-            (worker_name,),
-        )
-    ).fetchall()
-    return [task_of(row) for row in rows]
-
-
-async def list_jobs_of_ended_tasks(conn: Connection, job_name: str, older_than_s: float) -> list[int]:
-    """Jobs still running on a live worker although their task ended a while ago (or no task refers to them)."""
-    rows = await (
-        await conn.execute(
-            "SELECT j.id FROM procrastinate_jobs j LEFT JOIN tasks t ON t.job_id = j.id"
-            " WHERE j.status = 'doing' AND j.worker_id IS NOT NULL AND j.task_name = %s"
-            " AND (t.id IS NULL OR (t.status IN ('success', 'failed', 'killed', 'cancelled')"
-            "  AND t.completed_at < now() - make_interval(secs => %s)))",
-            (job_name, older_than_s),
-        )
-    ).fetchall()
-    return [row["id"] for row in rows]
 
 
 async def ended_before(conn: Connection, task_ids: Sequence[uuid.UUID], older_than_s: float) -> list[uuid.UUID]:
     """Those of `task_ids` whose task ended more than `older_than_s` ago (the artifact collector's to delete)."""
     rows = await (
         await conn.execute(
-            "SELECT id FROM tasks WHERE id = ANY(%s) AND completed_at < now() - make_interval(secs => %s)",
-            (list(task_ids), older_than_s),
+            "SELECT id FROM tasks WHERE id = ANY(%(ids)s) AND completed_at < now() - make_interval(secs => %(older)s)",
+            {"ids": list(task_ids), "older": older_than_s},
         )
     ).fetchall()
     return [row["id"] for row in rows]
@@ -493,13 +444,16 @@ async def ended_before(conn: Connection, task_ids: Sequence[uuid.UUID], older_th
 async def set_waiting_for(conn: Connection, task_id: uuid.UUID, waiting: Waiting | None) -> None:
     """Note what the running task waits for other than a person (a 2FA code; None: nothing), for its page."""
     value = Jsonb(waiting.to_json()) if waiting is not None else None
-    await conn.execute("UPDATE tasks SET waiting_for = %s WHERE id = %s", (value, task_id))
+    await conn.execute(
+        "UPDATE tasks SET waiting_for = %(waiting)s WHERE id = %(id)s", {"waiting": value, "id": task_id}
+    )
 
 
 async def save_recording(conn: Connection, task_id: uuid.UUID, recording: dict[str, Any]) -> None:
     """Record what the recording task has recorded so far (its steps, then its draft)."""
     await conn.execute(
-        "UPDATE tasks SET recording = %s WHERE id = %s AND kind = 'recording'", (Jsonb(recording), task_id)
+        "UPDATE tasks SET recording = %(recording)s WHERE id = %(id)s AND kind = 'recording'",
+        {"recording": Jsonb(recording), "id": task_id},
     )
 
 
@@ -507,16 +461,16 @@ async def request_stop(conn: Connection, task_id: uuid.UUID, account_id: uuid.UU
     """Ask the account's running recording to stop, waking its worker (any host) through WAKE_CHANNEL when the
     transaction commits; False when it is not a recording of that account that runs."""
     cursor = await conn.execute(
-        "UPDATE tasks SET stop_requested = true WHERE id = %s AND account_id = %s AND kind = 'recording'"
-        " AND status IN ('queued', 'allocated', 'running')",
-        (task_id, account_id),
+        "UPDATE tasks SET stop_requested = true WHERE id = %(id)s AND account_id = %(account)s"
+        " AND kind = 'recording' AND status IN ('queued', 'allocated', 'running')",
+        {"id": task_id, "account": account_id},
     )
     if cursor.rowcount != 1:
         return False
-    await conn.execute("SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, str(task_id)))
+    await notifications.notify(conn, WAKE_CHANNEL, str(task_id))
     return True
 
 
 async def stop_requested(conn: Connection, task_id: uuid.UUID) -> bool:
-    row = await (await conn.execute("SELECT stop_requested FROM tasks WHERE id = %s", (task_id,))).fetchone()
+    row = await (await conn.execute("SELECT stop_requested FROM tasks WHERE id = %(id)s", {"id": task_id})).fetchone()
     return bool(row and row["stop_requested"])

@@ -21,7 +21,6 @@ from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
 
 import httpx
-import procrastinate
 import uvicorn
 from fastapi import Body, Depends, FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +28,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from rebrowse.hosting import CallerSignals
-from rebrowse.queue.app import count_waiting
+from rebrowse.queue.app import Queue, count_waiting
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -180,7 +179,7 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"success": False, "error": message}, status_code=status)
 
 
-def create_child_app(settings: ChildSettings, state: WorkerState, queue: procrastinate.App) -> FastAPI:
+def create_child_app(settings: ChildSettings, state: WorkerState, queue: Queue) -> FastAPI:
     """The child-process API of the worker whose state is `state` (the queue app must be open)."""
     control = ControlPlane(settings, state.name)
     # Tasks a person finished through /human_in_loop_completed, until /hitl_status reads them (read-and-clear).
@@ -300,7 +299,7 @@ def kill_result(status: int, answer: dict[str, Any]) -> str:
 async def serve_child_api(
     settings: ChildSettings,
     state: WorkerState,
-    queue: procrastinate.App,
+    queue: Queue,
     *,
     port: int,
     stop: asyncio.Event,
@@ -338,7 +337,7 @@ async def run_child_process(
     child: ChildSettings,
     *,
     db: Database,
-    queue: procrastinate.App,
+    queue: Queue,
     sealer: Sealer,
     child_process_id: int,
     stop: asyncio.Event,

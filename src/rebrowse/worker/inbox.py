@@ -12,14 +12,13 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
-import psycopg
 
 from rebrowse.browser.egress import EgressDenied, EgressPolicy
 from rebrowse.errors import RebrowseError
 from rebrowse.messages.imap import MailboxFailed, MailboxReader, MailboxSettings
 from rebrowse.messages.models import Message, MessageQuery
 from rebrowse.messages.slack import SLACK_API_URL, SlackReader, SlackSettings
-from rebrowse.store import messages
+from rebrowse.store import messages, notifications
 from rebrowse.store.database import Database
 from rebrowse.store.messages import SourceKind
 from rebrowse.store.sealing import Sealer
@@ -94,8 +93,7 @@ class AccountInbox:
     @asynccontextmanager
     async def watch(self, query: MessageQuery, node: str) -> AsyncIterator[StoreWatch]:
         # LISTEN before the first look, so that a message stored in between still wakes the wait.
-        async with await psycopg.AsyncConnection.connect(self.db.url, autocommit=True) as listener:
-            await listener.execute(f"LISTEN {messages.NOTIFY_CHANNEL}")
+        async with notifications.listening(self.db.url, messages.NOTIFY_CHANNEL) as listener:
             source = await self._source(query)
             watch = StoreWatch(self, query, listener, source)
             if self.note_wait is not None:
@@ -137,7 +135,7 @@ class AccountInbox:
 class StoreWatch:
     inbox: AccountInbox
     query: MessageQuery
-    listener: psycopg.AsyncConnection[tuple[object, ...]]
+    listener: notifications.Listener
     source: Source | None
     seen: set[uuid.UUID] = field(default_factory=set)
 

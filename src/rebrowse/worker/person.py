@@ -12,10 +12,8 @@ import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import psycopg
-
 from rebrowse.callbacks import outbox
-from rebrowse.store import tasks
+from rebrowse.store import notifications, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.tasks import Waiting
 
@@ -31,8 +29,7 @@ class DatabaseGate:
         self._public_url = public_url
 
     async def wait_for_person(self, message: str, node: str, timeout_s: float) -> None:
-        async with await psycopg.AsyncConnection.connect(self._db.url, autocommit=True) as listener:
-            await listener.execute(f"LISTEN {tasks.WAKE_CHANNEL}")
+        async with notifications.listening(self._db.url, tasks.WAKE_CHANNEL) as listener:
             await self._begin(message, node, timeout_s)
             try:
                 async with asyncio.timeout(timeout_s):

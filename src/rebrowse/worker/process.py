@@ -15,13 +15,12 @@ import socket
 from dataclasses import dataclass, field
 from functools import partial
 
-import procrastinate
 from playwright.async_api import async_playwright
 
 from rebrowse.browser.display import live_view_available
 from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.hosting import secret_key
-from rebrowse.queue.app import DEFAULT_QUEUE, register_worker_job, worker_queue
+from rebrowse.queue.app import DEFAULT_QUEUE, JobLoop, Queue, register_worker_job, work, worker_queue
 from rebrowse.settings import ServerSettings
 from rebrowse.store.database import Database
 from rebrowse.store.sealing import Sealer
@@ -60,7 +59,7 @@ async def run_worker(
     settings: ServerSettings,
     *,
     db: Database,
-    queue: procrastinate.App,
+    queue: Queue,
     stop: asyncio.Event,
     sealer: Sealer | None = None,
     state: WorkerState | None = None,
@@ -107,30 +106,23 @@ def live_view(settings: ServerSettings, sealer: Sealer) -> LiveView | None:
 
 
 async def run_jobs(
-    queue: procrastinate.App, settings: ServerSettings, name: str, stop: asyncio.Event, options: WorkerOptions
+    queue: Queue, settings: ServerSettings, name: str, stop: asyncio.Event, options: WorkerOptions
 ) -> None:
-    """procrastinate's worker loop until `stop`; started again when it ends on its own (e.g. database lost)."""
+    """The queue's job loop until `stop`; started again when it ends on its own (e.g. database lost)."""
+    loop = JobLoop(
+        concurrency=settings.slots,
+        heartbeat_interval_s=settings.heartbeat_interval_s,
+        stalled_after_s=settings.stalled_after_s,
+        fetch_polling_interval_s=options.fetch_polling_interval_s,
+        abort_polling_interval_s=options.abort_polling_interval_s,
+        grace_period_s=options.grace_period_s,
+    )
     while not stop.is_set():
-        jobs = asyncio.create_task(
-            queue.run_worker_async(
-                name=name,
-                queues=worker_queues(name),
-                concurrency=settings.slots,
-                wait=True,
-                install_signal_handlers=False,
-                listen_notify=True,
-                update_heartbeat_interval=settings.heartbeat_interval_s,
-                stalled_worker_timeout=settings.stalled_after_s,
-                fetch_job_polling_interval=options.fetch_polling_interval_s,
-                abort_job_polling_interval=options.abort_polling_interval_s,
-                shutdown_graceful_timeout=options.grace_period_s,
-            ),
-            name="jobs",
-        )
+        jobs = asyncio.create_task(work(queue, name, worker_queues(name), loop), name="jobs")
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({jobs, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
-            # Cancelling procrastinate's worker is its graceful stop: no new jobs, the grace period, then aborts.
+            # Cancelling the job loop is its graceful stop: no new jobs, the grace period, then aborts.
             jobs.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await jobs

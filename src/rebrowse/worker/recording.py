@@ -14,13 +14,12 @@ import logging
 import uuid
 from typing import Any
 
-import psycopg
 from playwright.async_api import Error as PlaywrightError
 
 from rebrowse.engine.contexts import ContextSource, ContextSpec, first_page
 from rebrowse.recorder.recording import RecordingInvalid, Step, describe_step
 from rebrowse.recorder.session import RecordingSession
-from rebrowse.store import tasks
+from rebrowse.store import notifications, tasks
 from rebrowse.store.database import Database
 from rebrowse.store.tasks import Outcome, Task
 
@@ -104,8 +103,7 @@ async def record(db: Database, contexts: ContextSource, spec: ContextSpec, task:
 
 async def wait_for_stop(db: Database, task_id: uuid.UUID, timeout_s: float) -> bool:
     """True once the recording's owner asked for its draft; False at the time limit."""
-    async with await psycopg.AsyncConnection.connect(db.url, autocommit=True) as listener:
-        await listener.execute(f"LISTEN {tasks.WAKE_CHANNEL}")
+    async with notifications.listening(db.url, tasks.WAKE_CHANNEL) as listener:
         async with db.connection() as conn:
             if await tasks.stop_requested(conn, task_id):
                 return True

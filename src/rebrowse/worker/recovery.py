@@ -26,19 +26,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import procrastinate
-from procrastinate.exceptions import ConnectorException
-from procrastinate.jobs import Job, Status
-
 from rebrowse import lifecycle
 from rebrowse.artifacts.collect import collect_expired
 from rebrowse.artifacts.store import artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid
-from rebrowse.queue.app import JOB_NAME, enqueue
+from rebrowse.queue import app as queue_app
+from rebrowse.queue import jobs
+from rebrowse.queue.app import JOB_NAME, Queue, enqueue
 from rebrowse.settings import ServerSettings
-from rebrowse.store import automations, messages, tasks, workers
+from rebrowse.store import automations, locks, messages, tasks, workers
 from rebrowse.store.database import DATABASE_DOWN, Database
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import Outcome, Task
@@ -46,9 +44,6 @@ from rebrowse.worker.runner import OVERDUE_MARGIN_S, time_budget_s
 from rebrowse.worker.state import WorkerState
 
 logger = logging.getLogger(__name__)
-
-RECOVERY_LOCK = 72_271_003  # pg_try_advisory_lock key: one recovery pass at a time across all workers
-LIVE_JOB = ("todo", "doing")
 
 
 @dataclass(frozen=True)
@@ -68,7 +63,7 @@ class Recovery:
     """Recovery passes for one worker process."""
 
     def __init__(
-        self, *, db: Database, sealer: Sealer, queue: procrastinate.App, settings: ServerSettings, state: WorkerState
+        self, *, db: Database, sealer: Sealer, queue: Queue, settings: ServerSettings, state: WorkerState
     ) -> None:
         self._db = db
         self._sealer = sealer
@@ -105,21 +100,17 @@ class Recovery:
 
     async def run_pass(self, options: RecoveryOptions, *, full: bool = False) -> bool:
         """One pass (`full` also scans every queued task); False when another worker is doing one."""
-        async with self._db.connection() as lock_conn:
-            row = await (await lock_conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (RECOVERY_LOCK,))).fetchone()
-            if row is None or not row["got"]:
+        async with self._db.connection() as lock_conn, locks.try_holding(lock_conn, locks.RECOVERY) as held:
+            if not held:
                 return False
-            try:
-                await self._recover_stalled()
-                await self._release_jobs_of_ended_tasks(options.settle_s)
-                await self._recover_taken(options.settle_s)
-                await self._defer_unqueued(options.settle_s, check_jobs=full)
-                await self._fail_pinned_to_gone()
-                if full and self._settings.artifacts_retention_s is not None:
-                    await collect_expired(self._db, self._artifacts, self._settings.artifacts_retention_s)
-                await self._forget_old_messages()
-            finally:
-                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (RECOVERY_LOCK,))
+            await self._recover_stalled()
+            await self._release_jobs_of_ended_tasks(options.settle_s)
+            await self._recover_taken(options.settle_s)
+            await self._defer_unqueued(options.settle_s, check_jobs=full)
+            await self._fail_pinned_to_gone()
+            if full and self._settings.artifacts_retention_s is not None:
+                await collect_expired(self._db, self._artifacts, self._settings.artifacts_retention_s)
+            await self._forget_old_messages()
         return True
 
     async def _forget_old_messages(self) -> None:
@@ -132,7 +123,7 @@ class Recovery:
         be recorded): a job seen so once may still be on its way in or out, so it is given back only when it is
         seen so again `settle_s` later."""
         async with self._db.connection() as conn:
-            held = await tasks.list_held_by(conn, self._state.name)
+            held = await jobs.list_held_by(conn, self._state.name)
         now = time.monotonic()
         abandoned = {task.id: task for task in held if not self._state.holds(task.id)}
         self._abandoned_since = {task_id: self._abandoned_since.get(task_id, now) for task_id in abandoned}
@@ -146,40 +137,35 @@ class Recovery:
         assert task.job_id is not None  # list_held_by joins the job
         async with self._db.transaction() as conn:
             await tasks.requeue(conn, task.id, reason, task.retry_count)
-            await self._queue.job_manager.retry_job_by_id_async(task.job_id, retry_at=datetime.now(UTC))
+            await queue_app.retry_now(self._queue, task.job_id)
         self._abandoned_since.pop(task.id, None)
 
     async def _recover_stalled(self) -> None:
-        manager = self._queue.job_manager
-        stalled = await manager.get_stalled_jobs(
-            task_name=JOB_NAME, seconds_since_heartbeat=self._settings.stalled_after_s
-        )
-        for job in stalled:
-            await self._recover_stalled_job(job)
-        await manager.prune_stalled_workers(self._settings.stalled_after_s)
+        for job_id in await queue_app.stalled_jobs(self._queue, self._settings.stalled_after_s):
+            await self._recover_stalled_job(job_id)
+        await queue_app.forget_stalled_workers(self._queue, self._settings.stalled_after_s)
 
-    async def _recover_stalled_job(self, job: Job) -> None:
-        assert job.id is not None
+    async def _recover_stalled_job(self, job_id: int) -> None:
         async with self._db.connection() as conn:
-            task = await tasks.get_task_by_job(conn, job.id)
+            task = await tasks.get_task_by_job(conn, job_id)
         if task is None or task.is_terminal:
-            await self._release(job.id)
+            await queue_app.release(self._queue, job_id)
         elif task.status == "queued":
             # The worker died before it took the task: no attempt was spent.
-            await self._queue.job_manager.retry_job(job)
+            await queue_app.retry_now(self._queue, job_id)
         else:
-            await self._lost(task, f"worker {task.worker_name} stopped responding", running_job=job.id)
+            await self._lost(task, f"worker {task.worker_name} stopped responding", running_job=job_id)
 
     async def _release_jobs_of_ended_tasks(self, settle_s: float) -> None:
         async with self._db.connection() as conn:
-            job_ids = await tasks.list_jobs_of_ended_tasks(conn, JOB_NAME, settle_s)
+            job_ids = await jobs.list_jobs_of_ended_tasks(conn, JOB_NAME, settle_s)
         for job_id in job_ids:
             logger.warning("job %s outlived its task: releasing it", job_id, extra={"job_id": job_id})
-            await self._release(job_id)
+            await queue_app.release(self._queue, job_id)
 
     async def _recover_taken(self, settle_s: float) -> None:
         async with self._db.connection() as conn:
-            suspects = await tasks.list_taken_suspects(conn, settle_s, OVERDUE_MARGIN_S)
+            suspects = await jobs.list_taken_suspects(conn, settle_s, OVERDUE_MARGIN_S)
         for task, job_status in suspects:
             if job_status == "todo":
                 continue  # already given back: a worker takes it again
@@ -190,7 +176,7 @@ class Recovery:
 
     async def _defer_unqueued(self, settle_s: float, *, check_jobs: bool) -> None:
         async with self._db.connection() as conn:
-            waiting = await tasks.list_unqueued(conn, settle_s, check_jobs=check_jobs)
+            waiting = await jobs.list_unqueued(conn, settle_s, check_jobs=check_jobs)
         for task in waiting:
             logger.warning("task %s is queued without a job: deferring it", task.id, extra={"task_id": str(task.id)})
             await enqueue(self._queue, task)
@@ -208,8 +194,7 @@ class Recovery:
                 self._db, self._sealer, task.id, Outcome("failed", error=reason), public_url=self._settings.base_url
             )
             if task.job_id is not None:
-                with contextlib.suppress(ConnectorException):
-                    await self._queue.job_manager.cancel_job_by_id_async(task.job_id)
+                await queue_app.cancel_waiting(self._queue, task.job_id)
 
     async def _lost(self, task: Task, reason: str, *, running_job: int | None) -> None:
         """An attempt of the task was lost: retry the task when attempts are left, else fail it."""
@@ -220,7 +205,7 @@ class Recovery:
                 async with self._db.transaction() as conn:
                     # Requeued and retried together: a worker that takes the job at once waits for this commit.
                     await tasks.requeue(conn, task.id, reason, task.retry_count + 1)
-                    await self._queue.job_manager.retry_job_by_id_async(running_job, retry_at=datetime.now(UTC))
+                    await queue_app.retry_now(self._queue, running_job)
             else:
                 async with self._db.connection() as conn:
                     await tasks.requeue(conn, task.id, reason, task.retry_count + 1)
@@ -230,7 +215,7 @@ class Recovery:
             self._db, self._sealer, task.id, Outcome("failed", error=reason), public_url=self._settings.base_url
         )
         if running_job is not None:
-            await self._release(running_job)
+            await queue_app.release(self._queue, running_job)
 
     async def _over_budget(self, task: Task) -> bool:
         """Whether the task's holder has had it longer than all its attempts may take."""
@@ -253,9 +238,3 @@ class Recovery:
             return load_automation(stored.definition, allow_python_scripts=True, captcha_by_person=True)
         except AutomationInvalid:
             return None
-
-    async def _release(self, job_id: int) -> None:
-        """End a job that no longer runs anything, freeing its serialization lock."""
-        # It may have ended meanwhile, which is as good.
-        with contextlib.suppress(ConnectorException):
-            await self._queue.job_manager.finish_job_by_id_async(job_id, status=Status.FAILED, delete_job=False)

@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from procrastinate import JobContext
-from procrastinate.job_context import AbortReason
 from pydantic import ValidationError
 
 from rebrowse import lifecycle
@@ -31,16 +29,16 @@ from rebrowse.engine.contexts import ContextSpec
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import RunResult, run_automation
 from rebrowse.errors import AutomationInvalid, RebrowseError
-from rebrowse.live import registry
 from rebrowse.llm.client import LlmCall, LlmUsage
 from rebrowse.observability.logs import TaskLog, task_logging
-from rebrowse.observability.metrics import BROWSER_RESTARTS, add_to_counter
-from rebrowse.queue.app import WorkerStopping
+from rebrowse.observability.metrics import BROWSER_RESTARTS
+from rebrowse.queue.app import JobRun, WorkerStopping
 from rebrowse.secrets.onepassword import OnePasswordResolver
 from rebrowse.secrets.resolver import SecretResolver
 from rebrowse.settings import ServerSettings
-from rebrowse.store import automations, tasks
+from rebrowse.store import automations, tasks, worker_slots
 from rebrowse.store.database import DATABASE_DOWN, Database
+from rebrowse.store.metrics import add_to_counter
 from rebrowse.store.sealing import Sealer, SealingError
 from rebrowse.store.tasks import Outcome, Task, Waiting
 from rebrowse.worker import logins, recording
@@ -79,16 +77,16 @@ class TaskRunner:
         # One 1Password client per worker: it authenticates once and serves every task.
         self._onepassword = OnePasswordResolver(token) if token else None
 
-    async def __call__(self, context: JobContext, task_id: str) -> None:
+    async def __call__(self, job: JobRun, task_id: str) -> None:
         """Run the task to a terminal state (or back to the queue when this worker stops)."""
         task_uuid = uuid.UUID(task_id)
         self._state.hold(task_uuid)
         try:
-            await self._process(context, task_uuid)
+            await self._process(job, task_uuid)
         finally:
             self._state.let_go(task_uuid)
 
-    async def _process(self, context: JobContext, task_uuid: uuid.UUID) -> None:
+    async def _process(self, job: JobRun, task_uuid: uuid.UUID) -> None:
         secrets = SecretResolver(aws_endpoint_url=self._settings.engine.aws_endpoint_url, onepassword=self._onepassword)
         # Counted from the steps as they end, for the endings without the engine's result (a cancel, a crash).
         usage = LlmUsage()
@@ -100,7 +98,7 @@ class TaskRunner:
                 if task is not None:  # None: it ended while it waited (cancelled), nothing to run
                     await self._run(task, secrets, task_log, usage)
             except asyncio.CancelledError:
-                if context.abort_reason() is not AbortReason.USER_REQUEST:
+                if not job.aborted_by_user():
                     logger.info("task given back to the queue: the worker is stopping")
                     await self._give_back(task_uuid)
                     raise WorkerStopping() from None
@@ -109,7 +107,7 @@ class TaskRunner:
             except TaskUnrunnable as exc:
                 await self._finish(task_uuid, Outcome("failed", error=str(exc), llm_usage=usage.to_json()))
             except DATABASE_DOWN:
-                # Not the task's fault, and ending it would need the database: procrastinate retries the job
+                # Not the task's fault, and ending it would need the database: the queue retries the job
                 # (RetryInterruptedRuns) and the task runs again once the database is back.
                 logger.warning("task %s: the database went away; the task will run again", task_uuid)
                 raise
@@ -248,13 +246,13 @@ class TaskRunner:
     async def _publish(self, slot: Slot, task_id: uuid.UUID) -> None:
         """Record that the slot runs the task, and where its live view is (none when headless)."""
         async with self._db.connection() as conn:
-            await registry.publish(conn, self._state.name, slot.index, task_id, slot.vnc)
+            await worker_slots.publish(conn, self._state.name, slot.index, task_id, slot.vnc)
 
     async def _unpublish(self, slot: Slot) -> None:
         """The slot runs nothing now; a failure here must not hide how the task ended (the API also checks status)."""
         try:
             async with self._db.connection() as conn:
-                await registry.publish(conn, self._state.name, slot.index, None, slot.vnc)
+                await worker_slots.publish(conn, self._state.name, slot.index, None, slot.vnc)
         except Exception as exc:
             logger.warning("slot %d: could not record that it is free: %s", slot.index, exc)
 

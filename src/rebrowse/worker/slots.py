@@ -24,9 +24,9 @@ from rebrowse.browser.launch import launch_chromium
 from rebrowse.browser.windows import ScreenArea
 from rebrowse.engine.contexts import ContextSource, ContextSpec
 from rebrowse.errors import RebrowseError
-from rebrowse.live.registry import VncAddress
 from rebrowse.live.vnc_auth import vnc_password
 from rebrowse.store.sealing import Sealer
+from rebrowse.store.worker_slots import VncAddress
 from rebrowse.worker.prepared import PreparedContext, SlotContexts
 
 logger = logging.getLogger(__name__)

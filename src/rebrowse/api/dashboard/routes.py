@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -9,10 +10,11 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from rebrowse.api.artifacts import TRACE_VIEWER_PATH
 from rebrowse.api.auth import CallerDep, known_caller
 from rebrowse.api.dashboard.session import COOKIE, CSRF_HEADER, SESSION_TTL_S, open_session, seal_session
 from rebrowse.api.deps import ServicesDep
-from rebrowse.api.errors import Forbidden
+from rebrowse.api.errors import Forbidden, http_error
 from rebrowse.api.schemas import ERRORS, Body, ErrorBody
 from rebrowse.store import accounts
 
@@ -40,6 +42,9 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+# Where programs, not people, ask: an unknown path there is the JSON 404, never the page that says so.
+NOT_PAGES = ("/api/", "/static/", f"{TRACE_VIEWER_PATH}/")
+
 pages = APIRouter(include_in_schema=False)
 router = APIRouter(prefix="/api/v1", tags=["session"], responses=ERRORS)
 CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER, include_in_schema=False)]
@@ -53,10 +58,11 @@ class SessionInfo(BaseModel):
     account_name: str
     role: accounts.Role
     is_admin: bool
+    key_id: uuid.UUID = Field(description="The API key this session was opened with (revoking it signs out)")
 
     @classmethod
     def of(cls, caller: accounts.Caller) -> SessionInfo:
-        return cls(account_name=caller.account.name, role=caller.role, is_admin=caller.is_admin)
+        return cls(account_name=caller.account.name, role=caller.role, is_admin=caller.is_admin, key_id=caller.key_id)
 
 
 class SignedOut(BaseModel):
@@ -69,6 +75,15 @@ def shell() -> FileResponse:
 
 for page in PAGES:
     pages.add_api_route(page, shell, methods=["GET"])
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """No route for the address: a browser asking for a page gets the shell, which says so in words with a link
+    home (a 404 all the same); the API's paths and everything else keep the JSON error a program expects."""
+    path = f"{request.url.path}/"
+    if request.method in ("GET", "HEAD") and not path.startswith(NOT_PAGES):
+        return FileResponse(SHELL, status_code=404, media_type="text/html", headers=PAGE_HEADERS)
+    return await http_error(request, exc)
 
 
 @pages.get("/")

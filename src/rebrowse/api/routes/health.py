@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from rebrowse.api.deps import ServicesDep
 from rebrowse.api.schemas import Health
+from rebrowse.store.database import ping
 from rebrowse.version import __version__
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -20,7 +21,7 @@ DATABASE_CHECK_S = 5.0
 async def database_ok(services: ServicesDep) -> bool:
     try:
         async with asyncio.timeout(DATABASE_CHECK_S), services.db.connection() as conn:
-            await conn.execute("SELECT 1")
+            await ping(conn)
     except Exception as exc:  # any failure to reach the database is what this check reports
         logger.warning("health check: database unavailable: %s", exc)
         return False

@@ -18,11 +18,11 @@ from rebrowse.api.auth import CallerDep
 from rebrowse.api.deps import Services, ServicesDep, find_task, parse_uuid
 from rebrowse.api.errors import Conflict
 from rebrowse.api.schemas import ERRORS, ErrorBody
-from rebrowse.live import registry, rfb, tokens, vnc_auth
-from rebrowse.live.registry import VncAddress
+from rebrowse.live import rfb, tokens, vnc_auth
 from rebrowse.live.rfb import TcpStream
 from rebrowse.observability.metrics import LiveViewConnections
-from rebrowse.store import accounts, stream_tokens, tasks
+from rebrowse.store import accounts, stream_tokens, tasks, worker_slots
+from rebrowse.store.worker_slots import VncAddress
 
 logger = logging.getLogger("rebrowse.api.stream")
 
@@ -75,7 +75,7 @@ async def stream(
     if control and not task.is_interactive:
         raise Conflict(NOT_INTERACTIVE)
     async with services.db.connection() as conn:
-        slot = await registry.task_slot(conn, task.id)
+        slot = await worker_slots.task_slot(conn, task.id)
     if slot is None or slot.vnc is None:
         raise Conflict(NO_LIVE_VIEW)
     token = tokens.issue(
@@ -200,7 +200,7 @@ async def live_address(services: Services, grant: tokens.StreamGrant) -> tuple[V
         if task is None:
             return None, gate
         gate.interactive = task.is_interactive
-        slot = await registry.task_slot(conn, grant.task_id)
+        slot = await worker_slots.task_slot(conn, grant.task_id)
     return (slot.vnc if slot else None), gate
 
 
@@ -212,7 +212,7 @@ async def watch_task(
     while True:
         await asyncio.sleep(WATCH_INTERVAL_S)
         async with services.db.connection() as conn:
-            slot = await registry.task_slot(conn, grant.task_id)
+            slot = await worker_slots.task_slot(conn, grant.task_id)
             if gate.control:
                 task = await tasks.get_task(conn, grant.task_id, grant.account_id)
                 gate.interactive = task is not None and task.is_interactive

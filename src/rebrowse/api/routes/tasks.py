@@ -61,7 +61,13 @@ async def list_tasks(
     services: ServicesDep,
     caller: CallerDep,
     status: tasks.TaskStatus | None = None,
-    endpoint_name: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
+    endpoint_name: Annotated[str | None, Query(pattern=NAME_PATTERN, description="exactly this endpoint")] = None,
+    endpoint_contains: Annotated[
+        str | None, Query(pattern=NAME_PATTERN, description="part of the endpoint's name, in any case")
+    ] = None,
+    task_id: Annotated[
+        str | None, Query(pattern=r"^[0-9A-Fa-f-]{1,36}$", description="the task id or its first characters")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TaskPage:
@@ -69,7 +75,14 @@ async def list_tasks(
     try:
         async with services.db.connection() as conn:
             found, next_cursor = await tasks.list_tasks(
-                conn, caller.account.id, status=status, endpoint_name=endpoint_name, cursor=cursor, limit=limit
+                conn,
+                caller.account.id,
+                status=status,
+                endpoint_name=endpoint_name,
+                endpoint_contains=endpoint_contains,
+                task_id_prefix=task_id,
+                cursor=cursor,
+                limit=limit,
             )
     except ValueError:
         raise BadRequest("cursor: is not a next_cursor this API returned") from None
@@ -253,6 +266,12 @@ class TaskSteps(BaseModel):
     task_id: uuid.UUID
     status: tasks.TaskStatus
     steps: list[StepBody]
+    trace: str | None = Field(
+        default=None, description="URL of the task's Playwright trace (zip), when REBROWSE_TRACE kept one"
+    )
+    trace_viewer: str | None = Field(
+        default=None, description="URL of Playwright's trace viewer, served by the API, opening that trace"
+    )
 
 
 def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]) -> StepBody:
@@ -263,6 +282,8 @@ def step_body(settings: ServerSettings, task: tasks.Task, record: dict[str, Any]
     # None in records written before these fields existed.
     values["blocked"] = record.get("blocked") or []
     values["llm_calls"] = record.get("llm_calls") or []
+    values["console"] = record.get("console") or []
+    values["failed_requests"] = record.get("failed_requests") or []
     if shot:
         values["screenshot"] = f"{settings.base_url}/api/v1/tasks/{task.id}/steps/screenshots/{Path(shot).name}"
     return StepBody.model_validate(values)
@@ -273,9 +294,24 @@ async def list_task_steps(task_id: str, services: ServicesDep, caller: CallerDep
     """Each step the task ran (every attempt): node path, action, locator, timing, outcome and screenshot."""
     task = await find_task(services, caller.account.id, task_id)
     records = await artifacts.step_records(services.artifacts, task)
-    return TaskSteps(
-        task_id=task.id, status=task.status, steps=[step_body(services.settings, task, r) for r in records]
-    )
+    steps = [step_body(services.settings, task, r) for r in records]
+    if await artifacts.latest_trace(services.artifacts, task, records) is None:
+        return TaskSteps(task_id=task.id, status=task.status, steps=steps)
+    trace, viewer = artifacts.trace_links(services.settings, task)
+    return TaskSteps(task_id=task.id, status=task.status, steps=steps, trace=trace, trace_viewer=viewer)
+
+
+@router.get(
+    "/tasks/{task_id}/trace",
+    operation_id="get_task_trace",
+    response_class=Response,
+    responses=file_responses("application/zip"),
+)
+async def trace_file(task_id: str, services: ServicesDep, caller: CallerDep) -> Response:
+    """The task's Playwright trace (its last attempt that kept one): every action with DOM snapshots, console and
+    network; open it with `playwright show-trace` or the trace viewer the API serves (`trace_viewer` of its steps)."""
+    task = await find_task(services, caller.account.id, task_id)
+    return await artifacts.trace_file(services.artifacts, task)
 
 
 @router.get(

@@ -1,5 +1,5 @@
 // The dashboard's entry: find the page for the address, check the session, render.
-import { api, errorBox, fill } from "./lib.js";
+import { api, errorBox, fill, h } from "./lib.js";
 
 const PAGES = [
   [/^\/sign-in$/, "./pages/sign-in.js"],
@@ -32,10 +32,19 @@ function showNavigation(session) {
   button.addEventListener("click", signOut);
 }
 
+/** An address no page answers (the server says 404 too): in words, with the way back. */
+function notFound() {
+  document.title = "Not found · rebrowse";
+  return h("div", { class: "card narrow" },
+    h("h1", {}, "Not found"),
+    h("p", {}, "There is no page at ", h("code", { class: "wrap" }, location.pathname), "."),
+    h("p", {}, h("a", { href: "/" }, "Go to the dashboard's home")));
+}
+
 async function main() {
   const root = document.getElementById("main");
   const found = PAGES.find(([pattern]) => pattern.test(location.pathname));
-  if (!found) return fill(root, "Page not found.");
+  if (!found) return fill(root, notFound());
   const [pattern, module] = found;
   const params = location.pathname.match(pattern).slice(1).map(decodeURIComponent);
   try {

@@ -110,6 +110,16 @@ export function errorBox(error) {
   );
 }
 
+/** A few words inline, coloured by their kind: "info", "success", "warning" or "error". */
+export function note(kind, ...children) {
+  return h("span", { class: `note note-${kind}` }, children);
+}
+
+/** A message box of its kind (see `note`); an error is announced at once, the others politely. */
+export function notice(kind, ...children) {
+  return h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, children);
+}
+
 export function section(title, ...children) {
   return h("section", { "aria-label": title }, h("h2", {}, title), children);
 }

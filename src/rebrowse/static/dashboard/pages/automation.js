@@ -1,5 +1,5 @@
 // One automation: its versions, and a run form generated from its parameters (secure ones as secret fields).
-import { api, errorBox, fill, h, section, time } from "../lib.js";
+import { api, cells, errorBox, fill, h, notice, section, time } from "../lib.js";
 
 /** A form value back in the type of the automation's example value. */
 function typed(text, example) {
@@ -56,7 +56,7 @@ function runForm(stored, rerun) {
   const unique = new Set(rerun?.unique_parameter_names || []);
   const form = h("form", { class: "card", id: "run" },
     h("h2", {}, "Run"),
-    rerun && h("p", { class: "note" }, `Re-running task ${rerun.task_id.slice(0, 8)} with its inputs.`,
+    rerun && notice("info", `Re-running task ${rerun.task_id.slice(0, 8)} with its inputs.`,
       Object.keys(secureDeclared).length > 0 && " Secure values never come back from the server: enter them again, or leave them empty to use the automation's own."),
     Object.keys(inputsDeclared).length === 0 && h("p", { class: "muted" }, "This automation has no input parameters."),
     Object.entries(inputsDeclared).map(([name, examples]) => h("div", { class: "parameter" },
@@ -111,12 +111,14 @@ function runForm(stored, rerun) {
 }
 
 function versions(stored) {
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["Version", "Description", "Saved"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, stored.versions.slice().reverse().map((v) => h("tr", {},
-      h("td", { class: "num" }, `v${v.version}`, v.version === stored.version && h("span", { class: "chip" }, "runs")),
-      h("td", {}, v.description || ""),
-      h("td", {}, time(v.created_at)))))));
+  const columns = ["Version", "Description", "Saved"];
+  return h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, stored.versions.slice().reverse().map((v) => h("tr", {}, cells(columns, [
+      [`v${v.version}`, v.version === stored.version && h("span", { class: "chip" }, "runs")],
+      v.description || "",
+      time(v.created_at),
+    ], [0]))))));
 }
 
 function settingsLine(settings) {
@@ -128,15 +130,17 @@ function settingsLine(settings) {
 /** The browser states its logins kept, each with a button that drops it (the login's next run signs in again). */
 function keptSessions(kept) {
   if (kept.length === 0) return h("p", { class: "muted" }, "No kept session: runs with reuse_session keep one when they succeed.");
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["Login", "Kept", "Expires", ""].map((c) => h("th", { scope: "col" }, c)))),
+  const columns = ["Login", "Kept", "Expires", ""];
+  return h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, kept.map((session) => {
       const drop = h("button", { type: "button", class: "secondary" }, "Drop");
-      const row = h("tr", {},
-        h("td", { class: "mono" }, JSON.stringify(session.unique_parameters)),
-        h("td", {}, h("a", { href: `/tasks/${session.task_id}` }, time(session.updated_at))),
-        h("td", {}, time(session.expires_at)),
-        h("td", {}, drop));
+      const row = h("tr", {}, cells(columns, [
+        h("span", { class: "mono" }, JSON.stringify(session.unique_parameters)),
+        h("a", { href: `/tasks/${session.task_id}` }, time(session.updated_at)),
+        time(session.expires_at),
+        drop,
+      ]));
       drop.addEventListener("click", async () => {
         await api(`/api/v1/sessions/${session.session_id}`, { method: "DELETE" });
         row.remove();

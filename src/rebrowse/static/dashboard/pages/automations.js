@@ -1,17 +1,19 @@
 // The account's automations, and a form to upload or paste one (problems shown at their JSON paths).
-import { ApiError, api, errorBox, fill, h, time } from "../lib.js";
+import { ApiError, api, cells, errorBox, fill, h, time } from "../lib.js";
 
 const NAME_PATTERN = "[A-Za-z0-9_.\\-]{1,100}";
+const COLUMNS = ["Endpoint", "Version", "Description", "Saved"];
 
 function list(automations) {
   if (automations.length === 0) return h("p", { class: "muted" }, "No automations yet: add one below.");
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, ["Endpoint", "Version", "Description", "Saved"].map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, automations.map((a) => h("tr", {},
-      h("td", {}, h("a", { href: `/automations/${encodeURIComponent(a.endpoint_name)}` }, a.endpoint_name)),
-      h("td", { class: "num" }, `v${a.version}`),
-      h("td", {}, a.description || ""),
-      h("td", {}, time(a.created_at))))),
+  return h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+    h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, automations.map((a) => h("tr", {}, cells(COLUMNS, [
+      h("a", { class: "wrap", href: `/automations/${encodeURIComponent(a.endpoint_name)}` }, a.endpoint_name),
+      `v${a.version}`,
+      a.description || "",
+      time(a.created_at),
+    ], [1])))),
   ));
 }
 

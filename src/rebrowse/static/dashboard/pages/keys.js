@@ -1,28 +1,35 @@
 // The account's API keys: create one (its value is shown once), list them, revoke one.
-import { api, errorBox, fill, h, time } from "../lib.js";
+import { api, cells, errorBox, fill, h, notice, time } from "../lib.js";
 
-function keyRows(keys, revoke) {
-  return keys.map((key) => h("tr", { "data-key-id": key.id },
-    h("td", {}, key.name, key.role !== "member" && h("span", { class: "chip" }, key.role)),
-    h("td", { class: "mono" }, `${key.prefix}…`),
-    h("td", {}, time(key.created_at)),
-    h("td", {}, time(key.last_used_at)),
-    h("td", {}, key.revoked_at
+const COLUMNS = ["Name", "Key", "Created", "Last used", "Status"];
+
+function keyRows(keys, session, revoke) {
+  return keys.map((key) => h("tr", { "data-key-id": key.id }, cells(COLUMNS, [
+    [key.name, key.role !== "member" && h("span", { class: "chip" }, key.role),
+      key.id === session.key_id && h("span", { class: "chip", title: "The key this dashboard is signed in with" }, "this session")],
+    h("span", { class: "mono" }, `${key.prefix}…`),
+    time(key.created_at),
+    time(key.last_used_at),
+    key.revoked_at
       ? ["revoked ", time(key.revoked_at)]
       : h("button", { type: "button", class: "danger small", onclick: () => revoke(key),
-        "aria-label": `Revoke key ${key.name} (${key.prefix}…)` }, "Revoke"))));
+        "aria-label": `Revoke key ${key.name} (${key.prefix}…)` }, "Revoke"),
+  ])));
 }
 
 export async function render(root) {
   document.title = "API keys · rebrowse";
   const body = h("tbody");
   const message = h("div", { "aria-live": "polite" });
-  const refresh = async () => fill(body, keyRows((await api("/api/v1/keys")).keys, revoke));
+  const session = await api("/api/v1/session");
+  const refresh = async () => fill(body, keyRows((await api("/api/v1/keys")).keys, session, revoke));
   async function revoke(key) {
-    if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…)? Anything using it stops working at once.`)) return;
+    const yours = key.id === session.key_id
+      ? " You are signed in with this key: revoking it signs you out of the dashboard." : "";
+    if (!confirm(`Revoke the key "${key.name}" (${key.prefix}…)? Anything using it stops working at once.${yours}`)) return;
     try {
       await api(`/api/v1/keys/${key.id}`, { method: "DELETE" });
-      fill(message, h("p", { class: "ok" }, `Key ${key.name} revoked.`));
+      fill(message, notice("success", `Key ${key.name} revoked.`));
       await refresh();  // when it was this session's key, the API answers 401 and the page goes to sign-in
     } catch (error) {
       fill(message, errorBox(error));
@@ -50,8 +57,8 @@ export async function render(root) {
     h("h1", {}, "API keys"),
     form,
     message,
-    h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, ["Name", "Key", "Created", "Last used", "Status"].map((c) => h("th", { scope: "col" }, c)))),
+    h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+      h("thead", {}, h("tr", {}, COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
       body)),
   );
   await refresh();

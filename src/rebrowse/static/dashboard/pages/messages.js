@@ -1,6 +1,6 @@
 // Where the account's 2FA messages come from: its IMAP mailbox, Slack token and Twilio auth token (set here,
 // never shown again), and the Twilio webhook URL to give Twilio.
-import { api, errorBox, fill, h, time } from "../lib.js";
+import { api, errorBox, fill, h, notice, time } from "../lib.js";
 
 const KINDS = { imap: "IMAP mailbox", slack: "Slack", twilio: "Twilio" };
 
@@ -51,7 +51,7 @@ export async function render(root) {
     if (!confirm(`Remove the ${KINDS[kind]} source? Steps waiting on it will no longer get codes from it.`)) return;
     try {
       await api(`/api/v1/accounts/current/message-sources/${kind}`, { method: "DELETE" });
-      fill(message, h("p", { class: "ok" }, `${KINDS[kind]} removed.`));
+      fill(message, notice("success", `${KINDS[kind]} removed.`));
       await refresh();
     } catch (error) {
       fill(message, errorBox(error));
@@ -65,7 +65,7 @@ export async function render(root) {
       try {
         await api(`/api/v1/accounts/current/message-sources/${kind}`, { method: "PUT", body: bodyOf(kind, form) });
         form.reset();
-        fill(message, h("p", { class: "ok" }, `${KINDS[kind]} saved (sealed; it is not shown again).`));
+        fill(message, notice("success", `${KINDS[kind]} saved (sealed; it is not shown again).`));
         await refresh();
       } catch (error) {
         fill(message, errorBox(error));

@@ -1,6 +1,6 @@
 // The account's upstream proxies: tasks with use_proxy go through one. Add or replace one, list them (never a
 // password), delete one.
-import { api, errorBox, fill, h, time } from "../lib.js";
+import { api, errorBox, fill, h, notice, time } from "../lib.js";
 
 function proxyRows(proxies, remove) {
   return proxies.map((proxy) => h("tr", { "data-proxy": proxy.name },
@@ -42,7 +42,7 @@ export async function render(root) {
     try {
       await api(`/api/v1/proxies/${encodeURIComponent(name.value)}`, { method: "PUT", body });
       url.value = "";
-      fill(message, h("p", { class: "ok" }, `Proxy ${name.value} saved.`));
+      fill(message, notice("success", `Proxy ${name.value} saved.`));
       await refresh();
     } catch (error) {
       fill(message, errorBox(error));

@@ -1,6 +1,8 @@
 // One task: inputs, timeline, steps, outputs, files, callbacks; its live view while it runs; updated in place.
 import { LiveView } from "../live.js";
-import { ACTIVE, api, badge, bytes, cells, duration, errorBox, fill, h, local, poll, section, time } from "../lib.js";
+import {
+  ACTIVE, api, badge, bytes, cells, duration, errorBox, fill, h, local, note, notice, poll, section, time,
+} from "../lib.js";
 
 const REFRESH_MS = 1500;
 const MASK = "••••••••";
@@ -11,14 +13,18 @@ async function load(taskId) {
     api(`/api/v1/tasks/${taskId}/steps`),
     api(`/api/v1/tasks/${taskId}/callbacks`),
   ]);
-  return { task, steps: steps.steps, callbacks: callbacks.callbacks };
+  return { task, steps: steps.steps, trace: steps.trace, callbacks: callbacks.callbacks };
 }
 
-async function secureNames(endpointName) {
+/** The automation's declared parameters: its inputs with their defaults, and the names of its secure ones. */
+async function declared(endpointName) {
+  const none = { defaults: {}, secure: [] };
+  if (!endpointName) return none;  // a recording's draft, run once: its inputs are all in the request
   try {
-    return (await api(`/api/v1/automations/${encodeURIComponent(endpointName)}`)).parameters.secure_parameters;
+    const found = await api(`/api/v1/automations/${encodeURIComponent(endpointName)}`);
+    return { defaults: found.automation.parameters?.input_parameters || {}, secure: found.parameters.secure_parameters };
   } catch {
-    return [];  // the automation was deleted since: its tasks are still shown
+    return none;  // the automation was deleted since: its tasks are still shown
   }
 }
 
@@ -71,7 +77,7 @@ const healedBadge = () => h("span", { class: "badge badge-healed", title: "A fai
 /** A healing in words: the failed command and its error, then the command that replaced it. */
 function healing(change) {
   return [
-    h("span", { class: "mono wrap" }, change.failed_command), " failed: ", h("span", { class: "note" }, change.error),
+    h("span", { class: "mono wrap" }, change.failed_command), " failed: ", note("error", change.error),
     " → now ", h("span", { class: "mono wrap" }, change.command),
   ];
 }
@@ -102,16 +108,22 @@ function fixedVersion(task, saved, save) {
     h("div", { class: "actions" },
       h("a", { class: "button secondary", href: local(task.cached_automation_url), target: "_blank" }, `View ${kind}`),
       saved
-        ? h("p", { class: "ok" }, "Saved as ", h("a", { href: automation }, `${task.endpoint_name} v${saved}`))
+        ? notice("success", "Saved as ", h("a", { href: automation }, `${task.endpoint_name} v${saved}`))
         : h("button", { type: "button", onclick: save }, `Save as version ${task.automation_version + 1}`)),
   ];
 }
 
-function inputs(task, secure) {
-  const rows = Object.entries(task.input_parameters).map(([name, values]) =>
+/** The inputs the run used: those the request gave, then the automation's defaults for the others (the engine
+ * fills them the same way), then the secure ones, masked. */
+function inputs(task, { defaults, secure }) {
+  const given = Object.entries(task.input_parameters).map(([name, values]) => [name, values, false]);
+  const fromDefaults = Object.entries(defaults).filter(([name]) => !(name in task.input_parameters))
+    .map(([name, values]) => [name, values, true]);
+  const rows = [...given, ...fromDefaults].map(([name, values, isDefault]) =>
     h("tr", {}, h("th", { scope: "row" }, name,
-      task.unique_parameter_names.includes(name) && h("span", { class: "chip" }, "unique")),
-    h("td", { class: "mono" }, values.map((v) => JSON.stringify(v)).join(", "))));
+      task.unique_parameter_names.includes(name) && h("span", { class: "chip" }, "unique"),
+      isDefault && h("span", { class: "chip", title: "Not in the request: the automation's default" }, "default")),
+    h("td", { class: "mono wrap" }, values.map((v) => JSON.stringify(v)).join(", "))));
   const masked = secure.map((name) =>
     h("tr", {}, h("th", { scope: "row" }, name, h("span", { class: "chip" }, "secure")),
       h("td", { class: "mono masked", title: "A secure value: never shown" }, MASK)));
@@ -145,13 +157,19 @@ function timeline(task, steps) {
     task.allocated_at && { label: "Allocated", at: task.allocated_at, note: task.worker_name && `to ${task.worker_name}` },
     task.started_at && { label: "Running", at: task.started_at },
     ...attempts(task, steps),
-    task.completed_at && { label: task.status, at: task.completed_at, problem: task.error, status: task.status },
+    task.completed_at && ending(task),
   ].filter(Boolean);
-  if (!task.completed_at && task.error) events.push({ label: "Requeued", problem: task.error });
+  if (!task.completed_at && task.error) events.push({ label: "Requeued", problem: task.error, kind: "warning" });
   return h("ol", { class: "timeline" }, events.map((e) => h("li", {},
     e.status ? badge(e.status) : h("strong", {}, e.label), " ", e.at ? time(e.at) : "",
     e.note && h("div", { class: "muted" }, e.note),
-    e.problem && h("div", { class: "note" }, e.problem))));
+    e.problem && h("div", {}, note(e.kind || "error", e.problem)))));
+}
+
+/** How the task ended: a cancel someone asked for is said plainly, not as a failure. */
+function ending(task) {
+  const kind = task.status === "cancelled" ? "info" : "error";
+  return { label: task.status, at: task.completed_at, problem: task.error, status: task.status, kind };
 }
 
 const STEP_COLUMNS = ["#", "Attempt", "Node", "Action", "Locator", "Started", "Duration", "Outcome", "Screenshot"];
@@ -179,7 +197,7 @@ function stepRows(steps) {
         [badge(step.outcome), step.healed && [" ", healedBadge()]],
         stepScreenshot(step),
       ], [0, 1, 6])),
-      (step.error || step.detail || step.blocked.length > 0) && h("tr", { class: "step-note" },
+      (step.error || step.detail || step.blocked.length > 0 || pageLog(step).length > 0) && h("tr", { class: "step-note" },
         h("td", { colSpan: STEP_COLUMNS.length }, stepNote(step))),
       step.healed && h("tr", { class: "step-note step-healed" },
         h("td", { colSpan: STEP_COLUMNS.length }, h("strong", {}, "Healed: "), healing(step.healed))),
@@ -190,10 +208,28 @@ function stepRows(steps) {
 }
 
 function stepNote(step) {
-  const said = step.error ? h("span", { class: "note" }, step.error) : step.detail;
-  if (step.blocked.length === 0) return said;
-  const blocked = h("span", { class: "note" }, `Blocked by the egress policy: ${step.blocked.join(", ")}`);
-  return said ? [said, h("br"), blocked] : blocked;
+  const said = step.error ? note("error", step.error) : step.detail;
+  const blocked = step.blocked.length > 0 && note("warning", `Blocked by the egress policy: ${step.blocked.join(", ")}`);
+  const parts = [said, blocked].filter(Boolean);
+  return [parts.flatMap((part, i) => (i === 0 ? [part] : [h("br"), part])), pageLog(step)];
+}
+
+/** What the step's pages logged to the console and the requests that failed (none in older records). */
+function pageLog(step) {
+  const lines = [
+    ...(step.console || []).map((line) => h("li", { class: "mono wrap" }, `console ${line}`)),
+    ...(step.failed_requests || []).map((line) => h("li", { class: "mono wrap note note-error" }, `request failed: ${line}`)),
+  ];
+  return lines.length > 0 ? [h("ul", { class: "page-log" }, lines)] : [];
+}
+
+/** Playwright's trace viewer on the task's trace (served by the API, offline), when the run kept one. */
+function traceLink(trace) {
+  if (!trace) return null;
+  // The viewer fetches the trace with this page's session cookie: its URL on this page's own origin.
+  const viewer = `/trace-viewer/index.html?trace=${encodeURIComponent(location.origin + local(trace))}`;
+  return h("p", { class: "actions" }, h("a", { class: "button secondary trace-link", href: viewer, target: "_blank" },
+    "Open the trace"), " ", h("span", { class: "muted" }, "every action with DOM snapshots, console and network"));
 }
 
 /** The step's questions to a model (records written before they existed have none). */
@@ -207,7 +243,7 @@ function llmCall(call) {
     h("span", { class: "chip" }, "LLM"), h("span", { class: "mono" }, call.model), " ",
     call.requested && [h("span", { class: "muted" }, `(instead of ${call.requested})`), " "],
     h("span", { class: "muted" }, `${call.purpose} · ${figures}`),
-    call.error ? [" ", h("span", { class: "note" }, call.error)]
+    call.error ? [" ", note("error", call.error)]
       : call.decision && [" → ", h("span", { class: "mono wrap" }, call.decision)]);
 }
 
@@ -227,7 +263,7 @@ function waitingFor(task, done) {
 }
 
 function outputs(task) {
-  if (task.output_data === null) return h("p", { class: "muted" }, "No outputs yet.");
+  if (task.output_data === null) return h("p", { class: "muted" }, ACTIVE.includes(task.status) ? "No outputs yet." : "No outputs.");
   return h("pre", { class: "json", tabIndex: 0 }, JSON.stringify(task.output_data, null, 2));
 }
 
@@ -259,7 +295,7 @@ function deliveries(callbacks) {
 
 export async function render(root, taskId) {
   let state = await load(taskId);
-  const secure = await secureNames(state.task.endpoint_name);
+  const parameters = await declared(state.task.endpoint_name);
   document.title = `${state.task.endpoint_name} ${taskId.slice(0, 8)} · rebrowse`;
 
   const status = h("span");
@@ -282,6 +318,7 @@ export async function render(root, taskId) {
     ? new LiveView(liveSection.querySelector("#live-screen"), taskId, (text) => { liveSection.querySelector("#live-status").textContent = text; })
     : null;
 
+  let cancelling = false;  // asked to cancel, and not ended yet
   const update = () => {
     const { task, steps, callbacks } = state;
     const active = ACTIVE.includes(task.status);
@@ -298,9 +335,13 @@ export async function render(root, taskId) {
     cancel.hidden = !active;
     redeliver.hidden = !(task.completed_at && callbacks.length > 0);
     fill(parts.facts, facts(task));
-    fill(parts.inputs, inputs(task, secure));
+    fill(parts.inputs, inputs(task, parameters));
+    if (cancelling && !active) {
+      cancelling = false;  // the cancel took effect (or the task ended first): say how it ended, not what was asked
+      fill(message, task.status === "cancelled" && notice("info", "Cancelled."));
+    }
     fill(parts.timeline, timeline(task, steps));
-    fill(parts.steps, stepRows(steps));
+    fill(parts.steps, traceLink(state.trace), stepRows(steps));
     fill(parts.outputs, outputs(task));
     fill(parts.downloads, downloads(task));
     fill(parts.screenshot, finalScreenshot(task));
@@ -327,7 +368,7 @@ export async function render(root, taskId) {
   const act = async (path, done) => {
     try {
       const result = await api(path, { method: "POST" });
-      fill(message, h("p", { class: "ok" }, result.message || done));
+      fill(message, notice("success", result.message || done));
       follow();
     } catch (error) {
       fill(message, errorBox(error));
@@ -338,14 +379,18 @@ export async function render(root, taskId) {
     event.target.disabled = true;
     try {
       saved = (await api(`/api/v1/tasks/${taskId}/cached_automation/save`, { method: "POST" })).version;
-      fill(message, h("p", { class: "ok" }, `Saved the ${cachedKind(state.task)} as version ${saved}`));
+      fill(message, notice("success", `Saved the ${cachedKind(state.task)} as version ${saved}`));
       update();
     } catch (error) {
       event.target.disabled = false;
       fill(message, errorBox(error));
     }
   }
-  cancel.addEventListener("click", () => act(`/api/v1/tasks/${taskId}/cancel`, "Cancellation requested"));
+  cancel.addEventListener("click", async () => {
+    if (!confirm(`Cancel task ${taskId.slice(0, 8)}? A running task stops at its next step.`)) return;
+    cancelling = true;
+    await act(`/api/v1/tasks/${taskId}/cancel`, "Cancellation requested");
+  });
   redeliver.addEventListener("click", () => act(`/api/v1/tasks/${taskId}/callbacks/redeliver`, "Callback queued"));
 
   fill(root,

@@ -1,4 +1,4 @@
--- Workers find a task from its procrastinate job (stalled-job recovery).
+-- Workers find a task from its job (stalled-job recovery); the recovery queries are in queue/jobs.py.
 CREATE INDEX tasks_job ON tasks (job_id);
 
 -- Recovery passes look at few rows: tasks never deferred, and tasks a worker holds.

@@ -54,11 +54,11 @@ async def task_slot(conn: Connection, task_id: uuid.UUID) -> TaskSlot | None:
             """
             SELECT s.worker_name, s.slot, s.vnc_host, s.vnc_port
             FROM worker_slots s JOIN tasks t ON t.id = s.task_id
-            WHERE s.task_id = %s AND t.status = 'running'
+            WHERE s.task_id = %(task)s AND t.status = 'running'
             ORDER BY s.updated_at DESC
             LIMIT 1
             """,
-            (task_id,),
+            {"task": task_id},
         )
     ).fetchone()
     if row is None:
