@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from rebrowse.errors import ConfigurationError
 from rebrowse.hosting import CallerSignals
 from rebrowse.queue.app import Queue, count_waiting
 from rebrowse.settings import ServerSettings
@@ -64,19 +65,20 @@ class ChildSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ChildSettings:
-        """From the env file named by ENV_PATH, overridden by the environment; ValueError names what is wrong."""
+        """From the env file named by ENV_PATH, overridden by the environment; ConfigurationError says what is
+        wrong."""
         env = os.environ if environ is None else environ
         values = {**(read_env_file(Path(env["ENV_PATH"])) if env.get("ENV_PATH") else {}), **env}
         api_key = values.get("API_KEY") or values.get("OPTEXITY_API_KEY")
         if not api_key:
-            raise ValueError("API_KEY must be set (the worker's API key on the control plane)")
+            raise ConfigurationError("API_KEY must be set (the worker's API key on the control plane)")
         deployment = values.get("DEPLOYMENT", "dev")
         if deployment not in DEPLOYMENTS:
-            raise ValueError("DEPLOYMENT must be dev or prod")
+            raise ConfigurationError("DEPLOYMENT must be dev or prod")
         try:
             offset = int(values.get("CHILD_PORT_OFFSET", "9000"))
         except ValueError:
-            raise ValueError("CHILD_PORT_OFFSET must be a port number") from None
+            raise ConfigurationError("CHILD_PORT_OFFSET must be a port number") from None
         return cls(
             api_key=api_key,
             server_url=values.get("SERVER_URL", DEFAULT_SERVER_URL).rstrip("/"),
@@ -90,7 +92,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ValueError(f"ENV_PATH {path} cannot be read: {exc.strerror}") from None
+        raise ConfigurationError(f"ENV_PATH {path} cannot be read: {exc.strerror}") from None
     return dict(env_lines(text))
 
 
