@@ -405,8 +405,12 @@ async def through_upstream(
     headers = [("Host", target)]
     if upstream.authorization is not None:
         headers.append(("Proxy-Authorization", upstream.authorization))
-    writer.write(Head(f"CONNECT {target} HTTP/1.1", headers).encode())
-    answer = await read_head(reader)
+    try:
+        writer.write(Head(f"CONNECT {target} HTTP/1.1", headers).encode())
+        answer = await read_head(reader)
+    except BaseException:
+        writer.close()
+        raise
     status = answer.start.split(" ", 2)[1:2] if answer is not None else []
     if status != ["200"]:
         writer.close()
