@@ -183,7 +183,12 @@ async def test_a_task_pinned_to_a_worker_that_is_gone_fails_with_its_callback(
     assert done.status == "failed"
     assert done.error is not None and "worker gone-1" in done.error and "is gone" in done.error
     assert await callback_events(db, task.id) == 1
-    assert await job_status(db, task.job_id) == "cancelled"
+
+    # The job leaves the queue just after the task is failed (the task's end comes first).
+    async def cancelled() -> bool:
+        return await job_status(db, task.job_id) == "cancelled"
+
+    await eventually(cancelled, timeout_s=10, what="the pinned task's job to be cancelled")
 
 
 async def test_a_job_its_live_worker_took_but_no_longer_processes_runs_again_without_spending_an_attempt(
