@@ -392,11 +392,19 @@ async def begin_wait(conn: Connection, task_id: uuid.UUID, waiting: Waiting) -> 
 async def end_wait(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID | None = None) -> bool:
     """The person is done: clear the wait and wake its worker (any host) through WAKE_CHANNEL when the transaction
     commits; False when the task (of that account, when given) was not waiting."""
-    cursor = await conn.execute(
+    return await update_and_wake(
+        conn,
+        task_id,
         "UPDATE tasks SET waiting_for = NULL WHERE id = %(id)s AND waiting_for->>'kind' = 'person'"
         " AND (%(account)s::uuid IS NULL OR account_id = %(account)s)",
-        {"id": task_id, "account": account_id},
+        account_id,
     )
+
+
+async def update_and_wake(conn: Connection, task_id: uuid.UUID, update: str, account_id: uuid.UUID | None) -> bool:
+    """Run `update` on the task (`%(id)s`, `%(account)s`) and, when it changed it, wake the task's worker (any host)
+    through WAKE_CHANNEL once the transaction commits."""
+    cursor = await conn.execute(update, {"id": task_id, "account": account_id})
     if cursor.rowcount != 1:
         return False
     await notifications.notify(conn, WAKE_CHANNEL, str(task_id))
@@ -460,15 +468,13 @@ async def save_recording(conn: Connection, task_id: uuid.UUID, recording: dict[s
 async def request_stop(conn: Connection, task_id: uuid.UUID, account_id: uuid.UUID) -> bool:
     """Ask the account's running recording to stop, waking its worker (any host) through WAKE_CHANNEL when the
     transaction commits; False when it is not a recording of that account that runs."""
-    cursor = await conn.execute(
+    return await update_and_wake(
+        conn,
+        task_id,
         "UPDATE tasks SET stop_requested = true WHERE id = %(id)s AND account_id = %(account)s"
         " AND kind = 'recording' AND status IN ('queued', 'allocated', 'running')",
-        {"id": task_id, "account": account_id},
+        account_id,
     )
-    if cursor.rowcount != 1:
-        return False
-    await notifications.notify(conn, WAKE_CHANNEL, str(task_id))
-    return True
 
 
 async def stop_requested(conn: Connection, task_id: uuid.UUID) -> bool:
