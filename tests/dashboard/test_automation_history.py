@@ -28,8 +28,8 @@ def written(site: SiteServer, url: str | None = None) -> dict[str, Any]:
     return {**definition, "url": url or definition["url"]}
 
 
-def ran(served: Served, name: str, status: str) -> str:
-    """Submit a run and return its id (its end is waited for by the caller)."""
+def ran(served: Served, name: str) -> str:
+    """Submit a run and return its id (the caller waits for its end)."""
     body = {"endpoint_name": name, "input_parameters": {"who": [f"history-{uuid.uuid4().hex[:8]}"]}}
     response = served.api.post("/api/v1/inference", json=body)
     assert response.status_code == 202, response.text
@@ -45,11 +45,11 @@ async def test_an_automations_page_over_time(dashboard: Page, served: Served, si
     name = f"history_{uuid.uuid4().hex[:8]}"
     first = served.api.put(f"/api/v1/automations/{name}", json={"automation": written(site), "description": "works"})
     assert first.status_code == 200, first.text
-    succeeded = ran(served, name, "success")
+    succeeded = ran(served, name)
     await eventually(lambda: ended_as(served, succeeded, "success"), timeout_s=120, what="the run to succeed")
     broken = {"automation": written(site, "http://127.0.0.1:1/table.html"), "description": "broken"}
     assert served.api.put(f"/api/v1/automations/{name}", json=broken).status_code == 200
-    failed = ran(served, name, "failed")
+    failed = ran(served, name)
     await eventually(lambda: ended_as(served, failed, "failed"), timeout_s=120, what="the run to fail")
 
     page = dashboard

@@ -118,7 +118,11 @@ async def diff_automation(
     return automation_diff(before, after, services.sealer)
 
 
-@router.post("/{endpoint_name}/rollback", operation_id="rollback_automation")
+@router.post(
+    "/{endpoint_name}/rollback",
+    operation_id="rollback_automation",
+    responses={422: {"model": ErrorBody, "description": "The old version does not validate under today's settings"}},
+)
 async def rollback_automation(
     endpoint_name: EndpointName, body: RollbackRequest, services: ServicesDep, caller: CallerDep
 ) -> AutomationSaved:
