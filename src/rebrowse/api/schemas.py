@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -202,9 +202,68 @@ class AutomationSaved(AutomationInfo):
     settings: AutomationSettings
 
 
-class AutomationDetail(AutomationSaved):
+class AutomationAt(AutomationSaved):
+    """One version with its automation JSON (keys in the order they were written; secure values read "[sealed]")."""
+
     automation: dict[str, Any]
+
+
+class AutomationDetail(AutomationAt):
     versions: list[AutomationVersion]
+
+
+class RollbackRequest(Body):
+    version: int = Field(ge=1, lt=INT4, description="The version to store again as the newest")
+    description: Annotated[Text, Field(max_length=2000)] | None = Field(
+        default=None, description='The new version\'s description (default: "Rolled back to version N")'
+    )
+
+
+class Change(BaseModel):
+    """A field that differs between two versions besides the automation JSON."""
+
+    field: str = Field(description='"description" or "settings.<name>"')
+    before: Any
+    after: Any
+
+
+class AutomationDiff(BaseModel):
+    endpoint_name: str
+    from_version: int
+    to_version: int
+    diff: str = Field(description="Unified diff of the two automations as pretty JSON in written order ('' if equal)")
+    changes: list[Change] = Field(description="Description and settings that differ")
+    secure_values_changed: bool = Field(description="Whether the sealed secure parameter values differ")
+
+
+class DayRuns(BaseModel):
+    day: date = Field(description="The UTC day the runs were submitted")
+    total: int
+    succeeded: int
+    failed: int = Field(description="Failed or killed")
+    cancelled: int
+    median_duration_s: float | None = Field(description="From start to end, of runs that ended on their own")
+
+
+class LastFailure(BaseModel):
+    task_id: uuid.UUID
+    failed_at: datetime
+    version: int
+    error: str = Field(description="The first line of its error")
+
+
+class AutomationRuns(BaseModel):
+    endpoint_name: str
+    days: int
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    success_rate: float | None = Field(description="succeeded / (succeeded + failed); null without such runs")
+    median_duration_s: float | None
+    p95_duration_s: float | None
+    per_day: list[DayRuns] = Field(description="Every day of the window, oldest first")
+    last_failure: LastFailure | None = Field(description="Its newest failed or killed run, however old")
 
 
 class AutomationList(BaseModel):

@@ -156,6 +156,55 @@ def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
     out.print(f"deleted {escape(name)}")
 
 
+@automations_app.command("versions")
+def automations_versions(name: str, as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
+    """The versions of the automation NAME, newest first (the newest runs)."""
+    with api_client(url, api_key) as client:
+        found = client.request("GET", f"/api/v1/automations/{name}")["versions"]
+    if as_json:
+        out.print_json(data=found)
+        return
+    rows = [[v["version"], v["description"], v["created_at"]] for v in found]
+    table(f"{name} versions", ["version", "description", "saved"], rows)
+
+
+@automations_app.command("diff")
+def automations_diff(
+    name: str, from_version: int, to_version: int, as_json: AsJson = False, url: Url = None, api_key: Key = None
+) -> None:
+    """What changed in the automation NAME from version FROM_VERSION to TO_VERSION: a unified diff of its JSON,
+    then its description and settings."""
+    with api_client(url, api_key) as client:
+        diff = client.diff_automation(name, from_version, to_version)
+    if as_json:
+        out.print_json(data=diff)
+        return
+    for line in diff["diff"].splitlines():
+        out.print(escape(line), style=DIFF_STYLES.get(line[:1]), highlight=False, soft_wrap=True)
+    for change in diff["changes"]:
+        out.print(f"{escape(change['field'])}: {change['before']!r} -> {change['after']!r}", highlight=False)
+    if diff["secure_values_changed"]:
+        out.print("secure parameter values changed (sealed: not shown)")
+    if not diff["diff"] and not diff["changes"] and not diff["secure_values_changed"]:
+        out.print(f"versions {from_version} and {to_version} are the same")
+
+
+DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
+
+
+@automations_app.command("rollback")
+def automations_rollback(
+    name: str, version: int, as_json: AsJson = False, url: Url = None, api_key: Key = None
+) -> None:
+    """Store VERSION of the automation NAME again as its newest version (its JSON, secure values, settings)."""
+    with api_client(url, api_key) as client:
+        saved = client.rollback_automation(name, version)
+    if as_json:
+        out.print_json(data=saved)
+        return
+    out.print(f"{escape(saved['endpoint_name'])} version {saved['version']} (the same as version {version})")
+
+
 def submit(
     endpoint: str,
     param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006

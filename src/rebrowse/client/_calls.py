@@ -140,6 +140,30 @@ def save_cached_automation(task_id: str) -> Call:
     return Call("POST", task_path(task_id, "cached_automation", "save"))
 
 
+def automation_path(name: str, *rest: str) -> str:
+    return "/".join(["/api/v1/automations", quote(name, safe=""), *rest])
+
+
+def automation_version(name: str, version: int) -> Call:
+    return Call("GET", automation_path(name, "versions", str(version)))
+
+
+def diff_automation(name: str, from_version: int, to_version: int) -> Call:
+    params = {"from_version": str(from_version), "to_version": str(to_version)}
+    return Call("GET", automation_path(name, "diff"), params=params)
+
+
+def rollback_automation(name: str, version: int, description: str | None) -> Call:
+    body: dict[str, Any] = {"version": version}
+    if description is not None:
+        body["description"] = description
+    return Call("POST", automation_path(name, "rollback"), json=body)
+
+
+def automation_runs(name: str, days: int) -> Call:
+    return Call("GET", automation_path(name, "runs"), params={"days": str(days)})
+
+
 def signing_secret() -> Call:
     return Call("GET", "/api/v1/callbacks/signing_secret")
 

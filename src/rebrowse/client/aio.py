@@ -154,6 +154,26 @@ class AsyncClient:
         (ConflictError when the automation changed since the task ran)."""
         return _calls.version_of(await self._send(_calls.save_cached_automation(task_id)))
 
+    async def get_automation_version(self, name: str, version: int) -> dict[str, Any]:
+        """That version of the automation `name`: its automation JSON (keys as written, secure values "[sealed]"),
+        parameters, settings (NotFoundError when it has no such version)."""
+        return _calls.definition_of(await self._send(_calls.automation_version(name, version)))
+
+    async def diff_automation(self, name: str, from_version: int, to_version: int) -> dict[str, Any]:
+        """What changed between two versions: `diff` (a unified diff of their JSON), `changes` (description and
+        settings) and `secure_values_changed`."""
+        return _calls.definition_of(await self._send(_calls.diff_automation(name, from_version, to_version)))
+
+    async def rollback_automation(self, name: str, version: int, description: str | None = None) -> dict[str, Any]:
+        """Store that old version again as a new one (its JSON, secure values and settings); returns the new version
+        as saving does."""
+        return _calls.definition_of(await self._send(_calls.rollback_automation(name, version, description)))
+
+    async def automation_runs(self, name: str, days: int = 30) -> dict[str, Any]:
+        """Its runs in the last `days` UTC days: `per_day` counts and median durations, `success_rate`,
+        `median_duration_s`, `p95_duration_s`, and `last_failure`."""
+        return _calls.definition_of(await self._send(_calls.automation_runs(name, days)))
+
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
         """Any API call (see /docs); returns the decoded JSON body, or None for an empty one."""
         return _calls.json_of(await self._send(Call(method, path, json=json, params=params)))
