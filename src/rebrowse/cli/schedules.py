@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,8 +19,13 @@ def when(schedule: Schedule) -> str:
     return f"{schedule.cron} ({schedule.timezone})"
 
 
+def moment(at: datetime | None) -> str:
+    """A tick as the minute it is, in UTC (the schedules' times are whole minutes)."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if at else ""
+
+
 def shown(schedule: Schedule) -> str:
-    state = "paused" if schedule.paused else f"next run {schedule.next_run_at:%Y-%m-%d %H:%M} UTC"
+    state = "paused" if schedule.paused else f"next run {moment(schedule.next_run_at)}"
     return f"{escape(schedule.name)}: {escape(schedule.endpoint_name)} at {escape(when(schedule))}, {state}"
 
 
@@ -36,8 +42,8 @@ def schedules_list(as_json: AsJson = False, url: Url = None, api_key: Key = None
             s.name,
             s.endpoint_name,
             when(s),
-            "paused" if s.paused else s.next_run_at,
-            s.last_run_at,
+            "paused" if s.paused else moment(s.next_run_at),
+            moment(s.last_run_at),
             s.last_task_id,
             s.last_error or s.last_task_status,
         ]
