@@ -253,3 +253,14 @@ async def test_unknown_schedule_is_404(acme: Account) -> None:
         await acme.client.delete("/api/v1/schedules/none"),
     ):
         assert_error(response, 404, "'none'")
+
+
+async def test_a_stored_request_that_no_longer_validates_fails_its_tick_without_its_secrets(
+    acme: Account, login: str, services: Services, db: Database
+) -> None:
+    await put(acme, cron="* * * * *", secure_parameters={"password": [{"totp": {"totp_secret": SECRET}}]})
+    async with db.connection() as conn:  # as if the request model had changed since the schedule was stored
+        await conn.execute("""UPDATE schedules SET request = request || '{"retired_field": "x"}'""")
+    assert await fire_tick(services, at(WINTER, 14, 0)) == []
+    failed = (await acme.client.get("/api/v1/schedules/nightly")).json()
+    assert "retired_field: unknown field" in failed["last_error"] and SECRET not in failed["last_error"]

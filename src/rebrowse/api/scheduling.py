@@ -20,8 +20,10 @@ from pydantic import ValidationError
 
 from rebrowse.api.cron import matches, minute_of
 from rebrowse.api.deps import Services
+from rebrowse.api.errors import BadRequest
 from rebrowse.api.schemas import InferenceRequest, PutScheduleRequest
 from rebrowse.api.submission import checked_task
+from rebrowse.automation.loading import field_errors
 from rebrowse.errors import RebrowseError
 from rebrowse.queue.app import JobLoop, create_queued_tasks, make_schedule_queue, work_schedules
 from rebrowse.store import schedules
@@ -49,9 +51,14 @@ def schedule_spec(services: Services, body: PutScheduleRequest) -> ScheduleSpec:
 
 
 def request_of(services: Services, schedule: Schedule) -> InferenceRequest:
-    """The task request the schedule submits, its secrets opened (checked again: the model may have changed)."""
+    """The task request the schedule submits, its secrets opened; checked again, as the request model may have
+    changed since it was stored (BadRequest naming the fields, never repeating their values)."""
     secrets = services.sealer.open_json(schedule.sealed_request) if schedule.sealed_request is not None else {}
-    return InferenceRequest.model_validate({**schedule.request, **secrets, "endpoint_name": schedule.endpoint_name})
+    data = {**schedule.request, **secrets, "endpoint_name": schedule.endpoint_name}
+    try:
+        return InferenceRequest.model_validate(data)
+    except ValidationError as exc:
+        raise BadRequest.of_fields(field_errors(exc, data)) from None
 
 
 async def fire_tick(services: Services, tick: datetime) -> list[Task]:
@@ -82,7 +89,7 @@ async def fire(services: Services, schedule: Schedule, tick: datetime) -> Task |
     error: str | None = None
     try:
         new = await checked_task(services, schedule.account_id, request_of(services, schedule))
-    except (RebrowseError, ValidationError) as exc:
+    except RebrowseError as exc:
         error = f"the run at {tick.isoformat()} was not submitted: {exc}"
     async with services.db.transaction() as conn:
         if not await schedules.claim_tick(conn, schedule.id, tick):
