@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from rebrowse.api.cron import cron_expression, time_zone
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.references import join_key
 from rebrowse.messages.models import MAX_TEXT, Channel
@@ -343,6 +344,48 @@ class InferenceAccepted(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Schedules
+
+
+class PutScheduleRequest(InferenceRequest):
+    """A schedule: when to run (a cron expression in a time zone) and the task to submit then, with the fields of
+    POST /api/v1/inference."""
+
+    cron: Annotated[str, Field(max_length=200), AfterValidator(cron_expression)] = Field(
+        description="Five fields: minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5'"
+    )
+    timezone: Annotated[str, Field(max_length=100), AfterValidator(time_zone)] = Field(
+        default="UTC", description="The IANA time zone the cron expression is read in, e.g. Europe/Paris"
+    )
+    paused: StrictBool = Field(default=False, description="A paused schedule fires nothing")
+
+
+class ScheduleInfo(BaseModel):
+    """A schedule as shown (its secure parameters never are)."""
+
+    name: str
+    endpoint_name: str
+    cron: str
+    timezone: str
+    paused: bool
+    input_parameters: dict[str, list[Any]]
+    unique_parameter_names: list[str]
+    priority: int | None
+    task_callback_url: str | None
+    next_run_at: datetime | None = Field(description="The next tick it fires at (UTC); null while paused")
+    last_run_at: datetime | None = Field(description="The last tick it fired at, successfully or not")
+    last_task_id: uuid.UUID | None = Field(description="The last task it submitted")
+    last_task_status: TaskStatus | None
+    last_error: str | None = Field(description="Why the last tick could not submit its task; null when it did")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScheduleList(BaseModel):
+    schedules: list[ScheduleInfo]
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Tasks
 
 
@@ -398,6 +441,7 @@ class TaskSummary(BaseModel):
     allocated_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
+    schedule_name: str | None = Field(default=None, description="The schedule that submitted it; null: a caller did")
 
 
 class DownloadLink(BaseModel):

@@ -161,6 +161,7 @@ def task_summary(task: Task) -> TaskSummary:
         allocated_at=task.allocated_at,
         started_at=task.started_at,
         completed_at=task.completed_at,
+        schedule_name=task.schedule_name,
     )
 
 

@@ -50,7 +50,10 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     grid = Table(title=title)
     for column in columns:
         # Ids are copied into other commands: never shortened with an ellipsis, whatever the terminal's width.
-        grid.add_column(column, no_wrap=column in ID_COLUMNS, min_width=36 if column in ID_COLUMNS else None)
+        # A long name folds onto the next line rather than losing its end to an ellipsis: it is copied too.
+        grid.add_column(
+            column, no_wrap=column in ID_COLUMNS, min_width=36 if column in ID_COLUMNS else None, overflow="fold"
+        )
     for row in rows:
         grid.add_row(*(escape("" if v is None else str(v)) for v in row))
     out.print(grid)

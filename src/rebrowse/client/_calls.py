@@ -6,13 +6,13 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
 
 from rebrowse.client.errors import APIConnectionError, APITimeoutError, MissingAPIKey, error_for
-from rebrowse.client.models import Cancellation, Download, Task
+from rebrowse.client.models import Cancellation, Download, Schedule, Task
 from rebrowse.errors import FieldError
 from rebrowse.version import __version__
 
@@ -106,6 +106,48 @@ def submit(
     }
     body.update({name: value for name, value in optional.items() if value is not None})
     return Call("POST", "/api/v1/inference", json=body)
+
+
+def schedule_path(name: str, *rest: str) -> str:
+    return "/".join(["/api/v1/schedules", quote(name, safe=""), *rest])
+
+
+def put_schedule(
+    name: str,
+    endpoint: str,
+    params: Params,
+    *,
+    cron: str,
+    timezone: str | None = None,
+    paused: bool | None = None,
+    unique: Sequence[str] | None = None,
+    **options: Unpack[SubmitOptions],
+) -> Call:
+    """A schedule's body: the fields of a submission, with when to run."""
+    body = submit(endpoint, params, unique=unique, **options).json
+    optional = {"timezone": timezone, "paused": paused}
+    body.update({"cron": cron, **{field: value for field, value in optional.items() if value is not None}})
+    return Call("PUT", schedule_path(name), json=body)
+
+
+def list_schedules() -> Call:
+    return Call("GET", "/api/v1/schedules")
+
+
+def get_schedule(name: str) -> Call:
+    return Call("GET", schedule_path(name))
+
+
+def pause_schedule(name: str) -> Call:
+    return Call("POST", schedule_path(name, "pause"))
+
+
+def resume_schedule(name: str) -> Call:
+    return Call("POST", schedule_path(name, "resume"))
+
+
+def delete_schedule(name: str) -> Call:
+    return Call("DELETE", schedule_path(name))
 
 
 def status(task_id: str) -> Call:
@@ -207,6 +249,14 @@ def task_id_of(response: httpx.Response) -> str:
 
 def task_of(response: httpx.Response) -> Task:
     return Task.model_validate(response.json())
+
+
+def schedule_of(response: httpx.Response) -> Schedule:
+    return Schedule.model_validate(response.json())
+
+
+def schedules_of(response: httpx.Response) -> list[Schedule]:
+    return [Schedule.model_validate(item) for item in response.json()["schedules"]]
 
 
 def cancellation_of(response: httpx.Response) -> Cancellation:
