@@ -11,7 +11,8 @@ from rebrowse.store.database import Connection
 
 # Every day of the window gets a row (days without runs count zeros), and the () grouping set adds the whole
 # window's row (`day` NULL). A run's duration is from its start to its end, for runs that ended on their own
-# (cancelled ones stopped early and would pull the figures down).
+# (cancelled ones stopped early and would pull the figures down). Both queries bound created_at itself, so they walk
+# the (account, endpoint, created_at) index rather than every task the automation ever ran.
 RUNS_BY_DAY = """
 WITH ran AS (
     SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status,
@@ -19,7 +20,7 @@ WITH ran AS (
             THEN date_part('epoch', completed_at - started_at) END AS duration_s
     FROM tasks
     WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s AND kind = 'automation'
-        AND (created_at AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - %(days)s
+        AND created_at >= ((now() AT TIME ZONE 'UTC')::date - %(days)s + 1)::timestamp AT TIME ZONE 'UTC'
 ), window_days AS (
     SELECT generate_series(
         (now() AT TIME ZONE 'UTC')::date - %(days)s + 1, (now() AT TIME ZONE 'UTC')::date, interval '1 day'
@@ -43,7 +44,7 @@ SELECT id AS task_id, coalesce(completed_at, created_at) AS failed_at, automatio
 FROM tasks
 WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s AND kind = 'automation'
     AND status IN ('failed', 'killed')
-ORDER BY coalesce(completed_at, created_at) DESC
+ORDER BY created_at DESC, id DESC
 LIMIT 1
 """
 
@@ -75,7 +76,7 @@ class LastFailure:
 class RunsOverTime:
     overall: RunCounts
     per_day: list[DayRuns]  # oldest first, every day of the window
-    last_failure: LastFailure | None  # the newest, however old
+    last_failure: LastFailure | None  # of the newest failed task, however old
 
 
 async def runs_over_time(conn: Connection, account_id: uuid.UUID, endpoint_name: str, days: int) -> RunsOverTime:
