@@ -29,7 +29,9 @@ from rebrowse.recorder.session import RecordingSession
 
 SCHEMA_FILE = "automation.schema.json"  # what `rebrowse new` points `$schema` at, beside the new file
 
-OutputOption = Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout")]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout")
+]
 
 
 def starter_automation() -> dict[str, Any]:
@@ -112,11 +114,15 @@ def new(output: OutputOption = None) -> None:
 
 def import_(
     script: Annotated[Path, typer.Argument(help="Playwright Python script (codegen's python or python-async output)")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the automation JSON here")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the automation JSON here")
+    ] = None,
     param: Annotated[
         list[str],
         typer.Option(
-            "--param", help="name=literal: the literal, where typed, selected, uploaded or expected, becomes {name[0]}"
+            "--param",
+            metavar="NAME=LITERAL",
+            help="The literal, where typed, selected, uploaded or expected, becomes {name[0]}",
         ),
     ] = [],  # noqa: B006
 ) -> None:
@@ -240,7 +246,8 @@ def run_line(output: Path, data: dict[str, Any]) -> str:
 def record(
     url: Annotated[str, typer.Argument(help="The page to start from (http:// or https://)")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the automation here (default: SITE.json)")
+        Path | None,
+        typer.Option("-o", "--output", metavar="FILE", help="Write the automation here (default: SITE.json)"),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists")] = False,
 ) -> None:

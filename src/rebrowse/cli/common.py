@@ -23,7 +23,9 @@ err = Console(stderr=True, soft_wrap=True)
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
-DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
+DataDir = Annotated[
+    Path | None, typer.Option(metavar="DIR", help="Data directory: embedded PostgreSQL, artifacts, secret key")
+]
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:

@@ -17,14 +17,17 @@ from rich.table import Table
 
 from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs
 from rebrowse.cli.lazy import server_module
+from rebrowse.cli.words import WordsCommand, WordsGroup
 from rebrowse.client import Client
 from rebrowse.client.errors import APIConnectionError, RebrowseAPIError, WaitTimeout
 
-keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
-automations_app = typer.Typer(no_args_is_help=True, help="Store and inspect named automations.")
+keys_app = typer.Typer(cls=WordsGroup, no_args_is_help=True, help="Create, list and revoke API keys.")
+automations_app = typer.Typer(cls=WordsGroup, no_args_is_help=True, help="Store and inspect named automations.")
 
-Url = Annotated[str | None, typer.Option("--url", envvar="REBROWSE_URL", help="The API (default 127.0.0.1:8000)")]
-Key = Annotated[str | None, typer.Option("--api-key", envvar="REBROWSE_API_KEY", help="Your API key")]
+Url = Annotated[
+    str | None, typer.Option("--url", metavar="URL", envvar="REBROWSE_URL", help="The API (default 127.0.0.1:8000)")
+]
+Key = Annotated[str | None, typer.Option("--api-key", metavar="KEY", envvar="REBROWSE_API_KEY", help="Your API key")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table")]
 
 
@@ -56,10 +59,12 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     out.print(grid)
 
 
-@keys_app.command("create")
+@keys_app.command("create", cls=WordsCommand)
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key")] = "default",
-    account: Annotated[str | None, typer.Option(help="Create a new account with this name (admin keys only)")] = None,
+    account: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Create a new account with this name (admin keys only)")
+    ] = None,
     role: Annotated[str | None, typer.Option(help="member (default), owner or admin: at most your key's")] = None,
     admin: Annotated[
         bool,
@@ -91,7 +96,7 @@ def keys_create(
     out.print("store it now: it is not shown again", style="dim")
 
 
-@keys_app.command("list")
+@keys_app.command("list", cls=WordsCommand)
 def keys_list(url: Url = None, api_key: Key = None) -> None:
     """The keys of your account."""
     with api_client(url, api_key) as client:
@@ -100,7 +105,7 @@ def keys_list(url: Url = None, api_key: Key = None) -> None:
     table("API keys", ["id", "name", "prefix", "role", "created", "revoked"], rows)
 
 
-@keys_app.command("revoke")
+@keys_app.command("revoke", cls=WordsCommand)
 def keys_revoke(key_id: str, url: Url = None, api_key: Key = None) -> None:
     """Revoke a key of your account."""
     with api_client(url, api_key) as client:
@@ -108,11 +113,11 @@ def keys_revoke(key_id: str, url: Url = None, api_key: Key = None) -> None:
     out.print(f"revoked {escape(key_id)}")
 
 
-@automations_app.command("push")
+@automations_app.command("push", cls=WordsCommand)
 def automations_push(
     name: str,
     file: Path,
-    description: Annotated[str | None, typer.Option(help="What the automation does")] = None,
+    description: Annotated[str | None, typer.Option(metavar="TEXT", help="What the automation does")] = None,
     url: Url = None,
     api_key: Key = None,
 ) -> None:
@@ -129,7 +134,7 @@ def automations_push(
     out.print(f"{escape(saved['endpoint_name'])} version {saved['version']} ({saved['total_nodes']} nodes)")
 
 
-@automations_app.command("list")
+@automations_app.command("list", cls=WordsCommand)
 def automations_list(as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
     """Your automations, newest version of each."""
     with api_client(url, api_key) as client:
@@ -141,14 +146,14 @@ def automations_list(as_json: AsJson = False, url: Url = None, api_key: Key = No
     table("automations", ["name", "version", "description", "updated"], rows)
 
 
-@automations_app.command("show")
+@automations_app.command("show", cls=WordsCommand)
 def automations_show(name: str, url: Url = None, api_key: Key = None) -> None:
     """The newest version of an automation, as JSON."""
     with api_client(url, api_key) as client:
         out.print_json(data=client.request("GET", f"/api/v1/automations/{name}"))
 
 
-@automations_app.command("delete")
+@automations_app.command("delete", cls=WordsCommand)
 def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
     """Delete the automation NAME with all its versions (its tasks stay)."""
     with api_client(url, api_key) as client:
@@ -158,9 +163,15 @@ def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
 
 def submit(
     endpoint: str,
-    param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
-    unique: Annotated[list[str], typer.Option(help="Parameter that serializes tasks (one login at a time)")] = [],  # noqa: B006
-    priority: Annotated[int | None, typer.Option(help="Lower runs first among waiting tasks of a key")] = None,
+    param: Annotated[
+        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
+    ] = [],  # noqa: B006
+    unique: Annotated[
+        list[str], typer.Option(metavar="NAME", help="Parameter that serializes tasks (one login at a time)")
+    ] = [],  # noqa: B006
+    priority: Annotated[
+        int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the end and print the result")] = False,
     url: Url = None,
     api_key: Key = None,
@@ -207,8 +218,8 @@ def cancel(task_id: str, url: Url = None, api_key: Key = None) -> None:
 
 def tasks(
     status: Annotated[str | None, typer.Option(help="Only tasks with this status")] = None,
-    endpoint: Annotated[str | None, typer.Option(help="Only tasks of this automation")] = None,
-    limit: Annotated[int, typer.Option(help="How many")] = 20,
+    endpoint: Annotated[str | None, typer.Option(metavar="NAME", help="Only tasks of this automation")] = None,
+    limit: Annotated[int, typer.Option(metavar="COUNT", help="How many")] = 20,
     as_json: AsJson = False,
     url: Url = None,
     api_key: Key = None,

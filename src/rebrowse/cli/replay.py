@@ -218,12 +218,18 @@ def upload_dirs(file: Path, extra: list[Path]) -> tuple[Path, ...]:
 
 def run(
     file: Annotated[Path, typer.Argument(help="Automation JSON file")],
-    param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
-    params_json: Annotated[Path | None, typer.Option(help="JSON file of input parameters")] = None,
-    secure_json: Annotated[Path | None, typer.Option(help="JSON file of secure parameters")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for the run's artifacts")] = None,
-    upload_dir: Annotated[list[Path], typer.Option(help="Extra directory upload_file may read (repeatable)")] = [],  # noqa: B006
-    timeout_minutes: Annotated[float, typer.Option(help="Time limit of each attempt")] = 10.0,
+    param: Annotated[
+        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
+    ] = [],  # noqa: B006
+    params_json: Annotated[Path | None, typer.Option(metavar="FILE", help="JSON file of input parameters")] = None,
+    secure_json: Annotated[Path | None, typer.Option(metavar="FILE", help="JSON file of secure parameters")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="Directory for the run's artifacts")
+    ] = None,
+    upload_dir: Annotated[
+        list[Path], typer.Option(metavar="DIR", help="Extra directory upload_file may read (repeatable)")
+    ] = [],  # noqa: B006
+    timeout_minutes: Annotated[float, typer.Option(metavar="MINUTES", help="Time limit of each attempt")] = 10.0,
     headed: Annotated[bool, typer.Option(help="Show the browser window")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress")] = False,
     deny_internal: Annotated[
