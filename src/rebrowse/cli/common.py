@@ -48,6 +48,19 @@ def invalid_input_exits(what: str) -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+def file_problem(path: Path, exc: OSError | UnicodeDecodeError) -> str:
+    """`PATH: why` for a file that cannot be read or written, the path once (OSError's own text repeats it)."""
+    return f"{path}: {'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else exc.strerror or exc}"
+
+
+def read_text_file(path: Path, what: str = "") -> str:
+    """The UTF-8 text of `path`; a missing, unreadable or directory path is a ValueError of one line."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} {file_problem(path, exc)}".lstrip()) from None
+
+
 def read_settings() -> EngineSettings:
     from rebrowse.settings import EngineSettings  # imports the engine and LLM modules: server parts
 

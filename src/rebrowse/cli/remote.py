@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs
+from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs, read_text_file
 from rebrowse.cli.lazy import server_module
 from rebrowse.cli.words import WordsCommand, WordsGroup
 from rebrowse.client import Client
@@ -123,10 +123,11 @@ def automations_push(
 ) -> None:
     """Store FILE as a new version of the automation NAME."""
     with invalid_input_exits(f"automation {file}"):
+        text = read_text_file(file)
         try:
-            automation = json.loads(file.read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{file}: {exc}") from None
+            automation = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{file}: not JSON ({exc})") from None
     with api_client(url, api_key) as client:
         saved = client.request(
             "PUT", f"/api/v1/automations/{name}", json={"automation": automation, "description": description}
@@ -173,6 +174,27 @@ def submit(
         int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")
     ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the end and print the result")] = False,
+    reuse_session: Annotated[
+        bool | None,
+        typer.Option(
+            "--reuse-session/--no-reuse-session",
+            help="Start from the browser state the login's last successful run kept, and keep this run's"
+            " (default: the automation's setting)",
+            show_default=False,
+        ),
+    ] = None,
+    use_proxy: Annotated[
+        bool | None,
+        typer.Option(
+            "--use-proxy/--no-use-proxy",
+            help="Go through the upstream proxy (default: the automation's setting)",
+            show_default=False,
+        ),
+    ] = None,
+    proxy_session_id: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="Replaces {session_id} in the proxy's user name (default: the task's id)"),
+    ] = None,
     url: Url = None,
     api_key: Key = None,
 ) -> None:
@@ -180,7 +202,15 @@ def submit(
     with invalid_input_exits("parameters"):
         params = parse_pairs(param)
     with api_client(url, api_key) as client:
-        task_id = client.submit(endpoint, params, unique=unique or None, priority=priority)
+        task_id = client.submit(
+            endpoint,
+            params,
+            unique=unique or None,
+            priority=priority,
+            reuse_session=reuse_session,
+            use_proxy=use_proxy,
+            proxy_session_id=proxy_session_id,
+        )
         out.print(task_id, highlight=False)
         if not wait:
             return
