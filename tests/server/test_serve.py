@@ -99,7 +99,9 @@ def test_submit_says_what_the_api_refuses_in_its_proxy_choices(served: Served) -
 def test_submit_suggests_the_input_it_looks_like(served: Served) -> None:
     typo = served.cli("submit", "demo_portal_search", "-p", "qurey=invoice")
     assert typo.returncode == 2
-    assert "input_parameters.qurey: not declared by the automation (did you mean `query`?)" in typo.stderr
+    assert typo.stderr.splitlines() == [
+        "error: input_parameters.qurey: not declared by the automation (did you mean `query`?)"
+    ]
 
 
 def test_an_unreachable_api_is_named(served: Served) -> None:

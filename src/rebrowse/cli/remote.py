@@ -41,12 +41,21 @@ def api_client(url: str | None, key: str | None) -> Iterator[Client]:
         with Client(url, key) as client:
             yield client
     except RebrowseAPIError as exc:
-        lines = [exc.message, *(f"  {e}" for e in exc.errors)]
-        raise fail("\n".join(lines), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
+        raise fail(api_problem(exc), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
     except APIConnectionError as exc:
         raise fail(f"{exc} (set REBROWSE_URL or --url)", EXIT_FAILED) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+
+
+def api_problem(exc: RebrowseAPIError) -> str:
+    """The API's error for a person: its message, then each field's problem on its own line; a message that only
+    joins those problems is not said again."""
+    problems = [str(e) for e in exc.errors]
+    if problems == [exc.message] or not problems:
+        return exc.message
+    heading = "the request is invalid:" if exc.message == "; ".join(problems) else exc.message
+    return "\n".join([heading, *(f"  {p}" for p in problems)])
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
