@@ -3,7 +3,9 @@
 For each flow in bench/flows/ the engine and the baseline of bench/baselines.py run alternately on one
 Chromium against the fixture site (tests/site), each side first in every other pair. Each run is timed
 from the creation of its BrowserContext to the end of the flow. The table shows the medians and their
-ratio; the target is rebrowse ≤ 1.10 x Playwright. The exit status is non-zero when a run fails or the two
+ratio; the target is rebrowse ≤ 1.10 x Playwright. A third side runs the engine as servers do by default, with
+REBROWSE_TRACE=on_failure (Playwright tracing on, the trace thrown away after a success): its rows give what that
+costs against the untraced engine. The exit status is non-zero when a run fails or the two
 sides extract different texts (a missed target is reported, not an error).
 
 Usage: python -m bench.replay [--runs N] [--warmup N] [--flow NAME ...]
@@ -34,6 +36,7 @@ from rebrowse.demo.automation import rebase_urls
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.options import RunOptions
 from rebrowse.engine.run import run_automation
+from rebrowse.settings import TraceMode
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FLOWS_DIR = Path(__file__).parent / "flows"
@@ -41,7 +44,8 @@ SITE_ROOT = REPO_ROOT / "tests" / "site"
 PLACEHOLDER_ORIGIN = "http://127.0.0.1:0"  # the flows' URLs point here; the real server's URL replaces it
 TARGET_RATIO = 1.10
 
-Side = Literal["rebrowse", "playwright"]
+Side = Literal["rebrowse", "traced", "playwright"]
+SIDES: tuple[Side, ...] = ("rebrowse", "traced", "playwright")
 
 
 class RunFailed(Exception):
@@ -53,8 +57,8 @@ class FlowMeasurements:
     """Timings and outcomes of one flow's runs."""
 
     name: str
-    seconds: dict[Side, list[float]] = field(default_factory=lambda: {"rebrowse": [], "playwright": []})
-    outputs: dict[Side, set[tuple[str, ...]]] = field(default_factory=lambda: {"rebrowse": set(), "playwright": set()})
+    seconds: dict[Side, list[float]] = field(default_factory=lambda: {side: [] for side in SIDES})
+    outputs: dict[Side, set[tuple[str, ...]]] = field(default_factory=lambda: {side: set() for side in SIDES})
     failures: list[str] = field(default_factory=list)
 
     def median(self, side: Side) -> float | None:
@@ -62,10 +66,11 @@ class FlowMeasurements:
         return statistics.median(self.seconds[side]) if self.seconds[side] else None
 
     def check_outputs(self) -> None:
-        """Both sides must have extracted the same texts on every run."""
-        engine, baseline = self.outputs["rebrowse"], self.outputs["playwright"]
-        if len(engine) > 1 or len(baseline) > 1 or (engine and baseline and engine != baseline):
-            self.failures.append(f"extracted texts differ: rebrowse {sorted(engine)} vs playwright {sorted(baseline)}")
+        """Every side must have extracted the same texts on every run."""
+        found = {side: self.outputs[side] for side in SIDES if self.outputs[side]}
+        if len(set().union(*found.values())) > 1:
+            by_side = ", ".join(f"{side} {sorted(texts)}" for side, texts in found.items())
+            self.failures.append(f"extracted texts differ: {by_side}")
 
 
 def load_flow(name: str, origin: str) -> Automation:
@@ -79,11 +84,13 @@ def extracted_texts(output_data: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(str(value) for entry in output_data for value in (entry.get("json_data") or {}).values())
 
 
-async def run_engine(browser: Browser, name: str, origin: str, upload_dir: Path) -> tuple[float, tuple[str, ...]]:
+async def run_engine(
+    browser: Browser, name: str, origin: str, upload_dir: Path, trace: TraceMode = "never"
+) -> tuple[float, tuple[str, ...]]:
     """One engine run: its own measured duration and what it extracted."""
     automation = load_flow(name, origin)
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as out_dir:
-        options = RunOptions(out_dir=Path(out_dir), upload_dirs=(upload_dir,))
+        options = RunOptions(out_dir=Path(out_dir), upload_dirs=(upload_dir,), trace=trace)
         result = await run_automation(browser, automation, inputs=INPUTS[name], options=options)
     if result.status != "success":
         raise RunFailed(f"{result.status}: {result.error}")
@@ -105,18 +112,18 @@ async def run_baseline(browser: Browser, name: str, origin: str) -> tuple[float,
 async def measure_flow(
     browser: Browser, name: str, origin: str, upload_dir: Path, runs: int, warmup: int
 ) -> FlowMeasurements:
-    """Alternate engine and baseline runs of one flow, each side first in every other pair (so that what one run
-    leaves behind, a renderer still closing say, weighs on both sides alike); warm-up runs are checked but not
-    timed."""
+    """Alternate the sides' runs of one flow, the order rotating every round (so that what one run leaves behind, a
+    renderer still closing say, weighs on every side alike); warm-up runs are checked but not timed."""
     measurements = FlowMeasurements(name)
     for number in range(1, warmup + runs + 1):
-        sides: tuple[Side, Side] = ("rebrowse", "playwright") if number % 2 else ("playwright", "rebrowse")
-        for side in sides:
+        shift = number % len(SIDES)
+        for side in SIDES[shift:] + SIDES[:shift]:
             try:
-                if side == "rebrowse":
-                    seconds, texts = await run_engine(browser, name, origin, upload_dir)
-                else:
+                if side == "playwright":
                     seconds, texts = await run_baseline(browser, name, origin)
+                else:
+                    trace: TraceMode = "on_failure" if side == "traced" else "never"
+                    seconds, texts = await run_engine(browser, name, origin, upload_dir, trace)
             except Exception as exc:  # any failure is reported in the summary and fails the benchmark
                 measurements.failures.append(f"{side} run {number}: {type(exc).__name__}: {exc}")
                 continue
@@ -128,22 +135,37 @@ async def measure_flow(
 
 
 def measures(results: list[FlowMeasurements]) -> list[Measure]:
-    """One row per flow: rebrowse's median against hand-written Playwright's, measured alternately."""
-    rows = []
-    for flow in results:
-        engine, baseline = flow.median("rebrowse"), flow.median("playwright")
-        ratio = engine / baseline if engine is not None and baseline else None
-        rows.append(
-            Measure(
-                f"replay {flow.name}, median",
-                f"ratio ≤ {TARGET_RATIO:.2f}",
-                "—" if engine is None else f"{engine:.3f} s",
-                "—" if baseline is None else f"Playwright {baseline:.3f} s",
-                ratio,
-                None if ratio is None else ratio <= TARGET_RATIO,
-            )
-        )
-    return rows
+    """Per flow: rebrowse's median against hand-written Playwright's, measured alternately, and what tracing as servers
+    do by default costs."""
+    return [measure for flow in results for measure in (speed_measure(flow), tracing_measure(flow))]
+
+
+def speed_measure(flow: FlowMeasurements) -> Measure:
+    """The engine's median against the baseline's."""
+
+    engine, baseline = flow.median("rebrowse"), flow.median("playwright")
+    ratio = engine / baseline if engine is not None and baseline else None
+    return Measure(
+        f"replay {flow.name}, median",
+        f"ratio ≤ {TARGET_RATIO:.2f}",
+        seconds_or_dash(engine),
+        "—" if baseline is None else f"Playwright {baseline:.3f} s",
+        ratio,
+        None if ratio is None else ratio <= TARGET_RATIO,
+    )
+
+
+def tracing_measure(flow: FlowMeasurements) -> Measure:
+    """The traced engine's median against the untraced one's (context: no target of its own)."""
+    traced, engine = flow.median("traced"), flow.median("rebrowse")
+    ratio = traced / engine if traced is not None and engine else None
+    baseline = "—" if engine is None else f"untraced {engine:.3f} s"
+    name = f"replay {flow.name}, REBROWSE_TRACE=on_failure, median"
+    return Measure(name, "—", seconds_or_dash(traced), baseline, ratio)
+
+
+def seconds_or_dash(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.3f} s"
 
 
 async def benchmark(flows: list[str], runs: int, warmup: int) -> list[FlowMeasurements]:

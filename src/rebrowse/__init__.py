@@ -18,6 +18,7 @@ from rebrowse.client import (
     NotFoundError,
     RebrowseAPIError,
     RebrowseError,
+    Schedule,
     Task,
     WaitTimeout,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "NotFoundError",
     "RebrowseAPIError",
     "RebrowseError",
+    "Schedule",
     "Task",
     "WaitTimeout",
     "__version__",

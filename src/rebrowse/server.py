@@ -21,6 +21,8 @@ from rebrowse.store.embedded import EmbeddedPostgres, start_embedded
 from rebrowse.store.sealing import Sealer
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from rebrowse.queue.app import Queue
 
 
@@ -95,11 +97,8 @@ async def recovery_admin_key(rt: Runtime, name: str) -> str:
         return await new_admin_key(conn, rt.sealer, name)
 
 
-def api_server(rt: Runtime) -> uvicorn.Server:
+def api_server(rt: Runtime, app: FastAPI) -> uvicorn.Server:
     """The uvicorn server of the API app."""
-    from rebrowse.api.app import create_app
-
-    app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
     # No access log: at level "warning" uvicorn drops its lines anyway, but only after formatting each one. No
     # log_config: uvicorn's records go to the root handler, so they come out in rebrowse's log format too.
     config = uvicorn.Config(
@@ -138,23 +137,33 @@ async def serve_api(server: uvicorn.Server, stop: asyncio.Event) -> None:
         raise OSError(f"the API could not listen on {server.config.host}:{server.config.port}")
 
 
-async def run_api(rt: Runtime, stop: asyncio.Event) -> None:
-    """The API and the callback sender."""
+def control_plane(rt: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+    """What every API process runs: the API, the callback sender and the scheduler of scheduled runs."""
+    from rebrowse.api.app import create_app, services_of
+    from rebrowse.api.scheduling import run_scheduler
     from rebrowse.callbacks.sender import run_sender
 
-    await run_until_stopped(stop, [serve_api(api_server(rt), stop), run_sender(rt.db, rt.sealer, rt.settings, stop)])
+    app = create_app(rt.settings, rt.db, rt.queue, rt.sealer)
+    return [
+        serve_api(api_server(rt, app), stop),
+        run_sender(rt.db, rt.sealer, rt.settings, stop),
+        run_scheduler(services_of(app), stop),
+    ]
+
+
+async def run_api(rt: Runtime, stop: asyncio.Event) -> None:
+    """The API, the callback sender and the scheduler."""
+    await run_until_stopped(stop, control_plane(rt, stop))
 
 
 async def run_all(rt: Runtime, stop: asyncio.Event) -> None:
-    """`rebrowse serve`: the API, the callback sender and a worker in one process."""
-    from rebrowse.callbacks.sender import run_sender
+    """`rebrowse serve`: the API, the callback sender, the scheduler and a worker in one process."""
     from rebrowse.worker.process import run_worker
 
     await run_until_stopped(
         stop,
         [
-            serve_api(api_server(rt), stop),
-            run_sender(rt.db, rt.sealer, rt.settings, stop),
+            *control_plane(rt, stop),
             run_worker(rt.settings, db=rt.db, queue=rt.queue, stop=stop, sealer=rt.sealer),
         ],
     )

@@ -197,6 +197,10 @@ async def test_openapi_has_a_stable_operation_id_on_every_route(anonymous: httpx
         "list_automations",
         "get_automation",
         "delete_automation",
+        "get_automation_version",
+        "diff_automation",
+        "rollback_automation",
+        "automation_runs",
         "submit_inference",
         "submit_worker_inference",
         "call_status",
@@ -232,6 +236,7 @@ async def test_openapi_has_a_stable_operation_id_on_every_route(anonymous: httpx
     # Only the routes that store or run an automation given to them validate one.
     assert [op for op, responses in answers.items() if "422" in responses] == [
         "put_automation",
+        "rollback_automation",
         "save_cached_automation",
         "save_recording",
         "run_recording_draft",

@@ -427,6 +427,11 @@ async def fits(page: Page, path: str) -> None:
     await page.goto(path)
     await expect(page.locator("#main h1")).to_be_visible()
     await expect(page.locator("#main")).not_to_contain_text("Loading…")
+    await fits_as_shown(page, path)
+
+
+async def fits_as_shown(page: Page, path: str) -> None:
+    """`fits` for what the page shows now (after the test opened something on it)."""
     width = await page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
     beyond = await page.evaluate(
         """() => [...document.querySelectorAll("body *")]

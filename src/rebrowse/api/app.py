@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import playwright
 from fastapi import FastAPI
@@ -28,6 +28,7 @@ from rebrowse.api.routes import (
     metrics,
     proxies,
     recordings,
+    schedules,
     schemas,
     sessions,
     stream,
@@ -71,6 +72,7 @@ def create_app(settings: ServerSettings, db: Database, queue: Queue, sealer: Sea
         messages,
         stream,
         recordings,
+        schedules,
         metrics,
         schemas,
     )
@@ -96,6 +98,11 @@ def create_app(settings: ServerSettings, db: Database, queue: Queue, sealer: Sea
         )
     app.openapi = without_fastapi_422(app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def services_of(app: FastAPI) -> Services:
+    """The services create_app built for the app (the server shares them with the scheduler)."""
+    return cast(Services, app.state.services)
 
 
 def trace_viewer_dir() -> Path | None:

@@ -10,10 +10,11 @@ from typing import Annotated, Any, cast
 from fastapi import Depends, Request
 
 from rebrowse.api.batching import TaskWriter
-from rebrowse.api.errors import NotFound
+from rebrowse.api.errors import ApiError, NotFound
 from rebrowse.artifacts.store import ArtifactStore, artifact_store
 from rebrowse.automation.loading import load_automation
 from rebrowse.automation.schema import Automation
+from rebrowse.errors import FieldError
 from rebrowse.queue.app import Queue
 from rebrowse.settings import ServerSettings
 from rebrowse.store import automations, tasks
@@ -104,6 +105,24 @@ async def find_automation(conn: Connection, account_id: uuid.UUID, endpoint_name
     stored = await automations.get_automation(conn, account_id, endpoint_name)
     if stored is None:
         raise automation_not_found(endpoint_name)
+    return stored
+
+
+async def find_version(
+    conn: Connection,
+    account_id: uuid.UUID,
+    endpoint_name: str,
+    version: int,
+    *,
+    field: str = "version",
+    error: type[ApiError] = NotFound,
+) -> automations.StoredAutomation:
+    """That version of the account's live automation; `error` naming `field` when it has no such version (and
+    NotFound when there is no such automation)."""
+    stored = await automations.get_live_version(conn, account_id, endpoint_name, version)
+    if stored is None:
+        await find_automation(conn, account_id, endpoint_name)
+        raise error.of_fields([FieldError(field, f"'{endpoint_name}' has no version {version}")])
     return stored
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from rebrowse.api.deps import Services
+from rebrowse.api.deps import Services, find_version
 from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.schemas import AutomationSaved
 from rebrowse.api.views import automation_saved
 from rebrowse.automation.loading import load_automation
+from rebrowse.automation.schema import Automation
 from rebrowse.automation.sealed import SEALED, secure_parameters, with_secure
 from rebrowse.errors import FieldError
 from rebrowse.store import automations
@@ -41,11 +42,7 @@ async def save_version(
             definition = with_secure(definition, secure_parameters(previous.definition))
         stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
         definition = automations.keep_sealed(definition, stored_before)
-        automation = load_automation(
-            definition,
-            allow_python_scripts=services.settings.engine.allow_python_scripts,
-            captcha_by_person=services.settings.engine.captcha_by_person,
-        )
+        automation = checked(services, definition)
         if settings is None:
             settings = {} if previous is None else previous.settings
         else:
@@ -54,6 +51,37 @@ async def save_version(
             conn, services.sealer, account_id, endpoint_name, definition, description, settings
         )
     return automation_saved(stored, automation)
+
+
+async def roll_back(
+    services: Services, account_id: uuid.UUID, endpoint_name: str, version: int, description: str | None
+) -> AutomationSaved:
+    """Store that old version again as the newest: its definition, its secure values (sealed again) and its
+    settings. NotFound naming `version` when the live automation has no such version."""
+    async with services.db.transaction() as conn:
+        await automations.lock_name(conn, account_id, endpoint_name)
+        old = await find_version(conn, account_id, endpoint_name, version)
+        definition = automations.with_secrets(old, services.sealer)
+        automation = checked(services, definition)
+        stored = await automations.put_automation(
+            conn,
+            services.sealer,
+            account_id,
+            endpoint_name,
+            definition,
+            description or f"Rolled back to version {version}",
+            old.settings,
+        )
+    return automation_saved(stored, automation)
+
+
+def checked(services: Services, definition: dict[str, Any]) -> Automation:
+    """The definition loaded with the deployment's rules (AutomationInvalid naming each problem's path)."""
+    return load_automation(
+        definition,
+        allow_python_scripts=services.settings.engine.allow_python_scripts,
+        captcha_by_person=services.settings.engine.captcha_by_person,
+    )
 
 
 def with_sealed_callback_key(

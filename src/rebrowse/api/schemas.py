@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from rebrowse.api.cron import cron_expression, time_zone
 from rebrowse.automation.parameters import SecureParameter
 from rebrowse.automation.references import join_key
 from rebrowse.messages.models import MAX_TEXT, Channel
@@ -202,9 +203,68 @@ class AutomationSaved(AutomationInfo):
     settings: AutomationSettings
 
 
-class AutomationDetail(AutomationSaved):
+class AutomationAt(AutomationSaved):
+    """One version with its automation JSON (keys in the order they were written; secure values read "[sealed]")."""
+
     automation: dict[str, Any]
+
+
+class AutomationDetail(AutomationAt):
     versions: list[AutomationVersion]
+
+
+class RollbackRequest(Body):
+    version: int = Field(ge=1, lt=INT4, description="The version to store again as the newest")
+    description: Annotated[Text, Field(max_length=2000)] | None = Field(
+        default=None, description='The new version\'s description (default: "Rolled back to version N")'
+    )
+
+
+class Change(BaseModel):
+    """A field that differs between two versions besides the automation JSON."""
+
+    field: str = Field(description='"description" or "settings.<name>"')
+    before: Any
+    after: Any
+
+
+class AutomationDiff(BaseModel):
+    endpoint_name: str
+    from_version: int
+    to_version: int
+    diff: str = Field(description="Unified diff of the two automations as pretty JSON in written order ('' if equal)")
+    changes: list[Change] = Field(description="Description and settings that differ")
+    secure_values_changed: bool = Field(description="Whether the sealed secure parameter values differ")
+
+
+class DayRuns(BaseModel):
+    day: date = Field(description="The UTC day the runs were submitted")
+    total: int
+    succeeded: int
+    failed: int = Field(description="Failed or killed")
+    cancelled: int
+    median_duration_s: float | None = Field(description="From start to end, of runs that ended on their own")
+
+
+class LastFailure(BaseModel):
+    task_id: uuid.UUID
+    failed_at: datetime
+    version: int
+    error: str = Field(description="The first line of its error")
+
+
+class AutomationRuns(BaseModel):
+    endpoint_name: str
+    days: int
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    success_rate: float | None = Field(description="succeeded / (succeeded + failed); null without such runs")
+    median_duration_s: float | None
+    p95_duration_s: float | None
+    per_day: list[DayRuns] = Field(description="Every day of the window, oldest first")
+    last_failure: LastFailure | None = Field(description="Its newest failed or killed run, however old")
 
 
 class AutomationList(BaseModel):
@@ -284,6 +344,48 @@ class InferenceAccepted(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Schedules
+
+
+class PutScheduleRequest(InferenceRequest):
+    """A schedule: when to run (a cron expression in a time zone) and the task to submit then, with the fields of
+    POST /api/v1/inference."""
+
+    cron: Annotated[str, Field(max_length=200), AfterValidator(cron_expression)] = Field(
+        description="Five fields: minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5'"
+    )
+    timezone: Annotated[str, Field(max_length=100), AfterValidator(time_zone)] = Field(
+        default="UTC", description="The IANA time zone the cron expression is read in, e.g. Europe/Paris"
+    )
+    paused: StrictBool = Field(default=False, description="A paused schedule fires nothing")
+
+
+class ScheduleInfo(BaseModel):
+    """A schedule as shown (its secure parameters never are)."""
+
+    name: str
+    endpoint_name: str
+    cron: str
+    timezone: str
+    paused: bool
+    input_parameters: dict[str, list[Any]]
+    unique_parameter_names: list[str]
+    priority: int | None
+    task_callback_url: str | None
+    next_run_at: datetime | None = Field(description="The next tick it fires at (UTC); null while paused")
+    last_run_at: datetime | None = Field(description="The last tick it fired at, successfully or not")
+    last_task_id: uuid.UUID | None = Field(description="The last task it submitted")
+    last_task_status: TaskStatus | None
+    last_error: str | None = Field(description="Why the last tick could not submit its task; null when it did")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScheduleList(BaseModel):
+    schedules: list[ScheduleInfo]
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Tasks
 
 
@@ -339,6 +441,7 @@ class TaskSummary(BaseModel):
     allocated_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
+    schedule_name: str | None = Field(default=None, description="The schedule that submitted it; null: a caller did")
 
 
 class DownloadLink(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping
 
 from rebrowse import lifecycle
@@ -15,7 +16,6 @@ from rebrowse.automation.schema import Automation
 from rebrowse.errors import AutomationInvalid, FieldError
 from rebrowse.queue.app import abort
 from rebrowse.store import proxies, tasks
-from rebrowse.store.accounts import Caller
 
 CANCELLED_BY_USER = "Task cancelled by user"
 
@@ -46,12 +46,12 @@ def callback_problems(request: InferenceRequest) -> Iterator[FieldError]:
         yield FieldError("task_callback_api_key", "is given without task_callback_url")
 
 
-async def proxy_configured(services: Services, caller: Caller) -> bool:
-    """Whether a task of the caller's account could go through a proxy: the server's, or one of the account's."""
+async def proxy_configured(services: Services, account_id: uuid.UUID) -> bool:
+    """Whether a task of the account could go through a proxy: the server's, or one of the account's."""
     if services.settings.proxy is not None:
         return True
     async with services.db.connection() as conn:
-        return bool(await proxies.list_proxies(conn, caller.account.id))
+        return bool(await proxies.list_proxies(conn, account_id))
 
 
 def callback_of(services: Services, request: InferenceRequest, runnable: Runnable) -> tuple[str | None, bytes | None]:
@@ -65,12 +65,12 @@ def callback_of(services: Services, request: InferenceRequest, runnable: Runnabl
 
 
 def new_task(
-    services: Services, caller: Caller, request: InferenceRequest, runnable: Runnable, pinned: str | None
+    services: Services, account_id: uuid.UUID, request: InferenceRequest, runnable: Runnable, pinned: str | None
 ) -> tasks.NewTask:
     """The task to store, its secrets sealed."""
     callback_url, callback_key = callback_of(services, request, runnable)
     return tasks.NewTask(
-        account_id=caller.account.id,
+        account_id=account_id,
         endpoint_name=request.endpoint_name,
         automation_version=runnable.version,
         input_parameters={name: list(values) for name, values in request.input_parameters.items()},
@@ -96,20 +96,33 @@ def sealed_secure(services: Services, secure_parameters: Mapping[str, list[Secur
     return services.sealer.seal_json(secure) if secure else None
 
 
+async def checked_task(
+    services: Services,
+    account_id: uuid.UUID,
+    request: InferenceRequest,
+    *,
+    latest: int | None = None,
+    pinned_worker: str | None = None,
+) -> tasks.NewTask:
+    """The task a request makes with the newest version of its automation (`latest` when already looked up):
+    NotFound without that automation, BadRequest naming every field the automation refuses."""
+    runnable = await runnable_automation(services, account_id, request.endpoint_name, latest)
+    problems = request_problems(runnable.automation, request)
+    if request.use_proxy and not await proxy_configured(services, account_id):
+        problems.append(FieldError("use_proxy", proxies.NO_PROXY))
+    if problems:
+        raise BadRequest.of_fields(problems)
+    return new_task(services, account_id, request, runnable, pinned_worker)
+
+
 async def submit(
     services: Services, submitter: Submitter, request: InferenceRequest, *, pinned_worker: str | None = None
 ) -> tasks.Task:
     """Check the request against the newest version of its automation, store the task and queue its job."""
-    caller = submitter.caller
     latest = submitter.version_of(request.endpoint_name)
-    runnable = await runnable_automation(services, caller.account.id, request.endpoint_name, latest)
-    problems = request_problems(runnable.automation, request)
-    if request.use_proxy and not await proxy_configured(services, caller):
-        problems.append(FieldError("use_proxy", proxies.NO_PROXY))
-    if problems:
-        raise BadRequest.of_fields(problems)
+    new = await checked_task(services, submitter.caller.account.id, request, latest=latest, pinned_worker=pinned_worker)
     # The task and its job are written together: a 202 means both exist, an error means neither does.
-    return await services.task_writer.create(new_task(services, caller, request, runnable, pinned_worker))
+    return await services.task_writer.create(new)
 
 
 async def cancel(services: Services, task: tasks.Task) -> tasks.Task:

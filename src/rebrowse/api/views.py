@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from rebrowse.api import artifacts
 from rebrowse.api.schemas import (
+    AutomationDiff,
     AutomationInfo,
+    AutomationRuns,
     AutomationSaved,
     AutomationSettings,
     CallbackSummary,
     CallStatus,
+    Change,
+    DayRuns,
     HealedStep,
     KeyInfo,
+    LastFailure,
     LlmUsageView,
     NewKey,
     ParametersSummary,
@@ -20,12 +26,15 @@ from rebrowse.api.schemas import (
     TaskSummary,
     WaitingFor,
 )
+from rebrowse.automation.diff import unified_diff
 from rebrowse.automation.loading import summarize
 from rebrowse.automation.schema import Automation
 from rebrowse.automation.sealed import SEALED
 from rebrowse.settings import ServerSettings
 from rebrowse.store.accounts import ApiKey
-from rebrowse.store.automations import StoredAutomation
+from rebrowse.store.automations import StoredAutomation, stored_secrets
+from rebrowse.store.runs import RunsOverTime
+from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import Task
 
 FAILED = ("failed", "killed")
@@ -59,6 +68,62 @@ def shown_settings(settings: dict[str, Any]) -> AutomationSettings:
     if settings.get("callback_api_key") is not None:
         settings = {**settings, "callback_api_key": SEALED}
     return AutomationSettings.model_validate(settings)
+
+
+def automation_diff(before: StoredAutomation, after: StoredAutomation, sealer: Sealer) -> AutomationDiff:
+    """What differs from one version to another: the JSON as shown, description, settings as shown, and whether
+    the sealed values differ (only that: they are never shown)."""
+    name = before.endpoint_name
+    return AutomationDiff(
+        endpoint_name=name,
+        from_version=before.version,
+        to_version=after.version,
+        diff=unified_diff(before.definition, after.definition, f"{name} v{before.version}", f"{name} v{after.version}"),
+        changes=changes(before, after),
+        secure_values_changed=stored_secrets(before, sealer) != stored_secrets(after, sealer),
+    )
+
+
+def changes(before: StoredAutomation, after: StoredAutomation) -> list[Change]:
+    """The description and each setting (as shown) that differ."""
+    found = []
+    if before.description != after.description:
+        found.append(Change(field="description", before=before.description, after=after.description))
+    shown_before = shown_settings(before.settings).model_dump()
+    shown_after = shown_settings(after.settings).model_dump()
+    for key, value in shown_before.items():
+        if shown_after[key] != value:
+            found.append(Change(field=f"settings.{key}", before=value, after=shown_after[key]))
+    return found
+
+
+def automation_runs(endpoint_name: str, days: int, runs: RunsOverTime) -> AutomationRuns:
+    overall = runs.overall
+    ended = overall.succeeded + overall.failed
+    failure = runs.last_failure
+    return AutomationRuns(
+        endpoint_name=endpoint_name,
+        days=days,
+        total=overall.total,
+        succeeded=overall.succeeded,
+        failed=overall.failed,
+        cancelled=overall.cancelled,
+        success_rate=overall.succeeded / ended if ended else None,
+        median_duration_s=overall.median_duration_s,
+        p95_duration_s=overall.p95_duration_s,
+        per_day=[
+            DayRuns(
+                day=day.day,
+                total=day.total,
+                succeeded=day.succeeded,
+                failed=day.failed,
+                cancelled=day.cancelled,
+                median_duration_s=day.median_duration_s,
+            )
+            for day in runs.per_day
+        ],
+        last_failure=None if failure is None else LastFailure(**asdict(failure)),
+    )
 
 
 def call_status(task: Task) -> CallStatus:
@@ -96,6 +161,7 @@ def task_summary(task: Task) -> TaskSummary:
         allocated_at=task.allocated_at,
         started_at=task.started_at,
         completed_at=task.completed_at,
+        schedule_name=task.schedule_name,
     )
 
 

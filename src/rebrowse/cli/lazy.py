@@ -29,6 +29,7 @@ SERVER_PACKAGES = frozenset(
         "boto3",
         "botocore",
         "cryptography",
+        "croniter",
         "fastapi",
         "onepassword",
         "openai",

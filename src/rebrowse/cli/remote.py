@@ -62,7 +62,10 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     grid = Table(title=title)
     for column in columns:
         # Ids are copied into other commands: never shortened with an ellipsis, whatever the terminal's width.
-        grid.add_column(column, no_wrap=column in ID_COLUMNS, min_width=36 if column in ID_COLUMNS else None)
+        # A long name folds onto the next line rather than losing its end to an ellipsis: it is copied too.
+        grid.add_column(
+            column, no_wrap=column in ID_COLUMNS, min_width=36 if column in ID_COLUMNS else None, overflow="fold"
+        )
     for row in rows:
         grid.add_row(*(escape("" if v is None else str(v)) for v in row))
     out.print(grid)
@@ -169,6 +172,55 @@ def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
     with api_client(url, api_key) as client:
         client.request("DELETE", f"/api/v1/automations/{name}")
     out.print(f"deleted {escape(name)}")
+
+
+@automations_app.command("versions", cls=WordsCommand)
+def automations_versions(name: str, as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
+    """The versions of the automation NAME, newest first (the newest runs)."""
+    with api_client(url, api_key) as client:
+        found = client.request("GET", f"/api/v1/automations/{name}")["versions"]
+    if as_json:
+        out.print_json(data=found)
+        return
+    rows = [[v["version"], v["description"], v["created_at"]] for v in found]
+    table(f"{name} versions", ["version", "description", "saved"], rows)
+
+
+@automations_app.command("diff", cls=WordsCommand)
+def automations_diff(
+    name: str, from_version: int, to_version: int, as_json: AsJson = False, url: Url = None, api_key: Key = None
+) -> None:
+    """What changed in the automation NAME from version FROM_VERSION to TO_VERSION: a unified diff of its JSON,
+    then its description and settings."""
+    with api_client(url, api_key) as client:
+        diff = client.diff_automation(name, from_version, to_version)
+    if as_json:
+        out.print_json(data=diff)
+        return
+    for line in diff["diff"].splitlines():
+        out.print(escape(line), style=DIFF_STYLES.get(line[:1]), highlight=False, soft_wrap=True)
+    for change in diff["changes"]:
+        out.print(f"{escape(change['field'])}: {change['before']!r} -> {change['after']!r}", highlight=False)
+    if diff["secure_values_changed"]:
+        out.print("secure parameter values changed (sealed: not shown)")
+    if not diff["diff"] and not diff["changes"] and not diff["secure_values_changed"]:
+        out.print(f"versions {from_version} and {to_version} are the same")
+
+
+DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
+
+
+@automations_app.command("rollback", cls=WordsCommand)
+def automations_rollback(
+    name: str, version: int, as_json: AsJson = False, url: Url = None, api_key: Key = None
+) -> None:
+    """Store VERSION of the automation NAME again as its newest version (its JSON, secure values, settings)."""
+    with api_client(url, api_key) as client:
+        saved = client.rollback_automation(name, version)
+    if as_json:
+        out.print_json(data=saved)
+        return
+    out.print(f"{escape(saved['endpoint_name'])} version {saved['version']} (the same as version {version})")
 
 
 def submit(

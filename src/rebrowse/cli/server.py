@@ -216,7 +216,7 @@ def api(
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
 ) -> None:
-    """The HTTP API and the callback sender (run any number of them against one DATABASE_URL)."""
+    """The HTTP API, the callback sender and the scheduler (run any number of them against one DATABASE_URL)."""
     settings = server_settings(host=host, port=port, data_dir=data_dir, log_format=log_format, log_level=log_level)
     require_free_port(settings)
 

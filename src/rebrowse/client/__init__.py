@@ -14,7 +14,7 @@ from rebrowse.client.errors import (
     RebrowseAPIError,
     WaitTimeout,
 )
-from rebrowse.client.models import Cancellation, Download, LlmUsage, Task
+from rebrowse.client.models import Cancellation, Download, LlmUsage, Schedule, Task
 from rebrowse.client.sync import Client
 from rebrowse.errors import RebrowseError
 
@@ -33,6 +33,7 @@ __all__ = [
     "NotFoundError",
     "RebrowseAPIError",
     "RebrowseError",
+    "Schedule",
     "Task",
     "WaitTimeout",
 ]

@@ -6,13 +6,13 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
 import httpx
 
 from rebrowse.client.errors import APIConnectionError, APITimeoutError, MissingAPIKey, error_for
-from rebrowse.client.models import Cancellation, Download, Task
+from rebrowse.client.models import Cancellation, Download, Schedule, Task
 from rebrowse.errors import FieldError
 from rebrowse.version import __version__
 
@@ -108,6 +108,48 @@ def submit(
     return Call("POST", "/api/v1/inference", json=body)
 
 
+def schedule_path(name: str, *rest: str) -> str:
+    return "/".join(["/api/v1/schedules", quote(name, safe=""), *rest])
+
+
+def put_schedule(
+    name: str,
+    endpoint: str,
+    params: Params,
+    *,
+    cron: str,
+    timezone: str | None = None,
+    paused: bool | None = None,
+    unique: Sequence[str] | None = None,
+    **options: Unpack[SubmitOptions],
+) -> Call:
+    """A schedule's body: the fields of a submission, with when to run."""
+    body = submit(endpoint, params, unique=unique, **options).json
+    optional = {"timezone": timezone, "paused": paused}
+    body.update({"cron": cron, **{field: value for field, value in optional.items() if value is not None}})
+    return Call("PUT", schedule_path(name), json=body)
+
+
+def list_schedules() -> Call:
+    return Call("GET", "/api/v1/schedules")
+
+
+def get_schedule(name: str) -> Call:
+    return Call("GET", schedule_path(name))
+
+
+def pause_schedule(name: str) -> Call:
+    return Call("POST", schedule_path(name, "pause"))
+
+
+def resume_schedule(name: str) -> Call:
+    return Call("POST", schedule_path(name, "resume"))
+
+
+def delete_schedule(name: str) -> Call:
+    return Call("DELETE", schedule_path(name))
+
+
 def status(task_id: str) -> Call:
     return Call("GET", task_path(task_id))
 
@@ -138,6 +180,30 @@ def cached_automation(task_id: str) -> Call:
 
 def save_cached_automation(task_id: str) -> Call:
     return Call("POST", task_path(task_id, "cached_automation", "save"))
+
+
+def automation_path(name: str, *rest: str) -> str:
+    return "/".join(["/api/v1/automations", quote(name, safe=""), *rest])
+
+
+def automation_version(name: str, version: int) -> Call:
+    return Call("GET", automation_path(name, "versions", str(version)))
+
+
+def diff_automation(name: str, from_version: int, to_version: int) -> Call:
+    params = {"from_version": str(from_version), "to_version": str(to_version)}
+    return Call("GET", automation_path(name, "diff"), params=params)
+
+
+def rollback_automation(name: str, version: int, description: str | None) -> Call:
+    body: dict[str, Any] = {"version": version}
+    if description is not None:
+        body["description"] = description
+    return Call("POST", automation_path(name, "rollback"), json=body)
+
+
+def automation_runs(name: str, days: int) -> Call:
+    return Call("GET", automation_path(name, "runs"), params={"days": str(days)})
 
 
 def signing_secret() -> Call:
@@ -183,6 +249,14 @@ def task_id_of(response: httpx.Response) -> str:
 
 def task_of(response: httpx.Response) -> Task:
     return Task.model_validate(response.json())
+
+
+def schedule_of(response: httpx.Response) -> Schedule:
+    return Schedule.model_validate(response.json())
+
+
+def schedules_of(response: httpx.Response) -> list[Schedule]:
+    return [Schedule.model_validate(item) for item in response.json()["schedules"]]
 
 
 def cancellation_of(response: httpx.Response) -> Cancellation:

@@ -13,7 +13,7 @@ import httpx
 from rebrowse.client import _calls
 from rebrowse.client._calls import DEFAULT_POLL_S, DEFAULT_TIMEOUT_S, DEFAULT_WAIT_S, Call, Params, SubmitOptions
 from rebrowse.client.errors import WaitTimeout
-from rebrowse.client.models import Cancellation, Download, Task
+from rebrowse.client.models import Cancellation, Download, Schedule, Task
 
 
 class AsyncClient:
@@ -153,6 +153,63 @@ class AsyncClient:
         """Store the task's cached automation as the next version of its automation; returns the version
         (ConflictError when the automation changed since the task ran)."""
         return _calls.version_of(await self._send(_calls.save_cached_automation(task_id)))
+
+    async def get_automation_version(self, name: str, version: int) -> dict[str, Any]:
+        """That version of the automation `name`: its automation JSON (keys as written, secure values "[sealed]"),
+        parameters, settings (NotFoundError when it has no such version)."""
+        return _calls.definition_of(await self._send(_calls.automation_version(name, version)))
+
+    async def diff_automation(self, name: str, from_version: int, to_version: int) -> dict[str, Any]:
+        """What changed between two versions: `diff` (a unified diff of their JSON), `changes` (description and
+        settings) and `secure_values_changed`."""
+        return _calls.definition_of(await self._send(_calls.diff_automation(name, from_version, to_version)))
+
+    async def rollback_automation(self, name: str, version: int, description: str | None = None) -> dict[str, Any]:
+        """Store that old version again as a new one (its JSON, secure values and settings); returns the new version
+        as saving does."""
+        return _calls.definition_of(await self._send(_calls.rollback_automation(name, version, description)))
+
+    async def automation_runs(self, name: str, days: int = 30) -> dict[str, Any]:
+        """Its runs in the last `days` UTC days: `per_day` counts and median durations, `success_rate`,
+        `median_duration_s`, `p95_duration_s`, and `last_failure`."""
+        return _calls.definition_of(await self._send(_calls.automation_runs(name, days)))
+
+    async def put_schedule(
+        self,
+        name: str,
+        endpoint: str,
+        params: Params,
+        *,
+        cron: str,
+        timezone: str | None = None,
+        paused: bool | None = None,
+        unique: Sequence[str] | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Schedule:
+        """Create or replace the schedule `name`: a run of `endpoint` with these parameters (and `submit`'s options)
+        at every minute the five-field `cron` expression matches in `timezone` (an IANA name; None: UTC)."""
+        call = _calls.put_schedule(
+            name, endpoint, params, cron=cron, timezone=timezone, paused=paused, unique=unique, **options
+        )
+        return _calls.schedule_of(await self._send(call))
+
+    async def list_schedules(self) -> list[Schedule]:
+        """Your schedules, with their next and last runs."""
+        return _calls.schedules_of(await self._send(_calls.list_schedules()))
+
+    async def get_schedule(self, name: str) -> Schedule:
+        return _calls.schedule_of(await self._send(_calls.get_schedule(name)))
+
+    async def pause_schedule(self, name: str) -> Schedule:
+        """Stop firing the schedule (ticks until it is resumed are skipped)."""
+        return _calls.schedule_of(await self._send(_calls.pause_schedule(name)))
+
+    async def resume_schedule(self, name: str) -> Schedule:
+        return _calls.schedule_of(await self._send(_calls.resume_schedule(name)))
+
+    async def delete_schedule(self, name: str) -> None:
+        """Delete the schedule (the tasks it submitted stay)."""
+        await self._send(_calls.delete_schedule(name))
 
     async def request(self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None) -> Any:
         """Any API call (see /docs); returns the decoded JSON body, or None for an empty one."""

@@ -57,6 +57,7 @@ class Task(Model):
     cached_automation_url: str | None = Field(
         default=None, description="URL of the automation its run wrote with the model's steps made deterministic"
     )
+    schedule_name: str | None = Field(default=None, description="The schedule that submitted it (None: a caller)")
 
     @property
     def is_terminal(self) -> bool:
@@ -71,3 +72,24 @@ class Cancellation(Model):
     task_id: str
     status: Status
     message: str
+
+
+class Schedule(Model):
+    """A scheduled run: a cron expression in a time zone, and the task it submits at each tick."""
+
+    name: str
+    endpoint_name: str
+    cron: str
+    timezone: str
+    paused: bool
+    input_parameters: dict[str, list[Any]] = Field(default_factory=dict)
+    unique_parameter_names: list[str] = Field(default_factory=list)
+    priority: int | None = None
+    task_callback_url: str | None = None
+    next_run_at: datetime | None = Field(default=None, description="None while paused")
+    last_run_at: datetime | None = None
+    last_task_id: str | None = None
+    last_task_status: Status | None = None
+    last_error: str | None = Field(default=None, description="Why the last tick could not submit its task")
+    created_at: datetime
+    updated_at: datetime

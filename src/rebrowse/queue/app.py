@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,7 +123,38 @@ class JobLoop:
     grace_period_s: float  # on stop, how long running jobs may take to finish before they are aborted
 
 
-async def work(app: Queue, name: str, queues: list[str], loop: JobLoop) -> None:
+SCHEDULES_QUEUE = "rebrowse.schedules"
+TICK_JOB_NAME = "rebrowse.fire_schedules"
+EVERY_MINUTE = "* * * * *"
+TickFunction = Callable[[datetime], Awaitable[object]]
+
+
+def make_schedule_queue(database_url: str, fire: TickFunction) -> Queue:
+    """An app of its own whose periodic job calls `fire(tick)` every minute on SCHEDULES_QUEUE.
+
+    procrastinate defers one job per tick across every process that runs this (its periodic_defers table). A tick
+    missed while no process ran is skipped, as cron does: only a tick less than a minute old is deferred late.
+    """
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=database_url, min_size=1, max_size=2),
+        periodic_defaults={"max_delay": 59},
+    )
+
+    async def fire_schedules(timestamp: int) -> None:
+        await fire(datetime.fromtimestamp(timestamp, UTC))
+
+    task = app.task(name=TICK_JOB_NAME, queue=SCHEDULES_QUEUE)(fire_schedules)
+    app.periodic(cron=EVERY_MINUTE, periodic_id="schedules")(task)
+    return app
+
+
+async def work_schedules(app: Queue, name: str, loop: JobLoop) -> None:
+    """The job loop of a schedule queue: its ticks one at a time, never behind a task run (another queue); a tick's
+    job is deleted once it succeeded (the store records the ticks that fired)."""
+    await work(app, name, [SCHEDULES_QUEUE], replace(loop, concurrency=1), delete_succeeded=True)
+
+
+async def work(app: Queue, name: str, queues: list[str], loop: JobLoop, *, delete_succeeded: bool = False) -> None:
     """Take and run jobs of these queues as the worker `name` until cancelled (its graceful stop: no new jobs, the
     grace period, then aborts) or until it ends on its own (e.g. the database was lost)."""
     await app.run_worker_async(
@@ -133,6 +164,7 @@ async def work(app: Queue, name: str, queues: list[str], loop: JobLoop) -> None:
         wait=True,
         install_signal_handlers=False,
         listen_notify=True,
+        delete_jobs="successful" if delete_succeeded else "never",
         update_heartbeat_interval=loop.heartbeat_interval_s,
         stalled_worker_timeout=loop.stalled_after_s,
         fetch_job_polling_interval=loop.fetch_polling_interval_s,

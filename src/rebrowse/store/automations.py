@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, Jsonb
 
 from rebrowse.automation.sealed import SEALED, redacted, sealed_form, secure_parameters, with_secure
 from rebrowse.errors import AutomationInvalid, FieldError
@@ -106,7 +106,7 @@ async def put_automation(
             {
                 "account": account_id,
                 "endpoint": endpoint_name,
-                "definition": Jsonb(redacted(definition)),
+                "definition": Json(redacted(definition)),  # json: keeps the written order
                 "description": description,
                 "secure": sealed,
                 "settings": Jsonb(settings or {}),
@@ -126,6 +126,20 @@ async def get_automation(
             f"SELECT {COLUMNS} FROM automations WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s"
             " AND (%(version)s::integer IS NULL AND deleted_at IS NULL OR version = %(version)s)"
             " ORDER BY version DESC LIMIT 1",
+            {"account": account_id, "endpoint": endpoint_name, "version": version},
+        )
+    ).fetchone()
+    return StoredAutomation(**row) if row else None
+
+
+async def get_live_version(
+    conn: Connection, account_id: uuid.UUID, endpoint_name: str, version: int
+) -> StoredAutomation | None:
+    """Exactly `version` of a live automation: None when the automation was deleted or has no such version."""
+    row = await (
+        await conn.execute(
+            f"SELECT {COLUMNS} FROM automations WHERE account_id = %(account)s AND endpoint_name = %(endpoint)s"
+            " AND version = %(version)s AND deleted_at IS NULL",
             {"account": account_id, "endpoint": endpoint_name, "version": version},
         )
     ).fetchone()

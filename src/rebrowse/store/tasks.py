@@ -75,6 +75,7 @@ class Task:
     recording: dict[str, Any] | None = None  # a recording's {steps, draft, errors} so far (never a secret's value)
     stop_requested: bool = False  # a recording's owner asked for its draft
     inline_automation: dict[str, Any] | None = None  # the draft a "run once" runs (no saved automation then)
+    schedule_name: str | None = None  # the schedule that submitted it (None: submitted by a caller)
 
     @property
     def is_terminal(self) -> bool:
@@ -117,6 +118,7 @@ class NewTask:
     kind: TaskKind = "automation"
     start_url: str | None = None
     inline_automation: dict[str, Any] | None = None
+    schedule_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ NEW_TASK_COLUMNS: dict[str, str] = {
     "kind": "text",
     "start_url": "text",
     "inline_automation": "jsonb",
+    "schedule_name": "text",
 }
 
 
@@ -223,6 +226,7 @@ def new_task_values(task_id: uuid.UUID, new: NewTask) -> dict[str, Any]:
         "kind": new.kind,
         "start_url": new.start_url,
         "inline_automation": Jsonb(new.inline_automation) if new.inline_automation is not None else None,
+        "schedule_name": new.schedule_name,
     }
 
 

@@ -30,6 +30,7 @@ PAGES = (
     "/keys",
     "/messages",
     "/proxies",
+    "/schedules",
 )
 # Everything the pages load is shipped with rebrowse; nothing may come from elsewhere, or run inline.
 PAGE_HEADERS = {

@@ -12,6 +12,7 @@ const PAGES = [
   [/^\/keys$/, "./pages/keys.js"],
   [/^\/messages$/, "./pages/messages.js"],
   [/^\/proxies$/, "./pages/proxies.js"],
+  [/^\/schedules$/, "./pages/schedules.js"],
 ];
 
 async function signOut() {

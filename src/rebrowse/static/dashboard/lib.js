@@ -23,6 +23,14 @@ function append(el, children) {
   }
 }
 
+/** An SVG element (h() makes HTML ones): svg("rect", {x: 0, width: 4}, svg("title", {}, "text")). */
+export function svg(tag, attributes = {}, ...children) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, value);
+  append(el, children);
+  return el;
+}
+
 /** Replace an element's children (one DOM change, so a refresh does not flicker). */
 export function fill(el, ...children) {
   const fragment = document.createDocumentFragment();

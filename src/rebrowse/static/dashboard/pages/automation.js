@@ -1,5 +1,6 @@
-// One automation: its versions, and a run form generated from its parameters (secure ones as secret fields).
-import { api, cells, errorBox, fill, h, notice, section, time } from "../lib.js";
+// One automation: a run form generated from its parameters in their declared order (secure ones as secret fields),
+// its versions with diffs and rollbacks, its runs over time.
+import { api, cells, errorBox, fill, h, notice, section, svg, time } from "../lib.js";
 
 /** A form value back in the type of the automation's example value. */
 function typed(text, example) {
@@ -110,15 +111,128 @@ function runForm(stored, rerun) {
   return form;
 }
 
+const path = (stored, ...rest) => ["/api/v1/automations", encodeURIComponent(stored.endpoint_name), ...rest].join("/");
+
+/** Its versions, newest first: any two picked as "from" and "to" show their diff; an older one can be rolled back to. */
 function versions(stored) {
-  const columns = ["Version", "Description", "Saved"];
-  return h("div", { class: "table-wrap" }, h("table", { class: "cards" },
-    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
-    h("tbody", {}, stored.versions.slice().reverse().map((v) => h("tr", {}, cells(columns, [
-      [`v${v.version}`, v.version === stored.version && h("span", { class: "chip" }, "runs")],
-      v.description || "",
-      time(v.created_at),
-    ], [0]))))));
+  const shown = h("div", { "aria-live": "polite" });
+  const columns = ["From", "To", "Version", "Description", "Saved", ""];
+  const picker = (side, v, checked) => h("input", {
+    type: "radio", name: `diff-${side}`, value: v.version, checked, "aria-label": `Compare ${side} v${v.version}`,
+  });
+  const [newest, previous] = stored.versions;
+  const rows = stored.versions.map((v) => h("tr", {}, cells(columns, [
+    picker("from", v, v === (previous ?? newest)),
+    picker("to", v, v === newest),
+    [`v${v.version}`, v.version === stored.version && h("span", { class: "chip" }, "runs")],
+    v.description || "",
+    time(v.created_at),
+    v.version !== stored.version && h("button", {
+      type: "button", class: "secondary", onclick: () => rollBack(stored, v.version, shown),
+    }, "Roll back to this version"),
+  ], [2])));
+  const form = h("form", { class: "versions" },
+    h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows))),
+    stored.versions.length > 1 && h("button", { type: "submit" }, "Show the diff"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const query = new URLSearchParams({ from_version: data.get("diff-from"), to_version: data.get("diff-to") });
+    try {
+      fill(shown, diffView(await api(`${path(stored, "diff")}?${query}`)));
+    } catch (error) {
+      fill(shown, errorBox(error));
+    }
+  });
+  return [form, shown];
+}
+
+/** A diff as a person reads it: added lines green, removed ones red, then description and settings changes. */
+function diffView(diff) {
+  const kind = (line) => (line.startsWith("+++") || line.startsWith("---") ? "file"
+    : { "+": "added", "-": "removed", "@": "hunk" }[line[0]] ?? "same");
+  const lines = diff.diff.split("\n").filter((line, i, all) => line !== "" || i < all.length - 1);
+  const same = !diff.diff && diff.changes.length === 0 && !diff.secure_values_changed;
+  return h("div", { class: "diff-result" },
+    h("h3", {}, `v${diff.from_version} → v${diff.to_version}`),
+    same && h("p", { class: "muted" }, "The two versions are the same."),
+    diff.diff && h("pre", { class: "diff", tabIndex: 0 }, lines.map((line) => h("span", { class: `diff-${kind(line)}` }, line, "\n"))),
+    diff.changes.length > 0 && h("ul", { class: "changes" }, diff.changes.map((c) =>
+      h("li", {}, h("code", {}, c.field), `: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`))),
+    diff.secure_values_changed && h("p", { class: "muted" }, "The secure parameters' values changed (sealed: never shown)."));
+}
+
+async function rollBack(stored, version, shown) {
+  if (!confirm(`Roll back ${stored.endpoint_name} to version ${version}? This stores a new version equal to it; every version stays.`)) return;
+  try {
+    await api(path(stored, "rollback"), { method: "POST", body: { version } });
+    location.reload();
+  } catch (error) {
+    fill(shown, errorBox(error));
+  }
+}
+
+function deleteButton(stored) {
+  const problem = h("div", { "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "danger" }, "Delete automation");
+  button.addEventListener("click", async () => {
+    if (!confirm(`Delete ${stored.endpoint_name} with all its versions? Tasks already submitted still run.`)) return;
+    try {
+      await api(path(stored), { method: "DELETE" });
+      location.assign("/automations");
+    } catch (error) {
+      fill(problem, errorBox(error));
+    }
+  });
+  return [button, problem];
+}
+
+const seconds = (s) => (s === null ? "—" : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`);
+
+/** A bar per day, its height the day's runs: succeeded, failed and cancelled stacked, each bar titled with its figures. */
+function runsChart(runs) {
+  const most = Math.max(1, ...runs.per_day.map((d) => d.total));
+  const width = 10;
+  const height = 60;
+  const bars = runs.per_day.map((day, i) => {
+    let top = height;
+    const part = (count, kind) => {
+      const size = (count / most) * height;
+      top -= size;
+      return count > 0 && svg("rect", { x: i * width + 1, y: top, width: width - 2, height: size, class: `bar-${kind}` });
+    };
+    const title = `${day.day}: ${day.total} runs, ${day.succeeded} succeeded, ${day.failed} failed, ${day.cancelled} cancelled`
+      + (day.median_duration_s === null ? "" : `, median ${seconds(day.median_duration_s)}`);
+    return svg("g", { "data-day": day.day },
+      svg("title", {}, title),
+      svg("rect", { x: i * width, y: 0, width, height, class: "bar-hit" }),
+      part(day.succeeded, "succeeded"), part(day.failed, "failed"), part(day.cancelled, "cancelled"));
+  });
+  return svg("svg", {
+    class: "runs-chart", viewBox: `0 0 ${runs.per_day.length * width} ${height}`, preserveAspectRatio: "none",
+    role: "img", "aria-label": `Runs per day over the last ${runs.days} days, at most ${most} a day`,
+  }, bars);
+}
+
+function runsOverTime(stored, runs) {
+  const rate = runs.success_rate === null ? "—" : `${Math.round(runs.success_rate * 100)}%`;
+  const failure = runs.last_failure;
+  return [
+    runsChart(runs),
+    h("p", { class: "legend muted" },
+      h("span", { class: "key key-succeeded" }), " succeeded ", h("span", { class: "key key-failed" }), " failed ",
+      h("span", { class: "key key-cancelled" }), " cancelled · oldest day on the left, today on the right"),
+    h("dl", { class: "facts runs-facts" },
+      h("dt", {}, "Runs"), h("dd", {}, `${runs.total} in ${runs.days} days (${runs.succeeded} succeeded, ${runs.failed} failed, ${runs.cancelled} cancelled)`),
+      h("dt", {}, "Success rate"), h("dd", {}, rate),
+      h("dt", {}, "Duration"), h("dd", {}, `median ${seconds(runs.median_duration_s)} · p95 ${seconds(runs.p95_duration_s)}`),
+      h("dt", {}, "Last failure"), h("dd", {}, failure === null ? "none" : [
+        h("a", { href: `/tasks/${failure.task_id}` }, time(failure.failed_at)), ` (v${failure.version}) `,
+        h("span", { class: "mono" }, failure.error || "no error message"),
+      ])),
+  ];
 }
 
 function settingsLine(settings) {
@@ -152,10 +266,11 @@ function keptSessions(kept) {
 export async function render(root, endpointName) {
   document.title = `${endpointName} · rebrowse`;
   const rerunId = new URLSearchParams(location.search).get("rerun");
-  const [stored, rerun, sessions] = await Promise.all([
+  const [stored, rerun, sessions, runs] = await Promise.all([
     api(`/api/v1/automations/${encodeURIComponent(endpointName)}`),
     rerunId ? api(`/api/v1/tasks/${encodeURIComponent(rerunId)}`) : null,
     api("/api/v1/sessions"),
+    api(`/api/v1/automations/${encodeURIComponent(endpointName)}/runs?days=30`),
   ]);
   const kept = sessions.sessions.filter((session) => session.endpoint_name === stored.endpoint_name);
   const p = stored.parameters;
@@ -165,8 +280,10 @@ export async function render(root, endpointName) {
     h("p", { class: "muted" }, `${stored.total_nodes} nodes · inputs: ${p.input_parameters.join(", ") || "none"} · secure: ${p.secure_parameters.join(", ") || "none"}`,
       " · ", h("a", { href: `/tasks?endpoint_name=${encodeURIComponent(stored.endpoint_name)}` }, "its tasks")),
     h("p", { class: "muted" }, settingsLine(stored.settings)),
-    h("div", { class: "columns two" }, runForm(stored, rerun), section("Versions", versions(stored))),
+    h("div", { class: "columns two" }, runForm(stored, rerun), section("Runs over time", runsOverTime(stored, runs))),
+    section("Versions", versions(stored)),
     section("Kept sessions", keptSessions(kept)),
     section("Automation JSON", h("pre", { class: "json", tabIndex: 0 }, JSON.stringify(stored.automation, null, 2))),
+    section("Delete", h("p", { class: "muted" }, "Deleting removes every version; tasks already submitted still run."), deleteButton(stored)),
   );
 }

@@ -33,6 +33,7 @@ function facts(task) {
     ["Automation", task.endpoint_name
       ? h("a", { href: `/automations/${encodeURIComponent(task.endpoint_name)}` }, `${task.endpoint_name} v${task.automation_version}`)
       : "a recording's draft, run once (not saved)"],
+    task.schedule_name && ["Schedule", h("a", { href: "/schedules" }, task.schedule_name)],
     ["Created", time(task.created_at)],
     ["Started", time(task.started_at)],
     ["Completed", time(task.completed_at)],
