@@ -4,8 +4,8 @@
 VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# dovecot-imapd: 2FA tests' mail server; xdotool: the recorder's tests; iproute2: `ip netns`, reliability scenario 8
-SYSTEM_PACKAGES := chromium xvfb x11vnc dovecot-imapd xdotool iproute2
+# dovecot-imapd: 2FA tests' mail server; xdotool: the recorder's tests; iproute2: `ip netns`, reliability scenario 8; curl, jq: the README's runnable snippets (tests/test_readme.py)
+SYSTEM_PACKAGES := chromium xvfb x11vnc dovecot-imapd xdotool iproute2 curl jq
 PORT ?= 8000
 
 .PHONY: serve demo test lint typecheck unit bench reliability setup system

@@ -15,7 +15,17 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+SUGGESTION_CUTOFF = 0.7  # difflib's similarity a mistyped name needs to a known one to be suggested
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """` (did you mean `username`?)` when `name` looks like one of the `known` names (a typo), else ""."""
+    found = difflib.get_close_matches(name, sorted(set(known) - {name}), n=1, cutoff=SUGGESTION_CUTOFF)
+    return f" (did you mean `{found[0]}`?)" if found else ""
 
 
 class RebrowseError(Exception):

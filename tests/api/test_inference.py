@@ -178,7 +178,11 @@ async def test_unknown_endpoint_is_404(acme: Account, login: str, other: Account
         ({"is_dedicated": True}, "is_dedicated", ["not supported"]),
         ({"rdp_parameter": {"host": "h"}}, "rdp_parameter", ["not supported"]),
         ({"max_parallelism": 0}, "max_parallelism", []),
-        ({"unique_parameter_name": ["username"]}, "unique_parameter_name", ["unknown field"]),
+        (
+            {"unique_parameter_name": ["username"]},
+            "unique_parameter_name",
+            ["unknown field", "did you mean `unique_parameter_names`?"],
+        ),
         ({"endpoint_name": "bad name"}, "endpoint_name", []),
         ({"endpoint_name": None}, "endpoint_name", []),
     ],
@@ -188,6 +192,24 @@ async def test_invalid_requests_are_400_naming_the_field(
 ) -> None:
     error = assert_error(await submit(acme, **body), 400, path, *words)
     assert path in {e["path"] for e in error["errors"]}
+
+
+async def test_a_mistyped_key_is_refused_with_the_field_it_looks_like(acme: Account, login: str) -> None:
+    body = {"endpoint_nme": "login", "secure_parameters": {"password": [{"onepasword": {"item": "x"}}]}}
+    response = await acme.client.post("/api/v1/inference", json=body)
+
+    errors = {e["path"]: e["message"] for e in assert_error(response, 400)["errors"]}
+    assert errors["endpoint_nme"] == "unknown field (did you mean `endpoint_name`?)"
+    assert errors["secure_parameters.password[0].onepasword"].endswith("(did you mean `onepassword`?)")
+    assert errors["endpoint_name"] == "field required"
+
+
+async def test_an_undeclared_input_suggests_the_declared_one(acme: Account, login: str) -> None:
+    error = assert_error(await submit(acme, input_parameters={"usrname": ["x"]}), 400)
+
+    assert {e["path"]: e["message"] for e in error["errors"]} == {
+        "input_parameters.usrname": "not declared by the automation (did you mean `username`?)"
+    }
 
 
 async def test_every_problem_is_reported_at_once(acme: Account, login: str) -> None:

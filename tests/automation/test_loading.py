@@ -491,7 +491,7 @@ def test_run_parameters_are_checked(login: Automation) -> None:
     with pytest.raises(AutomationInvalid) as exc:
         check_run_parameters(login, inputs, secure)
     assert exc.value.errors == [
-        FieldError("input_parameters.emial", "not declared by the automation"),
+        FieldError("input_parameters.emial", "not declared by the automation (did you mean `email`?)"),
         FieldError("input_parameters.email[0]", "must be a string, a number or a boolean"),
         FieldError("input_parameters.email[1]", "must be a string, a number or a boolean"),
         FieldError("input_parameters.password", "not declared by the automation (it is a secure parameter)"),

@@ -70,6 +70,40 @@ def test_cancel_and_version_from_the_cli(served: Served) -> None:
     assert again.returncode == 2 and "not found" in again.stderr.lower()
 
 
+def test_submit_passes_session_and_proxy_choices_to_the_api(served: Served) -> None:
+    queued = served.cli(
+        "submit",
+        "demo_portal_search",
+        "-p",
+        "query=sticky",
+        "--reuse-session",
+        "--no-use-proxy",
+        "--proxy-session-id",
+        "sticky-7",
+    )
+    assert queued.returncode == 0, queued.stderr
+    with served.client() as client:
+        task = client.get(f"/api/v1/tasks/{queued.stdout.strip()}").json()
+    assert (task["reuse_session"], task["use_proxy"], task["proxy_session_id"]) == (True, False, "sticky-7")
+
+
+def test_submit_says_what_the_api_refuses_in_its_proxy_choices(served: Served) -> None:
+    # The test server has no upstream proxy: asking for one is refused, naming the field.
+    refused = served.cli("submit", "demo_portal_search", "--use-proxy")
+    assert refused.returncode == 2
+    assert "use_proxy" in refused.stderr and "no proxy is configured" in refused.stderr
+    bad_id = served.cli("submit", "demo_portal_search", "--proxy-session-id", "has space")
+    assert bad_id.returncode == 2 and "proxy_session_id" in bad_id.stderr
+
+
+def test_submit_suggests_the_input_it_looks_like(served: Served) -> None:
+    typo = served.cli("submit", "demo_portal_search", "-p", "qurey=invoice")
+    assert typo.returncode == 2
+    assert typo.stderr.splitlines() == [
+        "error: input_parameters.qurey: not declared by the automation (did you mean `query`?)"
+    ]
+
+
 def test_an_unreachable_api_is_named(served: Served) -> None:
     missed = served.cli("tasks", env={"REBROWSE_URL": "http://127.0.0.1:9"})
     assert missed.returncode == 1

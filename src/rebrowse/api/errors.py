@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from psycopg_pool import PoolClosed
+from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rebrowse.automation.loading import error_message, json_path
-from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError
+from rebrowse.errors import AutomationInvalid, FieldError, RebrowseError, did_you_mean
 from rebrowse.queue.app import QueueError
 from rebrowse.store.database import DATABASE_DOWN
 
@@ -120,9 +122,9 @@ async def automation_invalid(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, f"the automation is invalid: {invalid}", invalid.errors)
 
 
-async def request_invalid(_: Request, exc: Exception) -> JSONResponse:
+async def request_invalid(request: Request, exc: Exception) -> JSONResponse:
     invalid = cast(RequestValidationError, exc)
-    errors = request_field_errors(invalid)
+    errors = request_field_errors(invalid, body_models(request))
     return error_response(400, "; ".join(str(e) for e in errors), errors)
 
 
@@ -146,15 +148,43 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
-def request_field_errors(exc: RequestValidationError) -> list[FieldError]:
-    """FastAPI's validation errors located in the request: one FieldError per path, messages joined."""
+def request_field_errors(exc: RequestValidationError, body: list[type[BaseModel]]) -> list[FieldError]:
+    """FastAPI's validation errors located in the request: one FieldError per path, messages joined; an unknown
+    key of the body says which field of its object it looks like (`body`: the route's body models)."""
     by_path: dict[str, list[str]] = {}
     for detail in cast(list[ErrorDetails], exc.errors()):
         path = request_path(detail, exc.body)
         message = body_message(detail) if path == "body" else error_message(detail)
+        if detail["type"] == "extra_forbidden" and detail["loc"][0] == "body":
+            key, *inside = reversed(detail["loc"][1:])
+            message += did_you_mean(str(key), field_names_at(body, list(reversed(inside))))
         if message not in by_path.setdefault(path, []):
             by_path[path].append(message)
     return [FieldError(path, "; ".join(messages)) for path, messages in by_path.items()]
+
+
+def body_models(request: Request) -> list[type[BaseModel]]:
+    """The models of the matched route's JSON body (none when it takes none)."""
+    route = request.scope.get("route")
+    body = route.body_field if isinstance(route, APIRoute) else None
+    return [] if body is None else models_in(body.field_info.annotation)
+
+
+def models_in(annotation: object) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds: itself, or inside Optional, list, dict, a union or Annotated."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in models_in(arg)]
+
+
+def field_names_at(models: list[type[BaseModel]], loc: Sequence[str | int]) -> set[str]:
+    """The field names (and aliases) of the object at `loc` of a body of one of `models`; a segment that names no
+    field (a list index, a dict's key) stays in the same models."""
+    for segment in loc:
+        fields = [m.model_fields[segment] for m in models if isinstance(segment, str) and segment in m.model_fields]
+        if fields:
+            models = [inner for field in fields for inner in models_in(field.annotation)]
+    return {name for m in models for field, info in m.model_fields.items() for name in (field, info.alias) if name}
 
 
 def request_path(detail: ErrorDetails, body: object) -> str:

@@ -3,7 +3,6 @@ commands that cannot run and the placeholders that name nothing (see references)
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -40,7 +39,7 @@ from rebrowse.automation.formats import format_problems
 from rebrowse.automation.parameters import Parameters, SecureParameter
 from rebrowse.automation.references import join_key, reference_problems, walk_models
 from rebrowse.automation.schema import ActionNode, Automation, PrivateNode
-from rebrowse.errors import AutomationInvalid, FieldError
+from rebrowse.errors import AutomationInvalid, FieldError, did_you_mean
 
 PYTHON_SCRIPTS_SETTING = "REBROWSE_ALLOW_PYTHON_SCRIPTS=1"
 CAPTCHA_SETTING = "REBROWSE_CAPTCHA_BY_PERSON=1"
@@ -76,7 +75,6 @@ SCRIPTS: dict[type[BaseModel], str] = {
 
 # chrome runs on Google Chrome where one is installed, else on Chromium (noted in the run's result).
 RUNNABLE_CHANNELS = ("chromium", "chrome")
-SUGGESTION_CUTOFF = 0.7  # difflib's similarity an unknown key needs to a field's name to be suggested
 
 
 def load_automation(data: object, *, allow_python_scripts: bool = False, captcha_by_person: bool = False) -> Automation:
@@ -158,8 +156,7 @@ def nearest_field_hint(loc: Sequence[str | int], data: object) -> str:
     siblings = set(parent) - {key} if isinstance(parent, dict) else set()
     # The fields of every model the other keys fit, or of every model when none does (or there are none).
     fitting = [names for names in automation_field_names() if siblings <= names] or automation_field_names()
-    found = difflib.get_close_matches(key, sorted(set().union(*fitting)), n=1, cutoff=SUGGESTION_CUTOFF)
-    return f" (did you mean `{found[0]}`?)" if found else ""
+    return did_you_mean(key, set().union(*fitting))
 
 
 @cache
@@ -351,7 +348,9 @@ def input_errors(declared: Parameters, inputs: Mapping[str, object]) -> Iterator
     for name, values in inputs.items():
         path = f"input_parameters.{name}"
         if name not in declared.input_parameters:
-            yield FieldError(path, undeclared(name, declared.secure_parameters, "a secure parameter"))
+            yield FieldError(
+                path, undeclared(name, declared.input_parameters, declared.secure_parameters, "a secure parameter")
+            )
         elif not isinstance(values, list):
             yield FieldError(path, "must be a list of values")
         else:
@@ -365,7 +364,9 @@ def secure_errors(declared: Parameters, secure: Mapping[str, object]) -> Iterato
     for name, values in secure.items():
         path = f"secure_parameters.{name}"
         if name not in declared.secure_parameters:
-            yield FieldError(path, undeclared(name, declared.input_parameters, "an input parameter"))
+            yield FieldError(
+                path, undeclared(name, declared.secure_parameters, declared.input_parameters, "an input parameter")
+            )
         elif not isinstance(values, list):
             yield FieldError(path, "must be a list of secret references")
         else:
@@ -383,7 +384,8 @@ def secure_value_errors(value: object, path: str) -> list[FieldError]:
     return []
 
 
-def undeclared(name: str, other_kind: Mapping[str, object], other_label: str) -> str:
+def undeclared(name: str, same_kind: Mapping[str, object], other_kind: Mapping[str, object], other_label: str) -> str:
+    """Why a run value's name is refused: it is of the other kind, or a typo of a declared one, or unknown."""
     if name in other_kind:
         return f"not declared by the automation (it is {other_label})"
-    return "not declared by the automation"
+    return "not declared by the automation" + did_you_mean(name, same_kind)

@@ -10,7 +10,6 @@ itself a placeholder), every later placeholder is accepted: a valid automation m
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ from rebrowse.automation.actions import (
 from rebrowse.automation.locator import ALLOWED_STEPS, LocatorChain, parse_locator
 from rebrowse.automation.placeholders import PlaceholderRef, expand_loop, references
 from rebrowse.automation.schema import ActionNode, AssertLocatorNode, Automation, ForLoopNode, IfElseNode, Node
-from rebrowse.errors import FieldError, LocatorInvalid
+from rebrowse.errors import FieldError, LocatorInvalid, did_you_mean
 
 LOCATOR_HINT = (
     "write a chain of Playwright locator calls on the page, e.g. "
@@ -67,7 +66,6 @@ NOT_SUBSTITUTED = frozenset(
 # The fields in which a step names the variables it writes.
 OUTPUT_FIELDS = ("output_variable_name", "output_variable_names", "output_x_variable", "output_y_variable")
 SCRIPTS = (PythonScriptAction, PythonScriptExtraction)  # a script may write any variable (ctx.variables)
-SUGGESTION_CUTOFF = 0.7
 
 
 def reference_problems(automation: Automation) -> list[FieldError]:
@@ -274,9 +272,8 @@ class _Checker:
         if later is not None:
             return f"{subject}, which only a later step writes ({later}): move that step before this one"
         message = f"{subject}, which is no declared parameter nor a variable an earlier step writes"
-        close = difflib.get_close_matches(name, sorted(self.scope.known), n=1, cutoff=SUGGESTION_CUTOFF)
-        if close:
-            return f"{message} (did you mean `{close[0]}`?)"
+        if hint := did_you_mean(name, self.scope.known):
+            return message + hint
         return f"{message}: declare it in parameters.input_parameters (or secure_parameters, generated_parameters)"
 
 

@@ -14,6 +14,7 @@ import typer
 from rebrowse.cli import remote
 from rebrowse.cli.lazy import LazyGroup
 from rebrowse.cli.schedules import schedules_app
+from rebrowse.cli.words import WordsCommand
 from rebrowse.version import __version__
 
 PRIVATE_UMASK = 0o077
@@ -43,7 +44,7 @@ def files_are_private(
 app.add_typer(remote.keys_app, name="keys")
 app.add_typer(remote.automations_app, name="automations")
 app.add_typer(schedules_app, name="schedules")
-app.command()(remote.submit)
-app.command()(remote.status)
-app.command()(remote.cancel)
-app.command()(remote.tasks)
+app.command(cls=WordsCommand)(remote.submit)
+app.command(cls=WordsCommand)(remote.status)
+app.command(cls=WordsCommand)(remote.cancel)
+app.command(cls=WordsCommand)(remote.tasks)

@@ -21,7 +21,16 @@ from rich.markup import escape
 from rebrowse.automation.json_schema import automation_schema_text
 from rebrowse.automation.loading import load_automation
 from rebrowse.browser.launch import launch_chromium
-from rebrowse.cli.common import EXIT_INVALID, err, fail, invalid_input_exits, out, read_settings
+from rebrowse.cli.common import (
+    EXIT_INVALID,
+    err,
+    fail,
+    file_problem,
+    invalid_input_exits,
+    out,
+    read_settings,
+    read_text_file,
+)
 from rebrowse.errors import RebrowseError, first_line
 from rebrowse.recorder.importing import ScriptUntranslatable, import_script, parse_parameter
 from rebrowse.recorder.recording import RecordingInvalid, Step, describe_step
@@ -29,7 +38,9 @@ from rebrowse.recorder.session import RecordingSession
 
 SCHEMA_FILE = "automation.schema.json"  # what `rebrowse new` points `$schema` at, beside the new file
 
-OutputOption = Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file instead of stdout")]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write to this file instead of stdout")
+]
 
 
 def starter_automation() -> dict[str, Any]:
@@ -78,7 +89,7 @@ def write_new(target: Path, text: str) -> None:
     except FileExistsError:
         raise fail(f"{target} already exists: choose another name or remove it first") from None
     except OSError as exc:
-        raise fail(f"{target}: {exc.strerror or exc}") from None
+        raise fail(file_problem(target, exc)) from None
 
 
 def schema(output: OutputOption = None) -> None:
@@ -90,7 +101,7 @@ def schema(output: OutputOption = None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise fail(f"{output}: {exc.strerror or exc}") from None
+        raise fail(file_problem(output, exc)) from None
     err.print(f"[green]schema[/] written to {escape(str(output))}")
 
 
@@ -112,22 +123,24 @@ def new(output: OutputOption = None) -> None:
 
 def import_(
     script: Annotated[Path, typer.Argument(help="Playwright Python script (codegen's python or python-async output)")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the automation JSON here")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the automation JSON here")
+    ] = None,
     param: Annotated[
         list[str],
         typer.Option(
-            "--param", help="name=literal: the literal, where typed, selected, uploaded or expected, becomes {name[0]}"
+            "--param",
+            metavar="NAME=LITERAL",
+            help="The literal, where typed, selected, uploaded or expected, becomes {name[0]}",
         ),
     ] = [],  # noqa: B006
 ) -> None:
     """Translate a Playwright script (never running it) into an automation; every untranslatable line is an error."""
     try:
         parameters = [parse_parameter(pair) for pair in param]
-        source = script.read_text(encoding="utf-8")
+        source = read_text_file(script)
     except ValueError as exc:
-        raise fail(f"{script}: not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{script}: {exc.strerror or exc}") from None
+        raise fail(str(exc)) from None
     try:
         data = import_script(source, script.name, parameters)
     except ScriptUntranslatable as exc:
@@ -141,7 +154,7 @@ def import_(
     try:
         output.write_text(document, encoding="utf-8")
     except OSError as exc:
-        raise fail(f"{output}: {exc.strerror or exc}") from None
+        raise fail(file_problem(output, exc)) from None
     pairs = " ".join(f"-p {shlex.quote(f'{p.name}={p.literal}')}" for p in parameters)
     out.print(f"wrote {output} ({len(data['nodes'])} nodes)", highlight=False, markup=False)
     out.print(f"run it: rebrowse run {shlex.quote(str(output))} {pairs}".rstrip(), highlight=False, markup=False)
@@ -240,7 +253,8 @@ def run_line(output: Path, data: dict[str, Any]) -> str:
 def record(
     url: Annotated[str, typer.Argument(help="The page to start from (http:// or https://)")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write the automation here (default: SITE.json)")
+        Path | None,
+        typer.Option("-o", "--output", metavar="FILE", help="Write the automation here (default: SITE.json)"),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists")] = False,
 ) -> None:
@@ -268,7 +282,7 @@ def record(
         try:
             target.write_text(document, encoding="utf-8")
         except OSError as exc:
-            raise fail(f"{target}: {exc.strerror or exc}") from None
+            raise fail(file_problem(target, exc)) from None
     else:
         write_new(target, document)
     out.print(f"wrote {target} ({len(data['nodes'])} nodes from {count} recorded steps)", highlight=False)

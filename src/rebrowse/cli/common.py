@@ -23,7 +23,9 @@ err = Console(stderr=True, soft_wrap=True)
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 
-DataDir = Annotated[Path | None, typer.Option(help="Data directory: embedded PostgreSQL, artifacts, secret key")]
+DataDir = Annotated[
+    Path | None, typer.Option(metavar="DIR", help="Data directory: embedded PostgreSQL, artifacts, secret key")
+]
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
@@ -44,6 +46,19 @@ def invalid_input_exits(what: str) -> Iterator[None]:
         raise typer.Exit(EXIT_INVALID) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+
+
+def file_problem(path: Path, exc: OSError | UnicodeDecodeError) -> str:
+    """`PATH: why` for a file that cannot be read or written, the path once (OSError's own text repeats it)."""
+    return f"{path}: {'not UTF-8 text' if isinstance(exc, UnicodeDecodeError) else exc.strerror or exc}"
+
+
+def read_text_file(path: Path, what: str = "") -> str:
+    """The UTF-8 text of `path`; a missing, unreadable or directory path is a ValueError of one line."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{what} {file_problem(path, exc)}".lstrip()) from None
 
 
 def read_settings() -> EngineSettings:

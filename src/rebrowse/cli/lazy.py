@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.markup import escape
-from typer.core import TyperGroup
 
 from rebrowse.cli.common import EXIT_FAILED, fail
+from rebrowse.cli.words import WordsCommand, WordsGroup
 
 if TYPE_CHECKING:
     # Typer's own copy of click (the types of TyperGroup's methods); nothing of it is used at run time.
@@ -93,7 +93,7 @@ def server_module(name: str) -> ModuleType:
 def single_command(name: str, function: Callable[..., Any], **settings: Any) -> Command:
     """The click command Typer makes of one function."""
     holder = typer.Typer(add_completion=False)
-    holder.command(name, **settings)(function)
+    holder.command(name, cls=WordsCommand, **settings)(function)
     return typer.main.get_command(holder)
 
 
@@ -109,7 +109,7 @@ def load_command(name: str) -> Command:
     return single_command(name, getattr(module, function))
 
 
-class LazyGroup(TyperGroup):
+class LazyGroup(WordsGroup):
     """The `rebrowse` group: the remote commands registered as usual, the server ones imported on first use."""
 
     def list_commands(self, ctx: Context) -> list[str]:

@@ -15,16 +15,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs
+from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs, read_text_file
 from rebrowse.cli.lazy import server_module
+from rebrowse.cli.words import WordsCommand, WordsGroup
 from rebrowse.client import Client
 from rebrowse.client.errors import APIConnectionError, RebrowseAPIError, WaitTimeout
 
-keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
-automations_app = typer.Typer(no_args_is_help=True, help="Store and inspect named automations.")
+keys_app = typer.Typer(cls=WordsGroup, no_args_is_help=True, help="Create, list and revoke API keys.")
+automations_app = typer.Typer(cls=WordsGroup, no_args_is_help=True, help="Store and inspect named automations.")
 
-Url = Annotated[str | None, typer.Option("--url", envvar="REBROWSE_URL", help="The API (default 127.0.0.1:8000)")]
-Key = Annotated[str | None, typer.Option("--api-key", envvar="REBROWSE_API_KEY", help="Your API key")]
+Url = Annotated[
+    str | None, typer.Option("--url", metavar="URL", envvar="REBROWSE_URL", help="The API (default 127.0.0.1:8000)")
+]
+Key = Annotated[str | None, typer.Option("--api-key", metavar="KEY", envvar="REBROWSE_API_KEY", help="Your API key")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of a table")]
 
 
@@ -38,12 +41,21 @@ def api_client(url: str | None, key: str | None) -> Iterator[Client]:
         with Client(url, key) as client:
             yield client
     except RebrowseAPIError as exc:
-        lines = [exc.message, *(f"  {e}" for e in exc.errors)]
-        raise fail("\n".join(lines), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
+        raise fail(api_problem(exc), 2 if exc.status_code in (400, 404, 409, 422) else EXIT_FAILED) from None
     except APIConnectionError as exc:
         raise fail(f"{exc} (set REBROWSE_URL or --url)", EXIT_FAILED) from None
     except ValueError as exc:
         raise fail(str(exc)) from None
+
+
+def api_problem(exc: RebrowseAPIError) -> str:
+    """The API's error for a person: its message, then each field's problem on its own line; a message that only
+    joins those problems is not said again."""
+    problems = [str(e) for e in exc.errors]
+    if problems == [exc.message] or not problems:
+        return exc.message
+    heading = "the request is invalid:" if exc.message == "; ".join(problems) else exc.message
+    return "\n".join([heading, *(f"  {p}" for p in problems)])
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -59,10 +71,12 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     out.print(grid)
 
 
-@keys_app.command("create")
+@keys_app.command("create", cls=WordsCommand)
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key")] = "default",
-    account: Annotated[str | None, typer.Option(help="Create a new account with this name (admin keys only)")] = None,
+    account: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Create a new account with this name (admin keys only)")
+    ] = None,
     role: Annotated[str | None, typer.Option(help="member (default), owner or admin: at most your key's")] = None,
     admin: Annotated[
         bool,
@@ -94,7 +108,7 @@ def keys_create(
     out.print("store it now: it is not shown again", style="dim")
 
 
-@keys_app.command("list")
+@keys_app.command("list", cls=WordsCommand)
 def keys_list(url: Url = None, api_key: Key = None) -> None:
     """The keys of your account."""
     with api_client(url, api_key) as client:
@@ -103,7 +117,7 @@ def keys_list(url: Url = None, api_key: Key = None) -> None:
     table("API keys", ["id", "name", "prefix", "role", "created", "revoked"], rows)
 
 
-@keys_app.command("revoke")
+@keys_app.command("revoke", cls=WordsCommand)
 def keys_revoke(key_id: str, url: Url = None, api_key: Key = None) -> None:
     """Revoke a key of your account."""
     with api_client(url, api_key) as client:
@@ -111,20 +125,21 @@ def keys_revoke(key_id: str, url: Url = None, api_key: Key = None) -> None:
     out.print(f"revoked {escape(key_id)}")
 
 
-@automations_app.command("push")
+@automations_app.command("push", cls=WordsCommand)
 def automations_push(
     name: str,
     file: Path,
-    description: Annotated[str | None, typer.Option(help="What the automation does")] = None,
+    description: Annotated[str | None, typer.Option(metavar="TEXT", help="What the automation does")] = None,
     url: Url = None,
     api_key: Key = None,
 ) -> None:
     """Store FILE as a new version of the automation NAME."""
     with invalid_input_exits(f"automation {file}"):
+        text = read_text_file(file)
         try:
-            automation = json.loads(file.read_text())
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{file}: {exc}") from None
+            automation = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{file}: not JSON ({exc})") from None
     with api_client(url, api_key) as client:
         saved = client.request(
             "PUT", f"/api/v1/automations/{name}", json={"automation": automation, "description": description}
@@ -132,7 +147,7 @@ def automations_push(
     out.print(f"{escape(saved['endpoint_name'])} version {saved['version']} ({saved['total_nodes']} nodes)")
 
 
-@automations_app.command("list")
+@automations_app.command("list", cls=WordsCommand)
 def automations_list(as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
     """Your automations, newest version of each."""
     with api_client(url, api_key) as client:
@@ -144,14 +159,14 @@ def automations_list(as_json: AsJson = False, url: Url = None, api_key: Key = No
     table("automations", ["name", "version", "description", "updated"], rows)
 
 
-@automations_app.command("show")
+@automations_app.command("show", cls=WordsCommand)
 def automations_show(name: str, url: Url = None, api_key: Key = None) -> None:
     """The newest version of an automation, as JSON."""
     with api_client(url, api_key) as client:
         out.print_json(data=client.request("GET", f"/api/v1/automations/{name}"))
 
 
-@automations_app.command("delete")
+@automations_app.command("delete", cls=WordsCommand)
 def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
     """Delete the automation NAME with all its versions (its tasks stay)."""
     with api_client(url, api_key) as client:
@@ -159,7 +174,7 @@ def automations_delete(name: str, url: Url = None, api_key: Key = None) -> None:
     out.print(f"deleted {escape(name)}")
 
 
-@automations_app.command("versions")
+@automations_app.command("versions", cls=WordsCommand)
 def automations_versions(name: str, as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
     """The versions of the automation NAME, newest first (the newest runs)."""
     with api_client(url, api_key) as client:
@@ -171,7 +186,7 @@ def automations_versions(name: str, as_json: AsJson = False, url: Url = None, ap
     table(f"{name} versions", ["version", "description", "saved"], rows)
 
 
-@automations_app.command("diff")
+@automations_app.command("diff", cls=WordsCommand)
 def automations_diff(
     name: str, from_version: int, to_version: int, as_json: AsJson = False, url: Url = None, api_key: Key = None
 ) -> None:
@@ -195,7 +210,7 @@ def automations_diff(
 DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
 
 
-@automations_app.command("rollback")
+@automations_app.command("rollback", cls=WordsCommand)
 def automations_rollback(
     name: str, version: int, as_json: AsJson = False, url: Url = None, api_key: Key = None
 ) -> None:
@@ -210,10 +225,37 @@ def automations_rollback(
 
 def submit(
     endpoint: str,
-    param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
-    unique: Annotated[list[str], typer.Option(help="Parameter that serializes tasks (one login at a time)")] = [],  # noqa: B006
-    priority: Annotated[int | None, typer.Option(help="Lower runs first among waiting tasks of a key")] = None,
+    param: Annotated[
+        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
+    ] = [],  # noqa: B006
+    unique: Annotated[
+        list[str], typer.Option(metavar="NAME", help="Parameter that serializes tasks (one login at a time)")
+    ] = [],  # noqa: B006
+    priority: Annotated[
+        int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for the end and print the result")] = False,
+    reuse_session: Annotated[
+        bool | None,
+        typer.Option(
+            "--reuse-session/--no-reuse-session",
+            help="Start from the browser state the login's last successful run kept, and keep this run's"
+            " (default: the automation's setting)",
+            show_default=False,
+        ),
+    ] = None,
+    use_proxy: Annotated[
+        bool | None,
+        typer.Option(
+            "--use-proxy/--no-use-proxy",
+            help="Go through the upstream proxy (default: the automation's setting)",
+            show_default=False,
+        ),
+    ] = None,
+    proxy_session_id: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="Replaces {session_id} in the proxy's user name (default: the task's id)"),
+    ] = None,
     url: Url = None,
     api_key: Key = None,
 ) -> None:
@@ -221,7 +263,15 @@ def submit(
     with invalid_input_exits("parameters"):
         params = parse_pairs(param)
     with api_client(url, api_key) as client:
-        task_id = client.submit(endpoint, params, unique=unique or None, priority=priority)
+        task_id = client.submit(
+            endpoint,
+            params,
+            unique=unique or None,
+            priority=priority,
+            reuse_session=reuse_session,
+            use_proxy=use_proxy,
+            proxy_session_id=proxy_session_id,
+        )
         out.print(task_id, highlight=False)
         if not wait:
             return
@@ -259,8 +309,8 @@ def cancel(task_id: str, url: Url = None, api_key: Key = None) -> None:
 
 def tasks(
     status: Annotated[str | None, typer.Option(help="Only tasks with this status")] = None,
-    endpoint: Annotated[str | None, typer.Option(help="Only tasks of this automation")] = None,
-    limit: Annotated[int, typer.Option(help="How many")] = 20,
+    endpoint: Annotated[str | None, typer.Option(metavar="NAME", help="Only tasks of this automation")] = None,
+    limit: Annotated[int, typer.Option(metavar="COUNT", help="How many")] = 20,
     as_json: AsJson = False,
     url: Url = None,
     api_key: Key = None,

@@ -21,7 +21,17 @@ from rebrowse.automation.schema import Automation
 from rebrowse.automation.sealed import with_secure
 from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import find_chrome, launch_chromium
-from rebrowse.cli.common import EXIT_FAILED, err, fail, invalid_input_exits, out, parse_pairs, read_settings
+from rebrowse.cli.common import (
+    EXIT_FAILED,
+    err,
+    fail,
+    file_problem,
+    invalid_input_exits,
+    out,
+    parse_pairs,
+    read_settings,
+    read_text_file,
+)
 from rebrowse.demo.automation import DEMO_AUTOMATION, DEMO_SITE, demo_automation
 from rebrowse.demo.site import SiteServer
 from rebrowse.engine.artifacts import StepRecord
@@ -42,10 +52,8 @@ def load(file: Path, settings: EngineSettings) -> Automation:
             return load_automation_file(
                 file, allow_python_scripts=settings.allow_python_scripts, captcha_by_person=settings.captcha_by_person
             )
-        except OSError as exc:
-            raise ValueError(f"{file}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"{file}: not UTF-8 text") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(file_problem(file, exc)) from None
 
 
 def validate(file: Annotated[Path, typer.Argument(help="Automation JSON file")]) -> None:
@@ -60,10 +68,11 @@ def validate(file: Annotated[Path, typer.Argument(help="Automation JSON file")])
 
 
 def read_json_file(path: Path, what: str) -> dict[str, Any]:
+    text = read_text_file(path, what)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{what} {path}: {exc}") from None
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{what} {path}: not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{what} {path}: expected a JSON object of name -> list of values")
     return data
@@ -218,12 +227,18 @@ def upload_dirs(file: Path, extra: list[Path]) -> tuple[Path, ...]:
 
 def run(
     file: Annotated[Path, typer.Argument(help="Automation JSON file")],
-    param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
-    params_json: Annotated[Path | None, typer.Option(help="JSON file of input parameters")] = None,
-    secure_json: Annotated[Path | None, typer.Option(help="JSON file of secure parameters")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory for the run's artifacts")] = None,
-    upload_dir: Annotated[list[Path], typer.Option(help="Extra directory upload_file may read (repeatable)")] = [],  # noqa: B006
-    timeout_minutes: Annotated[float, typer.Option(help="Time limit of each attempt")] = 10.0,
+    param: Annotated[
+        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
+    ] = [],  # noqa: B006
+    params_json: Annotated[Path | None, typer.Option(metavar="FILE", help="JSON file of input parameters")] = None,
+    secure_json: Annotated[Path | None, typer.Option(metavar="FILE", help="JSON file of secure parameters")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="Directory for the run's artifacts")
+    ] = None,
+    upload_dir: Annotated[
+        list[Path], typer.Option(metavar="DIR", help="Extra directory upload_file may read (repeatable)")
+    ] = [],  # noqa: B006
+    timeout_minutes: Annotated[float, typer.Option(metavar="MINUTES", help="Time limit of each attempt")] = 10.0,
     headed: Annotated[bool, typer.Option(help="Show the browser window")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress")] = False,
     deny_internal: Annotated[
@@ -305,7 +320,7 @@ def write_cached(result: RunResult, automation: Automation, target: Path) -> Non
         try:
             target.write_text(json.dumps(with_secure(cached, secure), indent=2) + "\n")
         except OSError as exc:
-            raise fail(f"--save-cached {target}: {exc.strerror or exc}", EXIT_FAILED) from None
+            raise fail(f"--save-cached {file_problem(target, exc)}", EXIT_FAILED) from None
         err.print(f"[green]cached automation[/] written to {escape(str(target))}: it replays without a model")
 
 

@@ -10,9 +10,10 @@ from rich.markup import escape
 
 from rebrowse.cli.common import invalid_input_exits, out, parse_pairs
 from rebrowse.cli.remote import AsJson, Key, Url, api_client, table
+from rebrowse.cli.words import WordsCommand, WordsGroup
 from rebrowse.client.models import Schedule
 
-schedules_app = typer.Typer(no_args_is_help=True, help="Run automations on a cron schedule.")
+schedules_app = typer.Typer(cls=WordsGroup, no_args_is_help=True, help="Run automations on a cron schedule.")
 
 
 def when(schedule: Schedule) -> str:
@@ -29,7 +30,7 @@ def shown(schedule: Schedule) -> str:
     return f"{escape(schedule.name)}: {escape(schedule.endpoint_name)} at {escape(when(schedule))}, {state}"
 
 
-@schedules_app.command("list")
+@schedules_app.command("list", cls=WordsCommand)
 def schedules_list(as_json: AsJson = False, url: Url = None, api_key: Key = None) -> None:
     """Your schedules, with their next and last runs."""
     with api_client(url, api_key) as client:
@@ -52,15 +53,23 @@ def schedules_list(as_json: AsJson = False, url: Url = None, api_key: Key = None
     table("schedules", ["name", "automation", "when", "next run", "last run", "task", "last result"], rows)
 
 
-@schedules_app.command("set")
+@schedules_app.command("set", cls=WordsCommand)
 def schedules_set(
     name: str,
-    cron: Annotated[str, typer.Option(help="minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5'")],
-    endpoint: Annotated[str, typer.Option(help="The automation to run")],
-    timezone: Annotated[str, typer.Option(help="The IANA time zone the cron is read in")] = "UTC",
-    param: Annotated[list[str], typer.Option("-p", "--param", help="Input parameter name=value (repeatable)")] = [],  # noqa: B006
-    unique: Annotated[list[str], typer.Option(help="Parameter that serializes tasks (one login at a time)")] = [],  # noqa: B006
-    priority: Annotated[int | None, typer.Option(help="Lower runs first among waiting tasks of a key")] = None,
+    cron: Annotated[
+        str, typer.Option(metavar="CRON", help="minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5'")
+    ],
+    endpoint: Annotated[str, typer.Option(metavar="NAME", help="The automation to run")],
+    timezone: Annotated[str, typer.Option(metavar="ZONE", help="The IANA time zone the cron is read in")] = "UTC",
+    param: Annotated[
+        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
+    ] = [],  # noqa: B006
+    unique: Annotated[
+        list[str], typer.Option(metavar="NAME", help="Parameter that serializes tasks (one login at a time)")
+    ] = [],  # noqa: B006
+    priority: Annotated[
+        int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")
+    ] = None,
     paused: Annotated[bool, typer.Option(help="Create it paused")] = False,
     url: Url = None,
     api_key: Key = None,
@@ -82,21 +91,21 @@ def schedules_set(
     out.print(shown(schedule), highlight=False)
 
 
-@schedules_app.command("pause")
+@schedules_app.command("pause", cls=WordsCommand)
 def schedules_pause(name: str, url: Url = None, api_key: Key = None) -> None:
     """Stop firing the schedule NAME (the ticks until it is resumed are skipped)."""
     with api_client(url, api_key) as client:
         out.print(shown(client.pause_schedule(name)), highlight=False)
 
 
-@schedules_app.command("resume")
+@schedules_app.command("resume", cls=WordsCommand)
 def schedules_resume(name: str, url: Url = None, api_key: Key = None) -> None:
     """Fire the schedule NAME again from its next tick."""
     with api_client(url, api_key) as client:
         out.print(shown(client.resume_schedule(name)), highlight=False)
 
 
-@schedules_app.command("delete")
+@schedules_app.command("delete", cls=WordsCommand)
 def schedules_delete(
     name: str,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,

@@ -34,21 +34,27 @@ from rebrowse.server import (
     runtime,
     stop_on_signals,
 )
-from rebrowse.settings import LogFormat, LogLevel, ServerSettings
+from rebrowse.settings import LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel, ServerSettings
 from rebrowse.store.database import migrate as apply_migrations
 from rebrowse.store.embedded import embedded_running
 
-Host = Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1)")]
-Port = Annotated[int | None, typer.Option(help="Port of the API (default 8000)")]
-Slots = Annotated[int | None, typer.Option(help="Tasks run at once, in one shared Chromium (default 1)")]
+Host = Annotated[str | None, typer.Option(metavar="ADDRESS", help="Address to listen on (default 127.0.0.1)")]
+Port = Annotated[int | None, typer.Option(metavar="PORT", help="Port of the API (default 8000)")]
+Slots = Annotated[
+    int | None, typer.Option(metavar="COUNT", help="Tasks run at once, in one shared Chromium (default 1)")
+]
 logger = logging.getLogger("rebrowse.cli")
 LogFormatOption = Annotated[
     LogFormat | None,
-    typer.Option(help="Logs on stderr: one JSON object per line, or text (default: text on a terminal, else json)"),
+    typer.Option(
+        metavar="|".join(LOG_FORMATS),
+        help="Logs on stderr: one JSON object per line, or text (default: text on a terminal, else json)",
+    ),
 ]
 DEMO_PORT_FILE = "demo-portal-port"  # in the data directory: the demo portal keeps its address across restarts
 LogLevelOption = Annotated[
-    LogLevel | None, typer.Option(help="Least severe of rebrowse's log records shown (default info)")
+    LogLevel | None,
+    typer.Option(metavar="|".join(LOG_LEVELS), help="Least severe of rebrowse's log records shown (default info)"),
 ]
 
 
@@ -224,7 +230,7 @@ def api(
 def worker(
     slots: Slots = None,
     data_dir: DataDir = None,
-    name: Annotated[str | None, typer.Option(help="Worker name (default: host-pid)")] = None,
+    name: Annotated[str | None, typer.Option(metavar="NAME", help="Worker name (default: host-pid)")] = None,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
 ) -> None:
@@ -269,9 +275,12 @@ def create_admin_key(name: str, data_dir: Path | None) -> None:
 
 def inference(
     port: Annotated[
-        int | None, typer.Option(help="Port of the child-process API (default CHILD_PORT_OFFSET + id)")
+        int | None, typer.Option(metavar="PORT", help="Port of the child-process API (default CHILD_PORT_OFFSET + id)")
     ] = None,
-    child_process_id: Annotated[int, typer.Option("--child_process_id", "--child-process-id")] = 0,
+    child_process_id: Annotated[
+        int,
+        typer.Option("--child_process_id", "--child-process-id", metavar="NUMBER", help="Which child process this is"),
+    ] = 0,
     slots: Slots = None,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
