@@ -7,6 +7,7 @@ Web API methods rebrowse calls, checks the bearer token, and answers as Slack do
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import json
 import pwd
@@ -94,9 +95,24 @@ class Mailbox:
             client.logout()
 
 
-def accepting(port: int) -> bool:
+def ready(port: int) -> bool:
+    """Whether the user can sign in: Dovecot listens before its auth process answers ("[UNAVAILABLE] Temporary
+    authentication failure" until then)."""
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        if sock.connect_ex(("127.0.0.1", port)) != 0:
+            return False
+    try:
+        client = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+    except OSError:
+        return False
+    try:
+        client.login(MAIL_USER, MAIL_PASSWORD)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            client.logout()
 
 
 @pytest.fixture
@@ -117,9 +133,9 @@ def dovecot() -> Iterator[Mailbox]:
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(conf)], start_new_session=True)
     try:
         deadline = time.monotonic() + START_DEADLINE_S
-        while not accepting(port):
+        while not ready(port):
             assert process.poll() is None, (root / "dovecot.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "dovecot did not start listening in time"
+            assert time.monotonic() < deadline, "dovecot did not let its user sign in in time"
             time.sleep(0.05)  # polling a condition with a deadline
         yield Mailbox(port, process)
     finally:
