@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import uuid
@@ -21,6 +22,16 @@ from rebrowse.store.embedded import start_embedded, with_database
 from rebrowse.store.sealing import Sealer, generate_key
 
 SITE_ROOT = Path(__file__).parent / "site"
+
+
+@pytest.fixture(autouse=True)
+def umask_restored() -> Iterator[None]:
+    """The CLI sets the process's umask to 077 when it runs (files are the user's alone); a test that invokes it in
+    this process must not leave that to the tests after it (a mail server reading a file as another user, say)."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
 
 
 @pytest.fixture(scope="session")

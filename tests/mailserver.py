@@ -127,6 +127,7 @@ def dovecot() -> Iterator[Mailbox]:
         (root / name).mkdir()
     shutil.chown(root / "mail", account.pw_uid, account.pw_gid)
     (root / "passwd").write_text(f"{MAIL_USER}:{{PLAIN}}{MAIL_PASSWORD}\n")
+    (root / "passwd").chmod(0o644)  # Dovecot's auth process reads it as the dovecot user, whatever the umask
     port = free_port()
     conf = root / "dovecot.conf"
     conf.write_text(DOVECOT_CONF.format(root=root, uid=account.pw_uid, gid=account.pw_gid, port=port))
@@ -135,7 +136,9 @@ def dovecot() -> Iterator[Mailbox]:
         deadline = time.monotonic() + START_DEADLINE_S
         while not ready(port):
             assert process.poll() is None, (root / "dovecot.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "dovecot did not let its user sign in in time"
+            assert time.monotonic() < deadline, "dovecot did not let its user sign in in time: " + (
+                root / "dovecot.log"
+            ).read_text(errors="replace")
             time.sleep(0.05)  # polling a condition with a deadline
         yield Mailbox(port, process)
     finally:
