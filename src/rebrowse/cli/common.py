@@ -26,6 +26,12 @@ EXIT_INVALID = 2
 DataDir = Annotated[
     Path | None, typer.Option(metavar="DIR", help="Data directory: embedded PostgreSQL, artifacts, secret key")
 ]
+# What a run is given, alike wherever one is asked for (submit, run, schedules set).
+Params = Annotated[list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")]
+Unique = Annotated[
+    list[str], typer.Option(metavar="NAME", help="Parameter that serializes tasks (one login at a time)")
+]
+Priority = Annotated[int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")]
 
 
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:

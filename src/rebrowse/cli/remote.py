@@ -15,7 +15,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rebrowse.cli.common import EXIT_FAILED, DataDir, fail, invalid_input_exits, out, parse_pairs, read_text_file
+from rebrowse.cli.common import (
+    EXIT_FAILED,
+    DataDir,
+    Params,
+    Priority,
+    Unique,
+    fail,
+    invalid_input_exits,
+    out,
+    parse_pairs,
+    read_text_file,
+)
 from rebrowse.cli.lazy import server_module
 from rebrowse.cli.words import WordsCommand, WordsGroup
 from rebrowse.client import Client
@@ -225,15 +236,9 @@ def automations_rollback(
 
 def submit(
     endpoint: str,
-    param: Annotated[
-        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
-    ] = [],  # noqa: B006
-    unique: Annotated[
-        list[str], typer.Option(metavar="NAME", help="Parameter that serializes tasks (one login at a time)")
-    ] = [],  # noqa: B006
-    priority: Annotated[
-        int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")
-    ] = None,
+    param: Params = [],  # noqa: B006
+    unique: Unique = [],  # noqa: B006
+    priority: Priority = None,
     wait: Annotated[bool, typer.Option(help="Wait for the end and print the result")] = False,
     reuse_session: Annotated[
         bool | None,

@@ -23,6 +23,7 @@ from rebrowse.browser.egress import EgressPolicy, running_proxies
 from rebrowse.browser.launch import find_chrome, launch_chromium
 from rebrowse.cli.common import (
     EXIT_FAILED,
+    Params,
     err,
     fail,
     file_problem,
@@ -227,9 +228,7 @@ def upload_dirs(file: Path, extra: list[Path]) -> tuple[Path, ...]:
 
 def run(
     file: Annotated[Path, typer.Argument(help="Automation JSON file")],
-    param: Annotated[
-        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
-    ] = [],  # noqa: B006
+    param: Params = [],  # noqa: B006
     params_json: Annotated[Path | None, typer.Option(metavar="FILE", help="JSON file of input parameters")] = None,
     secure_json: Annotated[Path | None, typer.Option(metavar="FILE", help="JSON file of secure parameters")] = None,
     out_dir: Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rebrowse.cli.common import invalid_input_exits, out, parse_pairs
+from rebrowse.cli.common import Params, Priority, Unique, invalid_input_exits, out, parse_pairs
 from rebrowse.cli.remote import AsJson, Key, Url, api_client, table
 from rebrowse.cli.words import WordsCommand, WordsGroup
 from rebrowse.client.models import Schedule
@@ -61,15 +61,9 @@ def schedules_set(
     ],
     endpoint: Annotated[str, typer.Option(metavar="NAME", help="The automation to run")],
     timezone: Annotated[str, typer.Option(metavar="ZONE", help="The IANA time zone the cron is read in")] = "UTC",
-    param: Annotated[
-        list[str], typer.Option("-p", "--param", metavar="NAME=VALUE", help="Input parameter (repeatable)")
-    ] = [],  # noqa: B006
-    unique: Annotated[
-        list[str], typer.Option(metavar="NAME", help="Parameter that serializes tasks (one login at a time)")
-    ] = [],  # noqa: B006
-    priority: Annotated[
-        int | None, typer.Option(metavar="NUMBER", help="Lower runs first among waiting tasks of a key")
-    ] = None,
+    param: Params = [],  # noqa: B006
+    unique: Unique = [],  # noqa: B006
+    priority: Priority = None,
     paused: Annotated[bool, typer.Option(help="Create it paused")] = False,
     url: Url = None,
     api_key: Key = None,
