@@ -51,17 +51,18 @@ class AutomationCache:
             self._entries.move_to_end(key)
         return automation
 
+    def check(self, definition: dict[str, Any]) -> Automation:
+        """A definition loaded with this deployment's rules (AutomationInvalid naming each problem's path)."""
+        return load_automation(
+            definition, allow_python_scripts=self.allow_python_scripts, captcha_by_person=self.captcha_by_person
+        )
+
     def load(self, account_id: uuid.UUID, stored: automations.StoredAutomation) -> Runnable:
         """The stored automation, validated for this deployment (AutomationInvalid when it no longer is)."""
         key = (account_id, stored.endpoint_name, stored.version)
         runnable = self.get(key)
         if runnable is None:
-            automation = load_automation(
-                stored.definition,
-                allow_python_scripts=self.allow_python_scripts,
-                captcha_by_person=self.captcha_by_person,
-            )
-            runnable = Runnable(automation, stored.version, stored.settings)
+            runnable = Runnable(self.check(stored.definition), stored.version, stored.settings)
             self._entries[key] = runnable
             if len(self._entries) > self.size:
                 self._entries.popitem(last=False)

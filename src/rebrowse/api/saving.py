@@ -10,8 +10,6 @@ from rebrowse.api.deps import Services, find_version
 from rebrowse.api.errors import BadRequest, Conflict
 from rebrowse.api.schemas import AutomationSaved
 from rebrowse.api.views import automation_saved
-from rebrowse.automation.loading import load_automation
-from rebrowse.automation.schema import Automation
 from rebrowse.automation.sealed import SEALED, secure_parameters, with_secure
 from rebrowse.errors import FieldError
 from rebrowse.store import automations
@@ -42,7 +40,7 @@ async def save_version(
             definition = with_secure(definition, secure_parameters(previous.definition))
         stored_before = {} if previous is None else automations.stored_secrets(previous, services.sealer)
         definition = automations.keep_sealed(definition, stored_before)
-        automation = checked(services, definition)
+        automation = services.automations.check(definition)
         if settings is None:
             settings = {} if previous is None else previous.settings
         else:
@@ -62,7 +60,7 @@ async def roll_back(
         await automations.lock_name(conn, account_id, endpoint_name)
         old = await find_version(conn, account_id, endpoint_name, version)
         definition = automations.with_secrets(old, services.sealer)
-        automation = checked(services, definition)
+        automation = services.automations.check(definition)
         stored = await automations.put_automation(
             conn,
             services.sealer,
@@ -73,15 +71,6 @@ async def roll_back(
             old.settings,
         )
     return automation_saved(stored, automation)
-
-
-def checked(services: Services, definition: dict[str, Any]) -> Automation:
-    """The definition loaded with the deployment's rules (AutomationInvalid naming each problem's path)."""
-    return load_automation(
-        definition,
-        allow_python_scripts=services.settings.engine.allow_python_scripts,
-        captcha_by_person=services.settings.engine.captcha_by_person,
-    )
 
 
 def with_sealed_callback_key(

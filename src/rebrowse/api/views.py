@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from rebrowse.api import artifacts
+from rebrowse.api.cron import next_run
 from rebrowse.api.schemas import (
     AutomationDiff,
     AutomationInfo,
@@ -22,6 +24,7 @@ from rebrowse.api.schemas import (
     LlmUsageView,
     NewKey,
     ParametersSummary,
+    ScheduleInfo,
     TaskDetail,
     TaskSummary,
     WaitingFor,
@@ -34,6 +37,7 @@ from rebrowse.settings import ServerSettings
 from rebrowse.store.accounts import ApiKey
 from rebrowse.store.automations import StoredAutomation, stored_secrets
 from rebrowse.store.runs import RunsOverTime
+from rebrowse.store.schedules import Schedule
 from rebrowse.store.sealing import Sealer
 from rebrowse.store.tasks import Task
 
@@ -123,6 +127,29 @@ def automation_runs(endpoint_name: str, days: int, runs: RunsOverTime) -> Automa
             for day in runs.per_day
         ],
         last_failure=None if failure is None else LastFailure(**asdict(failure)),
+    )
+
+
+def schedule_info(schedule: Schedule, now: datetime) -> ScheduleInfo:
+    """A schedule as shown (never its sealed secrets), with its next run after `now` unless paused."""
+    request = schedule.request
+    return ScheduleInfo(
+        name=schedule.name,
+        endpoint_name=schedule.endpoint_name,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        paused=schedule.paused,
+        input_parameters=request.get("input_parameters", {}),
+        unique_parameter_names=request.get("unique_parameter_names", []),
+        priority=request.get("priority"),
+        task_callback_url=request.get("task_callback_url"),
+        next_run_at=None if schedule.paused else next_run(schedule.cron, schedule.timezone, now),
+        last_run_at=schedule.last_run_at,
+        last_task_id=schedule.last_task_id,
+        last_task_status=schedule.last_task_status,
+        last_error=schedule.last_error,
+        created_at=schedule.created_at,
+        updated_at=schedule.updated_at,
     )
 
 

@@ -36,7 +36,7 @@ from rebrowse.api.schemas import (
     StartRecordingRequest,
 )
 from rebrowse.api.submission import sealed_secure
-from rebrowse.automation.loading import check_run_parameters, load_automation
+from rebrowse.automation.loading import check_run_parameters
 from rebrowse.browser.egress import EgressDenied, EgressPolicy
 from rebrowse.errors import AutomationInvalid, FieldError
 from rebrowse.recorder import editing
@@ -156,11 +156,7 @@ async def run_draft(
     """Run the draft once, as it is now, without saving it: a task that carries the draft (follow it like any task)."""
     recording = await find_recording(services, caller.account.id, recording_id)
     draft = draft_of(recording)
-    automation = load_automation(
-        draft,
-        allow_python_scripts=services.settings.engine.allow_python_scripts,
-        captcha_by_person=services.settings.engine.captcha_by_person,
-    )
+    automation = services.automations.check(draft)
     inputs = draft["parameters"].get("input_parameters", {}) if body.input_parameters is None else body.input_parameters
     try:
         check_run_parameters(automation, inputs, body.secure_parameters)

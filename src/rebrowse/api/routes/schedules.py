@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from rebrowse.api.auth import CallerDep
-from rebrowse.api.cron import next_run
 from rebrowse.api.deps import Services, ServicesDep
 from rebrowse.api.errors import BadRequest, NotFound
 from rebrowse.api.scheduling import schedule_spec
 from rebrowse.api.schemas import ERRORS, NAME_PATTERN, PutScheduleRequest, ScheduleInfo, ScheduleList
 from rebrowse.api.submission import checked_task
+from rebrowse.api.views import schedule_info
 from rebrowse.errors import FieldError
 from rebrowse.store import schedules
 from rebrowse.store.accounts import Caller
@@ -21,28 +21,6 @@ from rebrowse.store.schedules import Schedule
 
 router = APIRouter(prefix="/api/v1/schedules", tags=["schedules"], responses=ERRORS)
 ScheduleName = Annotated[str, Path(pattern=NAME_PATTERN, description="1-100 characters of A-Z a-z 0-9 _ . -")]
-
-
-def schedule_info(schedule: Schedule, now: datetime) -> ScheduleInfo:
-    request = schedule.request
-    return ScheduleInfo(
-        name=schedule.name,
-        endpoint_name=schedule.endpoint_name,
-        cron=schedule.cron,
-        timezone=schedule.timezone,
-        paused=schedule.paused,
-        input_parameters=request.get("input_parameters", {}),
-        unique_parameter_names=request.get("unique_parameter_names", []),
-        priority=request.get("priority"),
-        task_callback_url=request.get("task_callback_url"),
-        next_run_at=None if schedule.paused else next_run(schedule.cron, schedule.timezone, now),
-        last_run_at=schedule.last_run_at,
-        last_task_id=schedule.last_task_id,
-        last_task_status=schedule.last_task_status,
-        last_error=schedule.last_error,
-        created_at=schedule.created_at,
-        updated_at=schedule.updated_at,
-    )
 
 
 def not_found(name: str) -> NotFound:
